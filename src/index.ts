@@ -1,0 +1,3 @@
+// The public API: `import { probe, recommend, ... } from "paratune"`.
+export * from "./types.js";
+export { UserInputError, TrialError } from "./errors.js";

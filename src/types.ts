@@ -1,0 +1,226 @@
+// The shared vocabulary of paratune. Every folder speaks these types; a concept that only one
+// folder needs lives in that folder instead.
+
+// ---------------------------------------------------------------- hardware (probes/)
+
+export interface NumaNode {
+  id: number;
+  cpus: number[];
+}
+
+export interface CpuInfo {
+  arch: string; // process.arch: x64, arm64, ...
+  vendor: string;
+  model: string;
+  logical: number;
+  physical: number;
+  sockets: number;
+  threadsPerCore: number;
+  /** Groups of logical CPUs that share one physical core, e.g. [[0,16],[1,17],...]. */
+  smtSiblings: number[][];
+  numaNodes: NumaNode[];
+  l2Bytes: number | null;
+  l3Bytes: number | null;
+  /** ISA flags that decide llama.cpp's kernels (avx2, fma, f16c, avx512f, amx_int8, neon, ...). */
+  isa: string[];
+}
+
+export interface Limits {
+  /** CPUs this process may really use: min(cgroup quota, cpuset, affinity). May be fractional for a quota. */
+  cpus: number;
+  /** The logical CPU ids the process may run on (cpuset / affinity). */
+  allowedCpus: number[];
+  /** Where the CPU limit came from, e.g. "cgroup v2 cpu.max 400000/100000". */
+  cpuSource: string;
+  /** cgroup memory limit in bytes, null when unlimited. */
+  memoryBytes: number | null;
+}
+
+export interface MemoryInfo {
+  totalBytes: number;
+  availableBytes: number;
+}
+
+export interface BandwidthPoint {
+  threads: number;
+  gbps: number;
+}
+
+export interface Bandwidth {
+  curve: BandwidthPoint[];
+  singleGbps: number;
+  peakGbps: number;
+  /** How it was measured and any calibration applied, in words. */
+  method: string;
+}
+
+export interface GpuInfo {
+  index: number;
+  name: string;
+  uuid: string;
+  vramBytes: number;
+  vramFreeBytes: number;
+  computeCapability: string | null;
+  driver: string | null;
+  pcieGen: number | null;
+  pcieWidth: number | null;
+}
+
+export interface GpuLink {
+  a: number;
+  b: number;
+  /** nvidia-smi topo code: NV# (NVLink with # links), PIX, PXB, PHB, NODE, SYS. */
+  kind: string;
+  nvlink: boolean;
+}
+
+export interface HardwareProfile {
+  cpu: CpuInfo;
+  limits: Limits;
+  memory: MemoryInfo;
+  bandwidth: Bandwidth | null;
+  gpus: GpuInfo[];
+  gpuLinks: GpuLink[];
+  /** Things that went wrong while probing but did not stop it (a broken nvidia-smi, say). */
+  warnings: string[];
+  /** Stable hash of what determines performance; identical across runs on one machine. */
+  fingerprint: string;
+  probedAt: string;
+  durationMs: number;
+}
+
+// ---------------------------------------------------------------- model files
+
+export interface ModelInfo {
+  path: string;
+  name: string;
+  architecture: string;
+  /** llama.cpp file type name, lower case: f16, q8_0, q4_0, q4_k_m, ... */
+  quant: string;
+  fileBytes: number;
+  /** Bytes of tensor data (what a decode step streams from memory, roughly). */
+  weightBytes: number;
+  parameterCount: number;
+  layers: number;
+  contextLength: number;
+  embeddingLength: number;
+  feedForwardLength: number;
+  heads: number;
+  kvHeads: number;
+  vocabSize: number;
+  /** KV-cache bytes per token of context at f16 (all layers, K and V). */
+  kvBytesPerToken: number;
+  /** Hash of the GGUF header (metadata + tensor infos) and the file size: the model's identity. */
+  identity: string;
+}
+
+// ---------------------------------------------------------------- search space (src/space)
+
+export type ParamValue = number | string;
+export type Config = Record<string, ParamValue>;
+
+export type Param =
+  | { name: string; kind: "int"; min: number; max: number; log?: boolean }
+  | { name: string; kind: "ordinal"; values: number[] }
+  | { name: string; kind: "categorical"; values: string[] };
+
+export interface Constraint {
+  name: string;
+  /** Returns why the configuration is infeasible, or null when it is allowed. */
+  check(config: Config): string | null;
+}
+
+export interface SearchSpace {
+  params: Param[];
+  constraints: Constraint[];
+}
+
+// ---------------------------------------------------------------- trials (src/workloads)
+
+export type TrialStatus = "ok" | "failed" | "timeout" | "oom" | "infeasible";
+
+/** How much effort a trial spends: 1 is a full trial, smaller is a cheaper, noisier one. */
+export interface Fidelity {
+  level: number;
+}
+
+export interface Metrics {
+  /** Aggregate decode tokens per second over all workers and sequences. */
+  decodeTps?: number;
+  prefillTps?: number;
+  ttftP50Ms?: number;
+  ttftP95Ms?: number;
+  latencyP50Ms?: number;
+  latencyP95Ms?: number;
+  loadMs?: number;
+  peakRssBytes?: number;
+  peakPssBytes?: number;
+  vramBytes?: number;
+  /** The command workload's extracted metric. */
+  value?: number;
+  [name: string]: number | undefined;
+}
+
+/** One trial's result, read like tinybench: warm-up, samples, mean and relative margin of error. */
+export interface Measurement {
+  status: TrialStatus;
+  metrics: Metrics;
+  /** Name of the metric that `samples` and `rme` describe. */
+  primary: string;
+  /** One value of the primary metric per repetition, warm-up excluded. */
+  samples: number[];
+  warmup: number;
+  /** Relative margin of error of the primary metric's mean at 95% confidence, as a fraction. */
+  rme: number;
+  /** Why it did not succeed; the tail of the output for a failed command. */
+  error?: string;
+  durationMs: number;
+  fidelity: Fidelity;
+}
+
+export interface Workload {
+  readonly name: string;
+  /** Metric the tuner optimises, and in which direction. */
+  readonly objective: { metric: string; direction: "maximize" | "minimize" };
+  run(config: Config, fidelity: Fidelity, signal?: AbortSignal): Promise<Measurement>;
+  /** Releases whatever the workload holds (processes, temp files). */
+  close?(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- search (tuners/)
+
+/**
+ * What a tuner learns from one trial. `value` is the objective turned so that larger is better
+ * (the study negates minimised metrics); null when the trial did not produce one.
+ */
+export interface Observation {
+  config: Config;
+  status: TrialStatus;
+  value: number | null;
+  fidelity?: number;
+}
+
+/** Prediction of the objective for a configuration, with its standard deviation. */
+export interface Prediction {
+  mean: number;
+  std: number;
+  /** Which model made it: "roofline", "usl", "gp", ... */
+  source: string;
+}
+
+export interface PerformanceModel {
+  readonly name: string;
+  fit(observations: Observation[]): void;
+  predict(config: Config): Prediction;
+}
+
+/**
+ * A search strategy. The study calls ask() for the next configuration and tell() with what it
+ * measured, failed trials included; undefined from ask() means the strategy has nothing left.
+ * Tuners know nothing about processes, files or clocks.
+ */
+export interface Tuner {
+  readonly name: string;
+  ask(): Config | undefined;
+  tell(observation: Observation): void;
+}
