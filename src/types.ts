@@ -224,3 +224,66 @@ export interface Tuner {
   ask(): Config | undefined;
   tell(observation: Observation): void;
 }
+
+// ---------------------------------------------------------------- results (src/tune -> outputs, store)
+
+/** One trial as the journal keeps it: appended to trials.jsonl when it ends. */
+export interface TrialRecord {
+  id: number;
+  config: Config;
+  /** Fidelity level the trial ran at (1 = full). */
+  fidelity: number;
+  measurement: Measurement;
+  /** Objective, larger is better (negated for minimised metrics); null when the trial failed. */
+  value: number | null;
+  /** What the performance model predicted for the objective before the trial ran. */
+  prediction?: Prediction;
+  startedAt: string;
+  /** Milliseconds since the tuning run started, when the trial ended. */
+  elapsedMs: number;
+}
+
+/** A configuration the report ranks: measured, predicted and compared to the baseline. */
+export interface RankedConfig {
+  config: Config;
+  measured: { mean: number; rme: number; samples: number[] } | null;
+  predicted: Prediction | null;
+  /** measured / baseline measured (for a minimised metric: baseline / measured). */
+  speedupMeasured: number | null;
+  speedupPredicted: number | null;
+}
+
+export interface WorkloadDescription {
+  kind: "llama" | "command";
+  objective: { metric: string; direction: "maximize" | "minimize" };
+  /** The models tuned over (llama workload), by quantization variant. */
+  models?: ModelInfo[];
+  /** The templated command (command workload). */
+  command?: string;
+  /** Fixed settings of the trials (prompt tokens, gen tokens, ...). */
+  settings: Record<string, number | string>;
+}
+
+export interface TuneResult {
+  version: 1;
+  createdAt: string;
+  tuner: string;
+  budgetMs: number;
+  elapsedMs: number;
+  /** Why the run ended: "budget", "exhausted", "interrupted". */
+  ended: string;
+  hardware: HardwareProfile;
+  workload: WorkloadDescription;
+  params: Param[];
+  trials: TrialRecord[];
+  /** Configurations never run, with why (memory, cores, oversubscription). */
+  infeasible: { config: Config; reason: string }[];
+  /** 1 worker, all usable cores as threads, 1 sequence (or the command's first values). */
+  baseline: RankedConfig;
+  best: RankedConfig | null;
+  runnerUp: RankedConfig | null;
+  /** Top configurations by measured objective at the highest fidelity they reached. */
+  ranking: RankedConfig[];
+  /** How sure we are, in words and as the best's relative margin of error. */
+  confidence: { level: "high" | "medium" | "low"; reason: string };
+}
