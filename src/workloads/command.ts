@@ -1,0 +1,213 @@
+// The command workload: any program whose speed depends on the parameters, run once per repetition
+// with its placeholders filled from the configuration, e.g.
+//   mpirun -np {workers} ./bench --threads {threads}      (metric read from its output)
+//   python train.py  with PARALLEL_WORKERS={workers}      (metric: wall time)
+import { execa } from "execa";
+import type { Config, Fidelity, Measurement, Metrics, TrialStatus, Workload } from "../types.js";
+import { UserInputError } from "../errors.js";
+import { fillTemplate, placeholders, shellQuote } from "./template.js";
+import { summarize } from "./statistics.js";
+import { killTree, MemorySampler, oomKillCount, processTree } from "./processes.js";
+
+export interface CommandWorkloadOptions {
+  /** Shell command with {name} placeholders. */
+  command: string;
+  /** Extra environment variables; values may hold placeholders too (PARALLEL_WORKERS={workers}). */
+  env?: Record<string, string>;
+  /** A regular expression with one capture group that finds the metric in the output, or "wall". */
+  metric: string;
+  /** Defaults: minimize for wall time, maximize for a metric read from the output. */
+  direction?: "maximize" | "minimize";
+  /** Per run of the command. */
+  timeoutMs?: number;
+  /** Timed runs at fidelity 1 (default 1). */
+  reps?: number;
+  /** Untimed runs before the timed ones (default 0). */
+  warmup?: number;
+  cwd?: string;
+  /** Fixed placeholder values, overridden by the trial's configuration. */
+  defaults?: Config;
+}
+
+/** How much of the output a failure reason quotes. */
+const TAIL_CHARS = 2000;
+
+export function outputTail(output: string, chars = TAIL_CHARS): string {
+  const trimmed = output.trimEnd();
+  return trimmed.length <= chars ? trimmed : `...${trimmed.slice(-chars)}`;
+}
+
+interface RunResult {
+  status: TrialStatus;
+  value?: number;
+  wallMs: number;
+  output: string;
+  error?: string;
+}
+
+export class CommandWorkload implements Workload {
+  readonly name = "command";
+  readonly objective: { metric: string; direction: "maximize" | "minimize" };
+  /** Output of the most recent run, kept for reports and debugging. */
+  lastOutput = "";
+  private readonly regex: RegExp | null;
+  private readonly timeoutMs: number;
+  private readonly reps: number;
+  private readonly warmup: number;
+
+  constructor(private readonly options: CommandWorkloadOptions) {
+    if (!options.command.trim()) throw new UserInputError("the command is empty", 'give one with --cmd "<command>"');
+    if (options.metric === "wall") {
+      this.regex = null;
+    } else {
+      try {
+        this.regex = new RegExp(options.metric, "gm");
+      } catch (err) {
+        throw new UserInputError(`--metric is not a valid regular expression: ${(err as Error).message}`);
+      }
+      // A probe match on the empty string counts the pattern's groups without running the command.
+      const groups = new RegExp(`${options.metric}|`).exec("")!.length - 1;
+      if (groups !== 1) {
+        throw new UserInputError(
+          `--metric needs exactly one capture group, found ${groups}`,
+          "e.g. --metric 'throughput: ([0-9.]+)', or --metric wall for the run time",
+        );
+      }
+    }
+    const metric = this.regex ? "value" : "wallMs";
+    this.objective = { metric, direction: options.direction ?? (this.regex ? "maximize" : "minimize") };
+    this.timeoutMs = options.timeoutMs ?? 10 * 60_000;
+    this.reps = Math.max(1, Math.floor(options.reps ?? 1));
+    this.warmup = Math.max(0, Math.floor(options.warmup ?? 0));
+  }
+
+  /** Placeholders the configuration must supply (those not fixed by `defaults`). */
+  get parameters(): string[] {
+    const names = [this.options.command, ...Object.values(this.options.env ?? {})].flatMap(placeholders);
+    return [...new Set(names)].filter((n) => n !== "fidelity" && !(n in (this.options.defaults ?? {})));
+  }
+
+  /** Repetitions at a fidelity: all of them at level 1, proportionally fewer (at least one) below. */
+  repsAt(fidelity: Fidelity): number {
+    return fidelity.level >= 1 ? this.reps : Math.max(1, Math.round(this.reps * fidelity.level));
+  }
+
+  async run(config: Config, fidelity: Fidelity = { level: 1 }, signal?: AbortSignal): Promise<Measurement> {
+    const started = performance.now();
+    const values: Config = { ...this.options.defaults, ...config, fidelity: fidelity.level };
+    const base = (status: TrialStatus, error?: string): Measurement => ({
+      status,
+      metrics: {},
+      primary: this.objective.metric,
+      samples: [],
+      warmup: 0,
+      rme: Number.POSITIVE_INFINITY,
+      error,
+      durationMs: performance.now() - started,
+      fidelity,
+    });
+    let command: string;
+    const env: Record<string, string> = {};
+    try {
+      command = fillTemplate(this.options.command, values, shellQuote);
+      for (const [name, template] of Object.entries(this.options.env ?? {})) env[name] = fillTemplate(template, values);
+    } catch (err) {
+      return base("infeasible", (err as Error).message);
+    }
+
+    const samples: number[] = [];
+    const metrics: Metrics = {};
+    const total = this.warmup + this.repsAt(fidelity);
+    for (let i = 0; i < total; i++) {
+      if (signal?.aborted) return base("failed", "aborted");
+      const r = await this.runOnce(command, env, signal);
+      metrics.peakRssBytes = Math.max(metrics.peakRssBytes ?? 0, r.peakRssBytes);
+      metrics.peakPssBytes = Math.max(metrics.peakPssBytes ?? 0, r.peakPssBytes);
+      if (r.status !== "ok") return { ...base(r.status, r.error), metrics: { ...metrics, wallMs: r.wallMs } };
+      if (i >= this.warmup) samples.push(this.regex ? r.value! : r.wallMs);
+    }
+    const { mean, rme } = summarize(samples);
+    metrics[this.objective.metric] = mean;
+    if (this.regex) metrics.wallMs = undefined;
+    return {
+      status: "ok",
+      metrics: Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== undefined)),
+      primary: this.objective.metric,
+      samples,
+      warmup: this.warmup,
+      rme,
+      durationMs: performance.now() - started,
+      fidelity,
+    };
+  }
+
+  private async runOnce(
+    command: string,
+    env: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<RunResult & { peakRssBytes: number; peakPssBytes: number }> {
+    const oomBefore = oomKillCount();
+    const t0 = performance.now();
+    // detached: the command gets its own process group, so a timeout can end mpirun and its ranks too.
+    const child = execa(command, {
+      shell: true,
+      detached: true,
+      all: true,
+      reject: false,
+      stdin: "ignore",
+      cwd: this.options.cwd,
+      env: { ...process.env, ...env },
+      stripFinalNewline: false,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const pid = child.pid;
+    const sampler = new MemorySampler(() => (pid ? processTree(pid) : []), 200).start();
+    let ended: "timeout" | "aborted" | null = null;
+    let cleanup: Promise<number[]> | null = null;
+    const stop = (why: "timeout" | "aborted") => {
+      if (ended || !pid) return;
+      ended = why;
+      cleanup = killTree(pid);
+    };
+    const timer = setTimeout(() => stop("timeout"), this.timeoutMs);
+    const onAbort = () => stop("aborted");
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const result = await child;
+    const wallMs = performance.now() - t0;
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+    sampler.stop();
+    // Children that outlive the shell (backgrounded, or a shell that exec'd and died) go too.
+    const leftovers = pid ? await (cleanup ?? killTree(pid, 500)) : [];
+    const output = String(result.all ?? "");
+    this.lastOutput = output;
+    const mem = { peakRssBytes: sampler.peakRssBytes, peakPssBytes: sampler.peakPssBytes };
+    const stray = leftovers.length > 0 ? ` (processes ${leftovers.join(", ")} could not be ended)` : "";
+    if (ended === "timeout") {
+      return { status: "timeout", wallMs, output, error: `timed out after ${Math.round(this.timeoutMs / 1000)}s${stray}\n${outputTail(output)}`, ...mem };
+    }
+    if (ended === "aborted") return { status: "failed", wallMs, output, error: `aborted${stray}`, ...mem };
+    if (result.exitCode !== 0 || result.signal) {
+      const oomAfter = oomKillCount();
+      const oom = oomBefore !== null && oomAfter !== null && oomAfter > oomBefore;
+      const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+      return {
+        status: oom ? "oom" : "failed",
+        wallMs,
+        output,
+        error: `command ${how}${oom ? " (out of memory)" : ""}${stray}\n${outputTail(output)}`,
+        ...mem,
+      };
+    }
+    if (!this.regex) return { status: "ok", wallMs, output, ...mem };
+    const matches = [...output.matchAll(this.regex)];
+    // The last match: programs often print progress lines before the final figure.
+    const captured = matches.length > 0 ? matches[matches.length - 1][1] : undefined;
+    const value = captured === undefined ? Number.NaN : Number.parseFloat(captured);
+    if (!Number.isFinite(value)) {
+      const why = captured === undefined ? `the metric /${this.options.metric}/ was not found in the output` : `the metric matched "${captured}", which is not a number`;
+      return { status: "failed", wallMs, output, error: `${why}\n${outputTail(output)}`, ...mem };
+    }
+    return { status: "ok", value, wallMs, output, ...mem };
+  }
+}

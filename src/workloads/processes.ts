@@ -1,0 +1,177 @@
+// The processes a trial starts: how much memory they really use, and making sure none outlive it.
+// Linux-only accounting through /proc; elsewhere the memory metrics are simply absent.
+import { readFileSync, readdirSync } from "node:fs";
+
+export interface MemoryUse {
+  rssBytes: number;
+  /** Proportional set size: shared pages (the mmap-ed model) divided among the processes sharing them. */
+  pssBytes: number;
+}
+
+/**
+ * Reads /proc/<pid>/smaps_rollup. RSS counts a shared mmap-ed model once per process that touched
+ * it; PSS splits it among them, so PSS summed over workers is the memory the machine really gives.
+ */
+export function readMemoryUse(pid: number): MemoryUse | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  } catch {
+    return null;
+  }
+  const kb = (field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text);
+    return m ? Number(m[1]) * 1024 : 0;
+  };
+  return { rssBytes: kb("Rss"), pssBytes: kb("Pss") };
+}
+
+function processState(pid: number): { ppid: number; state: string } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name is in parentheses and may itself contain spaces or parentheses.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state: rest[0], ppid: Number(rest[1]) };
+  } catch {
+    return null;
+  }
+}
+
+/** True while the process exists and is not a zombie waiting to be reaped. */
+export function isAlive(pid: number): boolean {
+  const s = processState(pid);
+  if (s) return s.state !== "Z" && s.state !== "X";
+  if (process.platform === "linux") return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every live descendant of `root` (children, grandchildren, ...), found by walking /proc. */
+export function descendants(root: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = processState(Number(name));
+    if (!s || s.state === "Z") continue;
+    const list = children.get(s.ppid) ?? [];
+    list.push(Number(name));
+    children.set(s.ppid, list);
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const c of children.get(queue.shift()!) ?? []) {
+      out.push(c);
+      queue.push(c);
+    }
+  }
+  return out;
+}
+
+/** The root and its descendants that are alive now. */
+export function processTree(root: number): number[] {
+  return [root, ...descendants(root)].filter(isAlive);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Ends a process and everything it started. The tree is collected before the first signal because
+ * children are re-parented to init once their parent dies and could no longer be found; the
+ * process group is signalled too, for children started by a shell that has already exited.
+ * SIGTERM first so programs like mpirun can tidy up, SIGKILL after `graceMs`.
+ * Resolves with the pids that were still alive at the end (empty when cleanup worked).
+ */
+export async function killTree(root: number, graceMs = 2000, group = true): Promise<number[]> {
+  const known = new Set(processTree(root));
+  const send = (sig: NodeJS.Signals) => {
+    for (const d of descendants(root)) known.add(d);
+    if (group) signal(-root, sig);
+    for (const pid of known) signal(pid, sig);
+  };
+  send("SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && [...known].some(isAlive)) await sleep(50);
+  if ([...known].some(isAlive)) send("SIGKILL");
+  const killDeadline = Date.now() + 5000;
+  while (Date.now() < killDeadline && [...known].some(isAlive)) await sleep(50);
+  return [...known].filter(isAlive);
+}
+
+/**
+ * Samples the memory of a changing set of processes and keeps the peak of their sum. Sampling
+ * (not one reading at the end) because the peak happens mid-trial, while the KV cache and
+ * compute buffers are live, and the processes are gone by the time the trial reports.
+ */
+export class MemorySampler {
+  peakRssBytes = 0;
+  peakPssBytes = 0;
+  samples = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly pids: () => number[], private readonly intervalMs = 100) {}
+
+  start(): this {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  sample(): void {
+    let rss = 0;
+    let pss = 0;
+    let seen = 0;
+    for (const pid of this.pids()) {
+      const use = readMemoryUse(pid);
+      if (!use) continue;
+      rss += use.rssBytes;
+      pss += use.pssBytes;
+      seen++;
+    }
+    if (seen === 0) return;
+    this.samples++;
+    this.peakRssBytes = Math.max(this.peakRssBytes, rss);
+    this.peakPssBytes = Math.max(this.peakPssBytes, pss);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/**
+ * How many times the kernel's OOM killer has fired in this process's cgroup (cgroup v2), or null
+ * when that cannot be read. Comparing it before and after a trial tells a worker killed for memory
+ * from one killed by anything else.
+ */
+export function oomKillCount(): number | null {
+  try {
+    const line = readFileSync("/proc/self/cgroup", "utf8").split("\n").find((l) => l.startsWith("0::"));
+    if (!line) return null;
+    const events = readFileSync(`/sys/fs/cgroup${line.slice(3).trim()}/memory.events`, "utf8");
+    const m = /^oom_kill (\d+)/m.exec(events);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
