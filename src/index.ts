@@ -1,3 +1,6 @@
 // The public API: `import { probe, recommend, ... } from "paratune"`.
 export * from "./types.js";
 export { UserInputError, TrialError } from "./errors.js";
+export { loadLandscape, parseLandscape, replay, type Landscape, type ReplayResult, type ReplayOptions } from "./replay.js";
+export { createTuner, TUNER_NAMES, type TunerOptions } from "../tuners/index.js";
+export { GaussianProcess, type GaussianProcessOptions } from "../models/gp.js";

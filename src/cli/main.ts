@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { describeError, isUserError } from "../errors.js";
 import { packageVersion } from "../version.js";
+import { registerReplay } from "./commands/replay.js";
 
 /** Builds the CLI. One file per command under commands/, each adding itself here. */
 export function buildProgram(): Command {
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .version(packageVersion())
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  registerReplay(program);
   return program;
 }
 

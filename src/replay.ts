@@ -1,0 +1,251 @@
+// Replay: a recorded table of measured configurations (a "landscape") stands in for the machine,
+// so tuners can be compared over many seeds in seconds, on real data, with no noise from the
+// machine the benchmark runs on. A configuration's objective is what was measured for it; a row
+// with "ok": 0 or an objective of 0 is a failed trial; configurations not in the table are
+// outside the space.
+
+import { readFileSync } from "node:fs";
+import { quantileSorted } from "simple-statistics";
+import { z } from "zod";
+import { UserInputError } from "./errors.js";
+import { configKey } from "./space.js";
+import type { Config, Param, SearchSpace } from "./types.js";
+import { createTuner } from "../tuners/index.js";
+
+const rowSchema = z.record(z.union([z.number(), z.string(), z.boolean(), z.null()]));
+
+export interface LandscapeRow {
+  config: Config;
+  /** The objective as recorded, or null when the trial failed. */
+  value: number | null;
+  line: number;
+}
+
+export interface Landscape {
+  source: string;
+  params: Param[];
+  objective: string;
+  direction: "maximize" | "minimize";
+  rows: LandscapeRow[];
+  space: SearchSpace;
+  best: LandscapeRow;
+  lookup(config: Config): LandscapeRow | undefined;
+}
+
+export interface LoadLandscapeOptions {
+  params: string[];
+  objective: string;
+  direction?: "maximize" | "minimize";
+}
+
+/** Reads a landscape (JSON lines) and checks it; every problem is one UserInputError line. */
+export function loadLandscape(file: string, options: LoadLandscapeOptions): Landscape {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UserInputError(`cannot read landscape ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseLandscape(text, file, options);
+}
+
+export function parseLandscape(text: string, source: string, options: LoadLandscapeOptions): Landscape {
+  const { params: names, objective } = options;
+  const direction = options.direction ?? "maximize";
+  if (names.length === 0) throw new UserInputError("no parameters given", "name the landscape's parameter fields, e.g. --params workers,threads,sequences");
+  const rows: LandscapeRow[] = [];
+  const seen = new Map<string, number>();
+  const lines = text.split("\n");
+  lines.forEach((raw, index) => {
+    const line = index + 1;
+    if (raw.trim() === "") return;
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw new UserInputError(`${source} line ${line}: not valid JSON`, "a landscape has one JSON object per line");
+    }
+    const parsed = rowSchema.safeParse(json);
+    if (!parsed.success) throw new UserInputError(`${source} line ${line}: expected a JSON object of numbers and strings`);
+    const fields = parsed.data;
+    const config: Config = {};
+    for (const name of names) {
+      const v = fields[name];
+      if (typeof v !== "number" && typeof v !== "string") {
+        const known = Object.keys(fields).join(", ");
+        throw new UserInputError(`${source} line ${line}: parameter "${name}" is missing`, `fields on that line: ${known}`);
+      }
+      config[name] = v;
+    }
+    const ok = fields.ok === undefined || fields.ok === 1 || fields.ok === true;
+    const measured = fields[objective];
+    if (ok && typeof measured !== "number") {
+      throw new UserInputError(
+        `${source} line ${line}: objective "${objective}" is missing or not a number`,
+        `fields on that line: ${Object.keys(fields).join(", ")}`,
+      );
+    }
+    const value = ok && typeof measured === "number" && measured !== 0 && Number.isFinite(measured) ? measured : null;
+    const key = configKey(config);
+    if (seen.has(key)) throw new UserInputError(`${source} line ${line}: configuration ${key} already on line ${seen.get(key)}`);
+    seen.set(key, line);
+    rows.push({ config, value, line });
+  });
+  if (rows.length === 0) throw new UserInputError(`${source} has no configurations`);
+  const succeeded = rows.filter((r) => r.value !== null);
+  if (succeeded.length === 0) throw new UserInputError(`${source}: every configuration failed, there is no best to reach`);
+  const best = succeeded.reduce((a, b) => (better(b.value!, a.value!, direction) ? b : a));
+  if (direction === "minimize" && best.value! <= 0) throw new UserInputError(`${source}: a minimized objective must be positive`);
+
+  const params = names.map((name): Param => {
+    const values = [...new Set(rows.map((r) => r.config[name]))];
+    if (values.every((v) => typeof v === "number")) return { name, kind: "ordinal", values: (values as number[]).sort((a, b) => a - b) };
+    return { name, kind: "categorical", values: values.map(String).sort() };
+  });
+  const byKey = new Map(rows.map((r) => [configKey(r.config), r]));
+  const space: SearchSpace = {
+    params,
+    constraints: [{ name: "recorded", check: (c) => (byKey.has(configKey(c)) ? null : "not in the recorded landscape") }],
+  };
+  return { source, params, objective, direction, rows, space, best, lookup: (c) => byKey.get(configKey(c)) };
+}
+
+function better(a: number, b: number, direction: "maximize" | "minimize"): boolean {
+  return direction === "maximize" ? a > b : a < b;
+}
+
+/** How close a value is to the landscape's best, as a fraction (1 = the best). */
+export function fractionOfBest(landscape: Landscape, value: number | null): number {
+  if (value === null) return 0;
+  const best = landscape.best.value!;
+  return landscape.direction === "maximize" ? value / best : best / value;
+}
+
+export interface SeedRun {
+  seed: number;
+  /** Trials until the best found was within 95% / 99% of the table's best; null if never. */
+  reach95: number | null;
+  reach99: number | null;
+  /** Fraction of the table's best found within the first N trials. */
+  fractionAtN: number;
+  /** Trials actually run (beyond N only while 99% had not been reached). */
+  trials: number;
+  /** Best fraction after each trial. */
+  curve: number[];
+}
+
+export interface Quartiles {
+  q1: number;
+  median: number;
+  q3: number;
+}
+
+export interface TunerReplay {
+  tuner: string;
+  /** Quartiles over seeds; a seed that never got there counts as Infinity (JSON: null). */
+  reach95: Quartiles;
+  reach99: Quartiles;
+  fractionAtN: Quartiles;
+  /** Share of seeds that reached 95% within N trials. */
+  successAtN: number;
+  seeds: SeedRun[];
+  elapsedMs: number;
+}
+
+export interface ReplayOptions {
+  tuners: string[];
+  trials: number;
+  seeds: number;
+  /** First seed; seeds are firstSeed, firstSeed + 1, ... */
+  firstSeed?: number;
+  /** Prior mean handed to tuners that use one (bayes). */
+  priorMean?: (config: Config) => number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ReplayResult {
+  landscape: string;
+  objective: string;
+  direction: "maximize" | "minimize";
+  params: Param[];
+  configurations: number;
+  failed: number;
+  best: { config: Config; value: number };
+  trials: number;
+  seeds: number;
+  tuners: TunerReplay[];
+}
+
+/**
+ * Runs one tuner against the landscape. It runs at least `trials` trials, then on until it has
+ * reached 99% of the best (or exhausted the space), so that trials-to-target is a number for
+ * every seed rather than censored at N.
+ */
+export function replaySeed(landscape: Landscape, tunerName: string, trials: number, seed: number, priorMean?: (c: Config) => number): SeedRun {
+  const tuner = createTuner(tunerName, landscape.space, { seed, priorMean });
+  let bestFraction = 0;
+  let reach95: number | null = null;
+  let reach99: number | null = null;
+  let fractionAtN = 0;
+  const curve: number[] = [];
+  const limit = landscape.rows.length;
+  for (let t = 1; t <= limit; t++) {
+    if (t > trials && reach99 !== null) break;
+    const config = tuner.ask();
+    if (!config) break;
+    const row = landscape.lookup(config);
+    if (!row) throw new Error(`tuner ${tunerName} asked for ${configKey(config)}, which is outside the landscape`);
+    const value = row.value === null ? null : landscape.direction === "maximize" ? row.value : -row.value;
+    tuner.tell({ config, status: row.value === null ? "failed" : "ok", value });
+    bestFraction = Math.max(bestFraction, fractionOfBest(landscape, row.value));
+    curve.push(bestFraction);
+    if (reach95 === null && bestFraction >= 0.95 - 1e-12) reach95 = t;
+    if (reach99 === null && bestFraction >= 0.99 - 1e-12) reach99 = t;
+    if (t <= trials) fractionAtN = bestFraction;
+  }
+  return { seed, reach95, reach99, fractionAtN, trials: curve.length, curve };
+}
+
+export function quartiles(values: number[]): Quartiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { q1: quantileSorted(sorted, 0.25), median: quantileSorted(sorted, 0.5), q3: quantileSorted(sorted, 0.75) };
+}
+
+export function replay(landscape: Landscape, options: ReplayOptions): ReplayResult {
+  if (!Number.isInteger(options.trials) || options.trials < 1) throw new UserInputError("--trials must be a positive integer");
+  if (!Number.isInteger(options.seeds) || options.seeds < 1) throw new UserInputError("--seeds must be a positive integer");
+  const first = options.firstSeed ?? 0;
+  const total = options.tuners.length * options.seeds;
+  let done = 0;
+  const results = options.tuners.map((name): TunerReplay => {
+    createTuner(name, landscape.space); // fails fast on an unknown name, before any work
+    const started = performance.now();
+    const seeds: SeedRun[] = [];
+    for (let s = 0; s < options.seeds; s++) {
+      seeds.push(replaySeed(landscape, name, options.trials, first + s, options.priorMean));
+      options.onProgress?.(++done, total);
+    }
+    const inf = (v: number | null) => v ?? Infinity;
+    return {
+      tuner: name,
+      reach95: quartiles(seeds.map((r) => inf(r.reach95))),
+      reach99: quartiles(seeds.map((r) => inf(r.reach99))),
+      fractionAtN: quartiles(seeds.map((r) => r.fractionAtN)),
+      successAtN: seeds.filter((r) => r.reach95 !== null && r.reach95 <= options.trials).length / seeds.length,
+      seeds,
+      elapsedMs: performance.now() - started,
+    };
+  });
+  return {
+    landscape: landscape.source,
+    objective: landscape.objective,
+    direction: landscape.direction,
+    params: landscape.params,
+    configurations: landscape.rows.length,
+    failed: landscape.rows.filter((r) => r.value === null).length,
+    best: { config: landscape.best.config, value: landscape.best.value! },
+    trials: options.trials,
+    seeds: options.seeds,
+    tuners: results,
+  };
+}

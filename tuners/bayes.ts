@@ -1,0 +1,125 @@
+// Bayesian optimization over a small discrete space: a Gaussian process surrogate (models/gp.ts)
+// and expected improvement evaluated on every remaining feasible configuration (the spaces hold
+// tens to a few hundred, so there is no inner optimizer to get wrong).
+//
+// Trial lifecycle: the first few asks come from a maximin design (started at the prior's best
+// configuration when a prior mean is given, else at a seeded random one). After that each ask
+// refits the GP to everything told so far and returns the candidate with the highest expected
+// improvement over the best posterior mean at an observed configuration.
+//
+// Failed trials are information: a configuration that crashed or ran out of memory is fed to the
+// GP as if it had measured the worst value seen so far, which pulls the surrogate down around
+// it, so the search stays away from cliffs such as oversubscribed cores instead of probing their
+// neighbours one by one.
+
+import { GaussianProcess } from "../models/gp.js";
+import { configKey } from "../src/space.js";
+import { createRng, randomInt, shuffle } from "../src/random.js";
+import type { Config, Observation, SearchSpace, Tuner } from "../src/types.js";
+import { expectedImprovement } from "./acquisition.js";
+import { CandidatePool } from "./pool.js";
+import { maximinDesign } from "./space-filling.js";
+
+export interface BayesOptions {
+  seed?: number;
+  /** Prior belief of the objective (larger is better), e.g. a roofline or USL prediction. */
+  priorMean?: (config: Config) => number;
+  /** Trials from the space-filling design before the GP takes over. Default: from the space. */
+  initialPoints?: number;
+  /**
+   * Search the GP hyperparameters at every refit up to this many observations, then every
+   * `refitEvery` trials (in between, the last ones are kept). Keeps long replays fast.
+   */
+  optimizeUpTo?: number;
+  refitEvery?: number;
+}
+
+export class BayesTuner implements Tuner {
+  readonly name = "bayes";
+  private readonly pool: CandidatePool;
+  private readonly rng: () => number;
+  private readonly gp: GaussianProcess;
+  private readonly initialCount: number;
+  private readonly observations = new Map<string, Observation>();
+  private asked = 0;
+  private fits = 0;
+
+  constructor(
+    private readonly space: SearchSpace,
+    private readonly options: BayesOptions = {},
+  ) {
+    this.pool = new CandidatePool(space);
+    this.rng = createRng(options.seed ?? 0);
+    this.gp = new GaussianProcess(space, { priorMean: options.priorMean });
+    // One point per parameter plus one spans the space coarsely; a prior mean knows the shape
+    // already, so fewer blind points are needed. Never more than a quarter of the space.
+    const dims = space.params.length;
+    const fallback = options.priorMean ? 2 : Math.min(dims + 1, 5);
+    this.initialCount = Math.max(1, Math.min(options.initialPoints ?? fallback, Math.ceil(this.pool.size / 4)));
+  }
+
+  ask(): Config | undefined {
+    const remaining = this.pool.remaining();
+    if (remaining.length === 0) return undefined;
+    const config = this.asked < this.initialCount || this.valued().length < 2 ? this.fromDesign(remaining) : this.fromSurrogate(remaining);
+    this.pool.take(config);
+    this.asked++;
+    return config;
+  }
+
+  tell(observation: Observation): void {
+    this.pool.take(observation.config);
+    const key = configKey(observation.config);
+    const previous = this.observations.get(key);
+    // A configuration told twice (a re-run at a higher fidelity) counts once, at its best fidelity.
+    if (!previous || (observation.fidelity ?? 1) >= (previous.fidelity ?? 1)) this.observations.set(key, observation);
+  }
+
+  private valued(): (Observation & { value: number })[] {
+    return [...this.observations.values()].filter((o): o is Observation & { value: number } => o.value !== null);
+  }
+
+  /** Next point of the maximin design, given everything already asked or told. */
+  private fromDesign(remaining: Config[]): Config {
+    const seen = this.pool.all.filter((c) => !this.pool.has(c));
+    if (seen.length === 0) {
+      const candidates = shuffle(this.rng, remaining);
+      let first = randomInt(this.rng, candidates.length);
+      if (this.options.priorMean) {
+        const prior = candidates.map((c) => this.options.priorMean!(c));
+        first = prior.indexOf(Math.max(...prior));
+      }
+      return maximinDesign(this.space, candidates, 1, [], first)[0];
+    }
+    return maximinDesign(this.space, shuffle(this.rng, remaining), 1, seen)[0];
+  }
+
+  private fromSurrogate(remaining: Config[]): Config {
+    const all = [...this.observations.values()];
+    const ok = this.valued();
+    const worst = Math.min(...ok.map((o) => o.value));
+    const configs = all.map((o) => o.config);
+    const values = all.map((o) => (o.value === null ? worst : o.value));
+    const optimizeUpTo = this.options.optimizeUpTo ?? 30;
+    const refitEvery = this.options.refitEvery ?? 4;
+    const optimize = all.length <= optimizeUpTo || this.fits % refitEvery === 0;
+    this.gp.fitPoints(configs, values, { optimize });
+    this.fits++;
+
+    // Incumbent: best posterior mean among configurations that produced a value (noise-robust).
+    const atObserved = this.gp.predictMany(ok.map((o) => o.config));
+    const incumbent = Math.max(...atObserved.map((p) => p.mean));
+    const predictions = this.gp.predictMany(remaining);
+    let best = 0;
+    let bestEi = -Infinity;
+    predictions.forEach((p, i) => {
+      const ei = expectedImprovement(p.mean, p.std, incumbent);
+      // Ties (all EI ~ 0 far from the data) go to the higher mean: exploit when nothing promises.
+      if (ei > bestEi + 1e-12 || (Math.abs(ei - bestEi) <= 1e-12 && p.mean > predictions[best].mean)) {
+        bestEi = ei;
+        best = i;
+      }
+    });
+    return remaining[best];
+  }
+}

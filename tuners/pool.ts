@@ -1,0 +1,37 @@
+// The configurations a tuner may still ask: the feasible ones it has neither asked nor been told
+// about. Every strategy shares this bookkeeping so that none ever asks the same configuration
+// twice, including ones the study ran on its own (a baseline, trials resumed from a journal).
+
+import { configKey, feasibleConfigs } from "../src/space.js";
+import type { Config, SearchSpace } from "../src/types.js";
+
+export class CandidatePool {
+  /** Every feasible configuration, in enumeration order. */
+  readonly all: Config[];
+  private readonly used = new Set<string>();
+
+  constructor(space: SearchSpace) {
+    this.all = feasibleConfigs(space);
+  }
+
+  has(config: Config): boolean {
+    return !this.used.has(configKey(config));
+  }
+
+  /** Marks a configuration as asked or told; it will not be offered again. */
+  take(config: Config): void {
+    this.used.add(configKey(config));
+  }
+
+  remaining(): Config[] {
+    return this.all.filter((c) => !this.used.has(configKey(c)));
+  }
+
+  get size(): number {
+    return this.all.length;
+  }
+
+  get exhausted(): boolean {
+    return this.all.every((c) => this.used.has(configKey(c)));
+  }
+}
