@@ -1,0 +1,124 @@
+// The wall-clock budget of a tuning run. It starts when tune() is called, so probing, model
+// synthesis and loading are paid from it like the trials are: the user asked for "ten minutes",
+// not "ten minutes of trials".
+
+import { UserInputError } from "../errors.js";
+
+/** Milliseconds from a monotonic clock; injectable so that tests need not sleep. */
+export type Clock = () => number;
+
+export const monotonic: Clock = () => performance.now();
+
+export class Budget {
+  readonly startedAt: number;
+  readonly deadline: number;
+
+  constructor(readonly budgetMs: number, private readonly clock: Clock = monotonic, startedAt?: number) {
+    this.startedAt = startedAt ?? clock();
+    this.deadline = this.startedAt + budgetMs;
+  }
+
+  elapsedMs(): number {
+    return this.clock() - this.startedAt;
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.deadline - this.clock());
+  }
+
+  expired(): boolean {
+    return this.remainingMs() <= 0;
+  }
+
+  /**
+   * A signal for one trial: it aborts at the deadline, or when `parent` (Ctrl-C) aborts. The
+   * workload kills its processes on abort, so the run ends on time even inside a slow trial.
+   * `reserveMs` is kept back from the deadline for writing the results after the trial.
+   */
+  trialSignal(parent?: AbortSignal, reserveMs = 0): { signal: AbortSignal; dispose(): void } {
+    const controller = new AbortController();
+    const onParent = () => controller.abort(parent?.reason ?? new Error("interrupted"));
+    if (parent?.aborted) onParent();
+    else parent?.addEventListener("abort", onParent, { once: true });
+    const left = Math.max(0, this.remainingMs() - reserveMs);
+    const timer = setTimeout(() => controller.abort(new DeadlineReached()), left);
+    // The timer must not keep a finished program alive.
+    timer.unref?.();
+    return {
+      signal: controller.signal,
+      dispose() {
+        clearTimeout(timer);
+        parent?.removeEventListener("abort", onParent);
+      },
+    };
+  }
+}
+
+/** The abort reason when the budget, not the user, stopped a trial. */
+export class DeadlineReached extends Error {
+  override readonly name = "DeadlineReached";
+  constructor() {
+    super("the time budget ran out");
+  }
+}
+
+/**
+ * Estimates how long a trial at a fidelity will take, from the trials already run. A trial that
+ * the estimate says cannot finish before the deadline is not started: a half-run trial measures
+ * nothing and only steals time from writing the results.
+ */
+export class TrialCostModel {
+  private readonly byFidelity = new Map<number, number[]>();
+
+  record(fidelity: number, durationMs: number): void {
+    if (!Number.isFinite(durationMs) || durationMs <= 0) return;
+    const list = this.byFidelity.get(fidelity) ?? [];
+    list.push(durationMs);
+    this.byFidelity.set(fidelity, list);
+  }
+
+  /**
+   * Expected duration in ms, or null with no history at all (the first trial is always tried; the
+   * deadline signal still bounds it). Uses the 75th percentile of past durations at that fidelity:
+   * configurations differ in speed, and overrunning costs more than skipping. An unseen fidelity
+   * is scaled from the nearest one seen, proportionally to the level, which overestimates (the
+   * fixed start-up part does not scale) and so errs on the side of finishing on time.
+   */
+  estimate(fidelity: number): number | null {
+    const own = this.byFidelity.get(fidelity);
+    if (own && own.length > 0) return percentile(own, 0.75);
+    let nearest: number | null = null;
+    for (const f of this.byFidelity.keys()) {
+      if (nearest === null || Math.abs(Math.log(f / fidelity)) < Math.abs(Math.log(nearest / fidelity))) nearest = f;
+    }
+    if (nearest === null) return null;
+    const base = percentile(this.byFidelity.get(nearest)!, 0.75);
+    return fidelity > nearest ? base * (fidelity / nearest) : base;
+  }
+}
+
+function percentile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** Parses a budget such as "90s", "10m", "1h30m" or a bare number of seconds into ms. */
+export function parseBudget(text: string): number {
+  const t = text.trim().toLowerCase();
+  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
+  const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(t); m; m = re.exec(t)) {
+    total += Number(m[1]) * unitMs[m[2]];
+    consumed = re.lastIndex;
+  }
+  if (consumed === 0 || consumed !== t.length || total <= 0) {
+    throw new UserInputError(`budget "${text}" is not a duration`, "write it like 90s, 10m or 1h30m");
+  }
+  return total;
+}

@@ -1,0 +1,149 @@
+// Turns a finished study into a TuneResult: the ranking, the recommendation and its runner-up,
+// their speedups over the baseline (measured, and predicted by the performance model), and how
+// far the numbers can be trusted.
+
+import { configKey } from "../space.js";
+import type { Config, HardwareProfile, Param, Prediction, RankedConfig, TrialRecord, TuneResult, WorkloadDescription } from "../types.js";
+
+export interface ResultInput {
+  tuner: string;
+  budgetMs: number;
+  elapsedMs: number;
+  ended: string;
+  hardware: HardwareProfile;
+  workload: WorkloadDescription;
+  params: Param[];
+  trials: TrialRecord[];
+  infeasible: { config: Config; reason: string }[];
+  baseline: Config;
+  /** Prediction of the objective (larger is better) for any configuration, when a model exists. */
+  predict?: (config: Config) => Prediction | null;
+  /** How many configurations the ranking lists. */
+  rankingSize?: number;
+}
+
+/**
+ * Every configuration's standing: its trial at the highest fidelity it reached. Full-fidelity
+ * results rank above short ones whatever their values, because a short trial's number is a hint
+ * (few tokens, a cold cache) while the recommendation must be a measurement.
+ */
+export function rankTrials(trials: TrialRecord[]): TrialRecord[] {
+  const top = new Map<string, TrialRecord>();
+  for (const t of trials) {
+    const key = configKey(t.config);
+    const seen = top.get(key);
+    if (!seen || t.fidelity > seen.fidelity || (t.fidelity === seen.fidelity && t.id > seen.id)) top.set(key, t);
+  }
+  return [...top.values()]
+    .filter((t) => t.value !== null)
+    .sort((a, b) => b.fidelity - a.fidelity || b.value! - a.value!);
+}
+
+export function buildResult(input: ResultInput): TuneResult {
+  const direction = input.workload.objective.direction;
+  const ranked = rankTrials(input.trials);
+  const baseKey = configKey(input.baseline);
+  const baselineTrial = input.trials
+    .filter((t) => configKey(t.config) === baseKey && t.value !== null)
+    .sort((a, b) => b.fidelity - a.fidelity)[0];
+
+  const predictionOf = (t: TrialRecord | undefined, config: Config): Prediction | null =>
+    t?.prediction ?? input.predict?.(config) ?? null;
+  const basePrediction = predictionOf(baselineTrial, input.baseline);
+
+  const rank = (t: TrialRecord): RankedConfig => {
+    const predicted = predictionOf(t, t.config);
+    return {
+      config: t.config,
+      measured: measuredOf(t, direction),
+      predicted: predicted ? inMetricUnits(predicted, direction) : null,
+      speedupMeasured: speedup(t.value, baselineTrial?.value ?? null, direction),
+      speedupPredicted: speedup(predicted?.mean ?? null, basePrediction?.mean ?? null, direction),
+    };
+  };
+
+  const baseline: RankedConfig = baselineTrial
+    ? rank(baselineTrial)
+    : {
+        config: input.baseline,
+        measured: null,
+        predicted: basePrediction ? inMetricUnits(basePrediction, direction) : null,
+        speedupMeasured: null,
+        speedupPredicted: basePrediction ? 1 : null,
+      };
+  const ranking = ranked.slice(0, input.rankingSize ?? 20).map(rank);
+  const best = ranking[0] ?? null;
+  const runnerUp = ranking[1] ?? null;
+
+  return {
+    version: 1,
+    createdAt: new Date().toISOString(),
+    tuner: input.tuner,
+    budgetMs: input.budgetMs,
+    elapsedMs: Math.round(input.elapsedMs),
+    ended: input.ended,
+    hardware: input.hardware,
+    workload: input.workload,
+    params: input.params,
+    trials: input.trials,
+    infeasible: input.infeasible,
+    baseline,
+    best,
+    runnerUp,
+    ranking,
+    confidence: confidenceOf(ranked[0], ranked[1], baselineTrial),
+  };
+}
+
+function measuredOf(t: TrialRecord, direction: "maximize" | "minimize"): RankedConfig["measured"] {
+  if (t.value === null) return null;
+  return { mean: direction === "minimize" ? -t.value : t.value, rme: t.measurement.rme, samples: t.measurement.samples };
+}
+
+/** Predictions are kept larger-is-better like values; the report wants the metric's own units. */
+function inMetricUnits(p: Prediction, direction: "maximize" | "minimize"): Prediction {
+  return direction === "minimize" ? { ...p, mean: -p.mean } : p;
+}
+
+/**
+ * Speedup from larger-is-better values: a/b for a maximised metric, and for a minimised one
+ * (values are negated) baseline/measured, which is the same ratio of the negatives.
+ */
+export function speedup(value: number | null, baseline: number | null, direction: "maximize" | "minimize"): number | null {
+  if (value === null || baseline === null || baseline === 0 || value === 0) return null;
+  const r = value / baseline;
+  return direction === "minimize" ? 1 / r : r;
+}
+
+/**
+ * Confidence in words. "High" needs the best measured at full fidelity with a small margin of
+ * error, and a lead over the runner-up larger than both margins together: then repeating the
+ * run would very likely pick the same configuration.
+ */
+export function confidenceOf(
+  best: TrialRecord | undefined,
+  runnerUp: TrialRecord | undefined,
+  baseline: TrialRecord | undefined,
+): TuneResult["confidence"] {
+  if (!best) return { level: "low", reason: "no configuration completed a trial" };
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const rme = finiteOr(best.measurement.rme, 1);
+  if (best.fidelity < 1) {
+    return { level: "low", reason: `the best configuration was only measured in a short trial (fidelity ${best.fidelity.toFixed(2)}); give a longer budget` };
+  }
+  if (!runnerUp) {
+    const vsBase = baseline && baseline !== best ? "" : "; only the baseline was measured";
+    return { level: rme < 0.05 && vsBase === "" ? "medium" : "low", reason: `one configuration measured at full fidelity (±${pct(rme)})${vsBase}` };
+  }
+  const rmeRunner = finiteOr(runnerUp.measurement.rme, 1);
+  const margin = (best.value! - runnerUp.value!) / Math.abs(runnerUp.value!);
+  const noise = rme + (runnerUp.fidelity < 1 ? Math.max(rmeRunner, 0.1) : rmeRunner);
+  const lead = `leads the runner-up by ${pct(margin)}; margins of error ±${pct(rme)} and ±${pct(rmeRunner)}${runnerUp.fidelity < 1 ? " (runner-up from a short trial)" : ""}`;
+  if (rme <= 0.05 && margin > noise) return { level: "high", reason: `the best ${lead}` };
+  if (rme <= 0.15 && margin > noise / 2) return { level: "medium", reason: `the best ${lead}` };
+  return { level: "low", reason: `the best ${lead}: the top two are within noise of each other` };
+}
+
+function finiteOr(x: number, fallback: number): number {
+  return Number.isFinite(x) ? x : fallback;
+}

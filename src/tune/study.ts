@@ -1,0 +1,272 @@
+// The study: the ask/tell loop that spends a time budget on trials. It owns what tuners must not
+// know about: the clock, the journal, the fidelity schedule and the workload's processes.
+//
+// Trial lifecycle (after Optuna's study, with asynchronous successive halving as the pruner):
+//   1. the baseline runs once at full fidelity, so every speedup is against a real measurement;
+//   2. each step either promotes a promising configuration to the next fidelity rung, or asks
+//      the tuner for a new one and runs it at the lowest rung, so a bad configuration costs the
+//      price of a short trial;
+//   3. the measurement is turned into an observation (larger is better, null when it failed),
+//      told to the tuner and appended to the journal, in that order of importance: the journal
+//      line is what makes the trial count on --resume.
+// Trials cut short by the deadline or by Ctrl-C measured nothing and are neither told nor
+// journaled; a resumed study runs them again.
+
+import { configKey, infeasibility } from "../space.js";
+import type { Config, Measurement, Observation, Prediction, SearchSpace, TrialRecord, Tuner, Workload } from "../types.js";
+import { Budget, DeadlineReached, TrialCostModel } from "./budget.js";
+import type { Journal } from "./journal.js";
+
+export type EndReason = "budget" | "exhausted" | "interrupted";
+
+export interface StudyOptions {
+  space: SearchSpace;
+  tuner: Tuner;
+  workload: Workload;
+  budget: Budget;
+  /** Where finished trials are appended; omitted in tests that only look at the outcome. */
+  journal?: Journal;
+  /** Trials from an earlier run (--resume): told to the tuner first and never run again. */
+  previous?: TrialRecord[];
+  /** Measured first, at full fidelity. */
+  baseline: Config;
+  /** Fidelity rungs, ascending, ending at 1. [1] turns successive halving off. */
+  rungs?: number[];
+  /** Successive halving's reduction factor: the top 1/eta of a rung moves up. */
+  eta?: number;
+  /** Ctrl-C: stops asking and aborts the running trial. */
+  signal?: AbortSignal;
+  /** The performance model's prediction of the objective, stored with each trial. */
+  predict?: (config: Config) => Prediction | null;
+  /** Called after every journaled trial (progress display). */
+  onTrial?: (record: TrialRecord, study: StudyState) => void;
+  /** Kept back from the deadline for writing the results after the last trial. */
+  reserveMs?: number;
+  /** Milliseconds of earlier sessions (resume), so that elapsedMs keeps counting up. */
+  elapsedOffsetMs?: number;
+}
+
+export interface StudyState {
+  trials: TrialRecord[];
+  best: TrialRecord | null;
+  budget: Budget;
+}
+
+export interface StudyOutcome {
+  trials: TrialRecord[];
+  /** Configurations the tuner asked for that the constraints ruled out, never run. */
+  skipped: { config: Config; reason: string }[];
+  ended: EndReason;
+}
+
+export const DEFAULT_RUNGS = [1 / 9, 1 / 3, 1];
+export const DEFAULT_ETA = 3;
+
+/** Consecutive asks of already-measured configurations before we conclude the tuner is done. */
+const MAX_REPEATED_ASKS = 25;
+
+/** Objective as the tuner sees it: larger is better, null when the trial gave no number. */
+export function objectiveValue(workload: Workload, m: Measurement): number | null {
+  if (m.status !== "ok") return null;
+  const { metric, direction } = workload.objective;
+  let v = m.metrics[metric];
+  if (v === undefined && m.primary === metric && m.samples.length > 0) v = m.samples.reduce((a, b) => a + b, 0) / m.samples.length;
+  if (v === undefined || !Number.isFinite(v)) return null;
+  return direction === "minimize" ? -v : v;
+}
+
+export function trialKey(config: Config, fidelity: number): string {
+  return `${configKey(config)}@${fidelity}`;
+}
+
+export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
+  const rungs = normaliseRungs(opts.rungs ?? DEFAULT_RUNGS);
+  const eta = opts.eta ?? DEFAULT_ETA;
+  const { budget, tuner, workload, space } = opts;
+  const reserveMs = opts.reserveMs ?? 0;
+  const offset = opts.elapsedOffsetMs ?? 0;
+  const trials: TrialRecord[] = [...(opts.previous ?? [])];
+  const done = new Map<string, TrialRecord>();
+  const cost = new TrialCostModel();
+  const skipped = new Map<string, { config: Config; reason: string }>();
+  /** Promotions that did not fit in the time left; not offered again. */
+  const unaffordable = new Set<string>();
+  let nextId = trials.reduce((m, t) => Math.max(m, t.id + 1), 0);
+
+  for (const t of trials) {
+    done.set(trialKey(t.config, t.fidelity), t);
+    cost.record(t.fidelity, t.measurement.durationMs);
+    tuner.tell(toObservation(t));
+  }
+
+  const state = (): StudyState => ({ trials, best: bestOf(trials), budget });
+  const interrupted = () => opts.signal?.aborted === true;
+
+  /** Runs one trial; returns false when it was cut short (deadline or Ctrl-C). */
+  const runTrial = async (config: Config, fidelity: number): Promise<boolean> => {
+    const prediction = opts.predict?.(config) ?? undefined;
+    const startedAt = new Date().toISOString();
+    const t0 = performance.now();
+    const { signal, dispose } = budget.trialSignal(opts.signal, reserveMs);
+    let measurement: Measurement;
+    try {
+      measurement = await workload.run(config, { level: fidelity }, signal);
+    } catch (err) {
+      // Workloads report failure as a Measurement; an exception is a bug in one, and one bad
+      // trial must not lose the whole run.
+      measurement = {
+        status: "failed",
+        metrics: {},
+        primary: workload.objective.metric,
+        samples: [],
+        warmup: 0,
+        rme: Number.POSITIVE_INFINITY,
+        error: err instanceof Error ? err.message : String(err),
+        durationMs: performance.now() - t0,
+        fidelity: { level: fidelity },
+      };
+    } finally {
+      dispose();
+    }
+    if (signal.aborted && measurement.status !== "ok") return false;
+    const record: TrialRecord = {
+      id: nextId++,
+      config,
+      fidelity,
+      measurement,
+      value: objectiveValue(workload, measurement),
+      ...(prediction ? { prediction } : {}),
+      startedAt,
+      elapsedMs: Math.round(offset + budget.elapsedMs()),
+    };
+    trials.push(record);
+    done.set(trialKey(config, fidelity), record);
+    cost.record(fidelity, measurement.durationMs);
+    opts.journal?.append(record);
+    tuner.tell(toObservation(record));
+    opts.onTrial?.(record, state());
+    return true;
+  };
+
+  /** Whether a trial at this fidelity is expected to end before the deadline. */
+  const affordable = (fidelity: number): boolean => {
+    const estimate = cost.estimate(fidelity);
+    return estimate === null || estimate <= budget.remainingMs() - reserveMs;
+  };
+
+  const ended = await (async (): Promise<EndReason> => {
+    const base = opts.baseline;
+    const baseWhy = infeasibility(space, base);
+    if (baseWhy) skipped.set(configKey(base), { config: base, reason: baseWhy });
+    else if (!done.has(trialKey(base, 1))) {
+      if (interrupted()) return "interrupted";
+      if (budget.remainingMs() <= reserveMs) return "budget";
+      if (!(await runTrial(base, 1))) return interrupted() ? "interrupted" : "budget";
+    }
+
+    let repeats = 0;
+    let tunerDone = false;
+    for (;;) {
+      if (interrupted()) return "interrupted";
+      if (budget.remainingMs() <= reserveMs) return "budget";
+
+      const promotion = nextPromotion(trials, rungs, eta, done, unaffordable, budget, cost);
+      if (promotion) {
+        if (!affordable(promotion.fidelity)) {
+          unaffordable.add(trialKey(promotion.config, promotion.fidelity));
+          continue;
+        }
+        if (!(await runTrial(promotion.config, promotion.fidelity))) return interrupted() ? "interrupted" : "budget";
+        continue;
+      }
+      if (tunerDone) return "exhausted";
+
+      const config = tuner.ask();
+      if (config === undefined) {
+        tunerDone = true;
+        continue; // promotions may still be pending
+      }
+      const why = infeasibility(space, config);
+      if (why) {
+        skipped.set(configKey(config), { config, reason: why });
+        tuner.tell({ config, status: "infeasible", value: null, fidelity: rungs[0] });
+        continue;
+      }
+      const seen = done.get(trialKey(config, rungs[0])) ?? bestFidelityRecord(trials, config);
+      if (seen) {
+        // Never measure the same thing twice: remind the tuner of what it already knows.
+        tuner.tell(toObservation(seen));
+        if (++repeats >= MAX_REPEATED_ASKS) tunerDone = true;
+        continue;
+      }
+      repeats = 0;
+      if (!affordable(rungs[0])) return "budget";
+      if (!(await runTrial(config, rungs[0]))) return interrupted() ? "interrupted" : "budget";
+    }
+  })();
+
+  return { trials, skipped: [...skipped.values()], ended };
+}
+
+function toObservation(t: TrialRecord): Observation {
+  return { config: t.config, status: t.measurement.status, value: t.value, fidelity: t.fidelity };
+}
+
+function normaliseRungs(rungs: number[]): number[] {
+  const r = [...new Set(rungs.filter((f) => f > 0 && f <= 1))].sort((a, b) => a - b);
+  if (r[r.length - 1] !== 1) r.push(1);
+  return r;
+}
+
+/** The record of a configuration at the highest fidelity it reached. */
+export function bestFidelityRecord(trials: TrialRecord[], config: Config): TrialRecord | undefined {
+  const key = configKey(config);
+  let found: TrialRecord | undefined;
+  for (const t of trials) if (configKey(t.config) === key && (!found || t.fidelity > found.fidelity)) found = t;
+  return found;
+}
+
+/** Best trial: highest fidelity reached first, then highest value (a full trial beats a hint). */
+export function bestOf(trials: TrialRecord[]): TrialRecord | null {
+  let best: TrialRecord | null = null;
+  for (const t of trials) {
+    if (t.value === null) continue;
+    if (!best || t.fidelity > best.fidelity || (t.fidelity === best.fidelity && t.value > best.value!)) best = t;
+  }
+  return best;
+}
+
+/**
+ * Asynchronous successive halving: a configuration in the top 1/eta of its rung moves to the
+ * next rung; higher rungs are served first so that good configurations reach full fidelity
+ * early. With few trials in a short budget 1/eta of a rung rounds to nobody, so when the time
+ * left only fits about one more trial at the next rung, that rung's leader is promoted anyway:
+ * better one full measurement of the best candidate than none.
+ */
+function nextPromotion(
+  trials: TrialRecord[],
+  rungs: number[],
+  eta: number,
+  done: Map<string, TrialRecord>,
+  unaffordable: Set<string>,
+  budget: Budget,
+  cost: TrialCostModel,
+): { config: Config; fidelity: number } | null {
+  for (let k = rungs.length - 2; k >= 0; k--) {
+    const here = trials
+      .filter((t) => t.fidelity === rungs[k] && t.value !== null)
+      .sort((a, b) => b.value! - a.value!);
+    if (here.length === 0) continue;
+    const next = rungs[k + 1];
+    const estimate = cost.estimate(next);
+    const endgame = estimate !== null && budget.remainingMs() < 2 * estimate;
+    const quota = endgame ? Math.max(1, Math.floor(here.length / eta)) : Math.floor(here.length / eta);
+    for (const t of here.slice(0, quota)) {
+      const key = trialKey(t.config, next);
+      if (!done.has(key) && !unaffordable.has(key)) return { config: t.config, fidelity: next };
+    }
+  }
+  return null;
+}
+
+export { DeadlineReached };
