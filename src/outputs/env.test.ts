@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadEnvMap, mergeEnv, renderEnv, writeEnvFile, type EnvBlock } from "./env.js";
+import { UserInputError } from "../errors.js";
+
+const block: EnvBlock = {
+  header: ["paratune: workers=2 threads=4", "paratune: 1.80x the baseline"],
+  entries: [
+    { name: "PARALLEL_WORKERS", value: "2", comment: "paratune: workers=2 (baseline 1)" },
+    { name: "INFERENCE_NUM_THREADS", value: "4", comment: "paratune: threads=4 (baseline 8)" },
+    { name: "MODEL_PATH", value: '"/models/my model.gguf"', comment: "paratune: the model file to load" },
+  ],
+};
+
+describe(".env merge", () => {
+  it("keeps the user's other keys, comments, blank lines and order, replacing ours in place", () => {
+    const existing = [
+      "# database settings",
+      "DATABASE_URL=postgres://db/app # inline comment stays",
+      "",
+      "export INFERENCE_NUM_THREADS=16",
+      'PRIVATE_KEY="-----BEGIN KEY-----',
+      "PARALLEL_WORKERS=99",
+      '-----END KEY-----"',
+      "  # indented comment",
+      "LOG_LEVEL=debug",
+      "",
+    ].join("\n");
+    const merged = mergeEnv(existing, block);
+    const lines = merged.split("\n");
+    // Foreign lines survive verbatim and in their order.
+    const foreign = ["# database settings", "DATABASE_URL=postgres://db/app # inline comment stays", 'PRIVATE_KEY="-----BEGIN KEY-----', "PARALLEL_WORKERS=99", '-----END KEY-----"', "  # indented comment", "LOG_LEVEL=debug"];
+    let at = -1;
+    for (const f of foreign) {
+      const i = lines.indexOf(f, at + 1);
+      expect(i, f).toBeGreaterThan(at);
+      at = i;
+    }
+    // The key inside a multi-line value was not mistaken for an assignment; the real one kept `export`.
+    expect(lines).toContain("export INFERENCE_NUM_THREADS=4");
+    expect(lines.indexOf("export INFERENCE_NUM_THREADS=4")).toBeLessThan(lines.indexOf("LOG_LEVEL=debug"));
+    expect(merged).not.toContain("INFERENCE_NUM_THREADS=16");
+    // Keys the file lacked are appended after it.
+    expect(lines.indexOf("PARALLEL_WORKERS=2")).toBeGreaterThan(lines.indexOf("LOG_LEVEL=debug"));
+    expect(lines).toContain('MODEL_PATH="/models/my model.gguf"');
+    expect(lines.filter((l) => l.startsWith("# paratune: workers=2 threads=4"))).toHaveLength(1);
+  });
+
+  it("is idempotent: merging twice leaves one copy of our comments", () => {
+    const once = mergeEnv("A=1\n# mine\nPARALLEL_WORKERS=3\n", block);
+    const twice = mergeEnv(once, block);
+    expect(twice).toBe(once);
+    expect(once.startsWith("A=1\n")).toBe(true);
+    expect(once.match(/^PARALLEL_WORKERS=/gm)).toHaveLength(1);
+    expect(once).toContain("# mine\n");
+  });
+
+  it("keeps CRLF line endings", () => {
+    const merged = mergeEnv("A=1\r\nB=2\r\n", block);
+    expect(merged.split("\r\n").length).toBeGreaterThan(4);
+    expect(merged.replace(/\r\n/g, "")).not.toContain("\n");
+  });
+
+  it("renders a fresh .env that the merge reads back unchanged", () => {
+    const fresh = renderEnv(block);
+    expect(mergeEnv(fresh, block)).toBe(fresh);
+  });
+});
+
+describe("--env-map", () => {
+  const dir = mkdtempSync(join(tmpdir(), "paratune-envmap-"));
+  it("accepts a valid map", () => {
+    const p = join(dir, "ok.json");
+    writeFileSync(p, JSON.stringify({ extends: "omp", vars: { workers: "JOBS", threads: ["OMP_NUM_THREADS", "MY_T"], quant: null } }));
+    expect(loadEnvMap(p).vars.threads).toEqual(["OMP_NUM_THREADS", "MY_T"]);
+  });
+  it("rejects a bad variable name and an unknown style with one clear line", () => {
+    const p = join(dir, "bad.json");
+    writeFileSync(p, JSON.stringify({ vars: { workers: "2WORKERS" } }));
+    expect(() => loadEnvMap(p)).toThrow(UserInputError);
+    expect(() => loadEnvMap(p)).toThrow(/vars\.workers/);
+    writeFileSync(p, JSON.stringify({ extends: "docker", vars: {} }));
+    expect(() => loadEnvMap(p)).toThrow(/extends/);
+    writeFileSync(p, "{not json");
+    expect(() => loadEnvMap(p)).toThrow(/not valid JSON/);
+  });
+});
+
+describe("atomic .env write", () => {
+  const distEnv = fileURLToPath(new URL("../../dist/src/outputs/env.js", import.meta.url));
+
+  it("leaves the old file whole when the writer is SIGKILLed mid-write", async () => {
+    expect(existsSync(distEnv), "run `npx tsc -p .` first: the child process runs the compiled env.js").toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), "paratune-atomic-"));
+    const target = join(dir, ".env");
+    // A large .env (about 30 MB of the user's keys) so that the write takes long enough to interrupt.
+    const old = Array.from({ length: 250_000 }, (_, i) => `USER_KEY_${i}=${"v".repeat(100)}`).join("\n") + "\n";
+    const child = `
+      import { writeEnvFile } from ${JSON.stringify(distEnv)};
+      await writeEnvFile(process.argv[1], ${JSON.stringify(block)});
+      process.stdout.write("done");
+    `;
+    let caught = 0;
+    for (let attempt = 0; attempt < 6 && caught < 2; attempt++) {
+      writeFileSync(target, old);
+      const proc = spawn(process.execPath, ["--input-type=module", "-e", child, target], { stdio: ["ignore", "pipe", "inherit"] });
+      const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+      // Poll for write-file-atomic's temporary file beside the target, and kill as soon as it holds data.
+      let sawTemp = false;
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && proc.exitCode === null) {
+        const temp = readdirSync(dir).find((f) => f !== ".env");
+        if (temp) {
+          try {
+            if (statSync(join(dir, temp)).size > 0) {
+              sawTemp = true;
+              proc.kill("SIGKILL");
+              break;
+            }
+          } catch {
+            // renamed between readdir and stat: the write finished.
+          }
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      await exited;
+      const after = readFileSync(target, "utf8");
+      // Whatever the moment, the file is either the old one or the complete new one, never a mix.
+      const isOld = after === old;
+      const isNew = after === mergeEnv(old, block);
+      expect(isOld || isNew).toBe(true);
+      if (sawTemp && isOld) caught++;
+      for (const f of readdirSync(dir)) if (f !== ".env") rmSync(join(dir, f));
+    }
+    // The test is only worth something if it really interrupted writes.
+    expect(caught).toBeGreaterThan(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("creates the file and its folder when missing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "paratune-atomic-"));
+    const target = join(dir, "deep", ".env");
+    await writeEnvFile(target, block);
+    expect(readFileSync(target, "utf8")).toBe(mergeEnv("", block));
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

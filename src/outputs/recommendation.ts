@@ -1,0 +1,196 @@
+// A recommendation is what a user acts on: one configuration, where it came from, how sure we
+// are, and how much faster it is than the plain setup. The .env, the report and `recommend()`
+// all speak it, so that the three never disagree about the numbers.
+
+import type { Config, ParamValue, Prediction, TrialRecord, TuneResult } from "../types.js";
+import { configKey } from "../space.js";
+
+/** Where an answer came from: a past tuning of this machine and model, a fresh one, or the models alone. */
+export type RecommendationSource = "store" | "tuned" | "predicted";
+
+export interface Objective {
+  metric: string;
+  direction: "maximize" | "minimize";
+}
+
+/** How much one setting of the recommendation contributes, measured with the rest held equal. */
+export interface SettingEffect {
+  /** The baseline's value of this parameter. */
+  baseline: ParamValue;
+  /** Recommended / same configuration with this parameter at its baseline value; null when that twin was not measured. */
+  speedup: number | null;
+}
+
+export interface Recommendation {
+  source: RecommendationSource;
+  config: Config;
+  baseline: Config;
+  objective: Objective;
+  /** The recommendation's objective in the metric's own units (tok/s, ms, ...). */
+  expected: { value: number | null; rme: number | null; unit: string; basis: "measured" | "predicted" };
+  baselineValue: number | null;
+  /** Expected speedup over the baseline (>1 is better, for either direction). */
+  speedup: number | null;
+  effects: Record<string, SettingEffect>;
+  confidence: { level: "high" | "medium" | "low"; reason: string };
+  /** The model file to load for the recommended quantization (llama workload). */
+  modelPath: string | null;
+  hardware: { fingerprint: string; summary: string };
+  /** When the numbers behind it were measured or predicted. */
+  createdAt: string;
+  /** One sentence saying what this answer rests on. */
+  note: string;
+  /** How many trials ran to get it (0 for a prediction). */
+  trials: number;
+}
+
+export function metricUnit(metric: string): string {
+  if (/tps$/i.test(metric)) return "tok/s";
+  if (/ms$/i.test(metric)) return "ms";
+  if (/bytes$/i.test(metric)) return "bytes";
+  return "";
+}
+
+/** Speedup of `value` over `reference` such that >1 always means better. */
+export function speedupOf(value: number, reference: number, direction: Objective["direction"]): number | null {
+  if (!Number.isFinite(value) || !Number.isFinite(reference) || value <= 0 || reference <= 0) return null;
+  return direction === "maximize" ? value / reference : reference / value;
+}
+
+/** A trial's objective in the metric's units (the journal's `value` is negated for minimised metrics). */
+export function trialMetric(trial: TrialRecord, objective: Objective): number | null {
+  if (trial.measurement.status !== "ok") return null;
+  const m = trial.measurement.metrics[objective.metric];
+  if (typeof m === "number" && Number.isFinite(m)) return m;
+  if (trial.value == null) return null;
+  return objective.direction === "minimize" ? -trial.value : trial.value;
+}
+
+/** A prediction in the metric's units (predictions are of the larger-is-better objective). */
+export function predictedMetric(prediction: Prediction | undefined | null, objective: Objective): number | null {
+  if (!prediction || !Number.isFinite(prediction.mean)) return null;
+  return objective.direction === "minimize" ? -prediction.mean : prediction.mean;
+}
+
+export interface MeasuredConfig {
+  config: Config;
+  key: string;
+  /** Highest fidelity this configuration reached; only trials at that fidelity count. */
+  fidelity: number;
+  mean: number;
+  samples: number[];
+  rme: number | null;
+  trials: TrialRecord[];
+}
+
+/**
+ * Successful trials grouped by configuration, each at the highest fidelity it reached: a cheap
+ * low-fidelity number must not stand beside a full one as if they were the same measurement.
+ */
+export function measuredConfigs(trials: TrialRecord[], objective: Objective): Map<string, MeasuredConfig> {
+  const byKey = new Map<string, MeasuredConfig>();
+  for (const t of trials) {
+    const v = trialMetric(t, objective);
+    if (v == null) continue;
+    const key = configKey(t.config);
+    const cur = byKey.get(key);
+    if (!cur || t.fidelity > cur.fidelity) {
+      byKey.set(key, { config: t.config, key, fidelity: t.fidelity, mean: v, samples: [v], rme: t.measurement.rme, trials: [t] });
+    } else if (t.fidelity === cur.fidelity) {
+      cur.trials.push(t);
+      cur.samples.push(v);
+      cur.mean = cur.samples.reduce((a, b) => a + b, 0) / cur.samples.length;
+      // Repeated trials of one config: keep the larger margin, the honest one.
+      cur.rme = Math.max(cur.rme ?? 0, t.measurement.rme);
+    }
+  }
+  return byKey;
+}
+
+/** The measured effect of each setting: best vs. best-with-this-one-parameter-at-baseline. */
+export function settingEffects(config: Config, baseline: Config, measured: Map<string, MeasuredConfig>, objective: Objective): Record<string, SettingEffect> {
+  const out: Record<string, SettingEffect> = {};
+  const mine = measured.get(configKey(config));
+  for (const name of Object.keys(config)) {
+    const base = baseline[name] ?? config[name];
+    let speedup: number | null = null;
+    if (base === config[name]) speedup = 1;
+    else if (mine) {
+      const twin = measured.get(configKey({ ...config, [name]: base }));
+      if (twin) speedup = speedupOf(mine.mean, twin.mean, objective.direction);
+    }
+    out[name] = { baseline: base, speedup };
+  }
+  return out;
+}
+
+/** One line about the machine, for the .env header and the report. */
+export function hardwareSummary(result: Pick<TuneResult, "hardware">): string {
+  const h = result.hardware;
+  const cpu = `${h.cpu.model || h.cpu.vendor} (${h.cpu.physical} cores / ${h.cpu.logical} threads, ${h.limits.cpus} usable)`;
+  const gpus = h.gpus.length ? `, ${h.gpus.map((g) => g.name).join(" + ")}` : "";
+  return `${cpu}${gpus}`;
+}
+
+/** The model file that goes with a configuration's quantization. */
+export function modelPathFor(result: Pick<TuneResult, "workload">, config: Config): string | null {
+  const models = result.workload.models ?? [];
+  if (typeof config.model === "string") return config.model;
+  const quant = typeof config.quant === "string" ? config.quant : undefined;
+  const match = quant ? models.find((m) => m.quant === quant) : undefined;
+  return (match ?? models[0])?.path ?? null;
+}
+
+/** Turns a finished tuning run into the recommendation a user acts on. */
+export function recommendationFromResult(result: TuneResult, source: "store" | "tuned"): Recommendation {
+  const objective = result.workload.objective;
+  const measured = measuredConfigs(result.trials, objective);
+  const best = result.best;
+  const config = best?.config ?? result.baseline.config;
+  const bestMeasured = best?.measured ?? result.baseline.measured;
+  const baselineValue = result.baseline.measured?.mean ?? null;
+  const speedup = best?.speedupMeasured ?? (bestMeasured && baselineValue != null ? speedupOf(bestMeasured.mean, baselineValue, objective.direction) : null);
+  const ok = result.trials.filter((t) => t.measurement.status === "ok").length;
+  const when = result.createdAt.slice(0, 16).replace("T", " ");
+  const note =
+    source === "store"
+      ? `From the store: this machine and model were tuned on ${when} UTC (${result.trials.length} trials, ${ok} ok); no trial ran now.`
+      : `Tuned now: ${result.trials.length} trials (${ok} ok) in ${Math.round(result.elapsedMs / 1000)} s, ended by ${result.ended}.`;
+  return {
+    source,
+    config,
+    baseline: result.baseline.config,
+    objective,
+    expected: { value: bestMeasured?.mean ?? null, rme: bestMeasured?.rme ?? null, unit: metricUnit(objective.metric), basis: "measured" },
+    baselineValue,
+    speedup,
+    effects: settingEffects(config, result.baseline.config, measured, objective),
+    confidence: result.confidence,
+    modelPath: modelPathFor(result, config),
+    hardware: { fingerprint: result.hardware.fingerprint, summary: hardwareSummary(result) },
+    createdAt: result.createdAt,
+    note,
+    trials: result.trials.length,
+  };
+}
+
+/** "workers=2 threads=4 sequences=1" */
+export function describeConfig(config: Config): string {
+  return Object.entries(config)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+}
+
+export function formatSpeedup(s: number | null | undefined): string {
+  return s == null || !Number.isFinite(s) ? "-" : `${s.toFixed(2)}x`;
+}
+
+export function formatValue(v: number | null | undefined): string {
+  if (v == null || !Number.isFinite(v)) return "-";
+  const a = Math.abs(v);
+  return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+export function formatRme(rme: number | null | undefined): string {
+  return rme == null || !Number.isFinite(rme) ? "" : `±${(rme * 100).toFixed(1)}%`;
+}
