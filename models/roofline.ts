@@ -1,0 +1,387 @@
+// The roofline prior: decode throughput from first principles, before any trial has run.
+//
+// One decode step of one worker reads its weights once and the KV cache of every sequence it
+// holds, and does ~2 x parameters FLOPs per sequence. So a step takes the longer of
+//   memory time  = bytes read / (this worker's share of the machine's bandwidth)
+//   compute time = FLOPs / (threads x FLOP/s per core)
+// plus the cost of the threads synchronising at every layer. Workers share the memory bus, so the
+// bandwidth a worker sees is the measured curve at the machine's total thread count divided by the
+// number of workers; threads past the saturation point only add synchronisation. More runnable
+// threads than usable cores collapses throughput (llama.cpp threads spin at barriers, and a
+// descheduled thread stalls all the others for a scheduler time slice): modelled as a stall per
+// layer, with a wide uncertainty.
+//
+// Four numbers are not known from the probe and the model file: the fraction of measured
+// bandwidth a decode step really streams at, the matmul FLOP/s of one core, the barrier cost and
+// the oversubscription stall. Their priors come from real llama.cpp runs on a 16-core Xeon (see
+// docs/models.md); `calibrate` fits them to the first trials of this machine in log space.
+
+import { UserInputError } from "../src/errors.js";
+import type { Config, HardwareProfile, ModelInfo, Observation, PerformanceModel, Prediction } from "../src/types.js";
+import { deltaVariance, leastSquares } from "./least-squares.js";
+
+export interface RooflineParams {
+  /** Share of the probed bandwidth that a decode step streams at (llama.cpp reads are not a STREAM loop). */
+  bandwidthFraction: number;
+  /** Matmul FLOP/s of one physical core for a q4_0 model (other quants scale by `quantComputeFactor`). */
+  flopsPerCore: number;
+  /** Barrier cost per layer per extra thread of one worker, in seconds. */
+  syncSecondsPerLayerThread: number;
+  /** Stall per layer per step when more threads are runnable than usable cores, in seconds. */
+  oversubscribedSecondsPerLayer: number;
+}
+
+/**
+ * Priors, from the llama.cpp measurements on a 16-core Xeon in the product brief (TinyLlama-1.1B
+ * q4_0: 1x16x1 88 tok/s, 16x1x1 123 tok/s, 4x4x16 318 tok/s, 4x8x1 2 tok/s, with ~97 GB/s
+ * measured bandwidth). docs/models.md shows the arithmetic.
+ */
+export const DEFAULT_ROOFLINE_PARAMS: RooflineParams = {
+  bandwidthFraction: 0.8,
+  flopsPerCore: 44e9,
+  syncSecondsPerLayerThread: 1e-5,
+  oversubscribedSecondsPerLayer: 0.09,
+};
+
+/** How far off an uncalibrated prediction may be, as a log-scale standard deviation. */
+const PRIOR_LOG_SD = 0.35;
+/** Oversubscribed configurations are a cliff whose depth varies a lot between machines. */
+const OVERSUBSCRIBED_LOG_SD = 1.0;
+/** Prior spread of each calibrated parameter on the log scale (a factor of ~2 either way). */
+const PARAM_PRIOR_LOG_SD = [0.5, 0.7, 1.0, 1.5];
+/** Never claim better than this, however well the first trials fit: trial noise is ~3-5%. */
+const MIN_LOG_SD = 0.05;
+
+/** Extra compute a second hardware thread on a busy core gives (SMT shares the execution units). */
+const SMT_GAIN = 0.2;
+/** Fixed per-step cost outside the matmuls: graph setup, sampling, the JS round trip. */
+const STEP_OVERHEAD_S = 2e-4;
+/** Average tokens of context each sequence holds while decoding when the caller does not say. */
+const DEFAULT_CONTEXT_TOKENS = 512;
+
+/**
+ * Matmul throughput of a quantization's CPU kernel relative to q4_0, per FLOP. Rough: k-quants and
+ * the odd-bit formats unpack more per block; f16/f32 have no integer dot product to lean on.
+ */
+export function quantComputeFactor(quant: string): number {
+  const q = quant.toLowerCase();
+  if (q === "q4_0" || q === "q4_1") return 1;
+  if (q === "q8_0") return 1.1;
+  if (q.startsWith("q4_k") || q.startsWith("iq4")) return 0.85;
+  if (q.startsWith("q5")) return 0.75;
+  if (q.startsWith("q6") || q.startsWith("q3") || q.startsWith("q2")) return 0.7;
+  if (q.startsWith("iq")) return 0.6;
+  if (q === "f16" || q === "bf16") return 0.5;
+  if (q === "f32") return 0.4;
+  return 0.8;
+}
+
+/**
+ * HBM/GDDR bandwidth of known GPUs in GB/s (vendor data sheets), used only for `gpuLayers`; an
+ * unknown GPU gets a conservative 500 GB/s and a wider uncertainty.
+ */
+const GPU_BANDWIDTH_GBPS: [RegExp, number][] = [
+  [/H200/i, 4800],
+  [/H100.*(SXM|HBM3)/i, 3350],
+  [/H100/i, 2000],
+  [/A100.*80/i, 2039],
+  [/A100/i, 1555],
+  [/L40S?/i, 864],
+  [/A10\b/i, 600],
+  [/L4\b/i, 300],
+  [/T4\b/i, 320],
+  [/4090/i, 1008],
+  [/3090/i, 936],
+];
+const UNKNOWN_GPU_GBPS = 500;
+/** Fraction of GPU memory bandwidth a decode matvec reaches (llama.cpp CUDA kernels). */
+const GPU_BANDWIDTH_FRACTION = 0.6;
+/** Kernel launch and sync cost per offloaded layer per step. */
+const GPU_SECONDS_PER_LAYER = 3e-5;
+
+export function gpuBandwidthGbps(name: string): { gbps: number; known: boolean } {
+  for (const [re, gbps] of GPU_BANDWIDTH_GBPS) if (re.test(name)) return { gbps, known: true };
+  return { gbps: UNKNOWN_GPU_GBPS, known: false };
+}
+
+/** What the roofline needs to know about the machine, read from a HardwareProfile. */
+interface Machine {
+  usableCpus: number;
+  physicalCores: number;
+  /** Total bandwidth (GB/s) with n threads streaming, from the probed curve. */
+  bandwidth(n: number): number;
+  bandwidthKnown: boolean;
+  gpuGbps: number;
+  gpuKnown: boolean;
+}
+
+/** Without a bandwidth probe: a core streams ~8 GB/s and the bus saturates around 8 cores. */
+const FALLBACK_GBPS_PER_THREAD = 8;
+const FALLBACK_SATURATION_THREADS = 8;
+
+function readMachine(hw: HardwareProfile): Machine {
+  const usableCpus = Math.max(1, hw.limits.cpus || hw.cpu.logical);
+  const allowed = new Set(hw.limits.allowedCpus.length > 0 ? hw.limits.allowedCpus : []);
+  let physical = hw.cpu.physical || hw.cpu.logical;
+  if (hw.cpu.smtSiblings.length > 0 && allowed.size > 0) {
+    physical = hw.cpu.smtSiblings.filter((group) => group.some((c) => allowed.has(c))).length || physical;
+  }
+  const physicalCores = Math.max(1, Math.min(physical, Math.floor(usableCpus + 1e-9) || 1));
+  const curve = (hw.bandwidth?.curve ?? []).filter((p) => p.threads > 0 && p.gbps > 0).sort((a, b) => a.threads - b.threads);
+  const bandwidth =
+    curve.length > 0
+      ? (n: number) => interpolateCurve(curve, n)
+      : (n: number) => FALLBACK_GBPS_PER_THREAD * Math.min(n, FALLBACK_SATURATION_THREADS);
+  const gpu = hw.gpus[0];
+  const g = gpu ? gpuBandwidthGbps(gpu.name) : { gbps: 0, known: false };
+  return { usableCpus, physicalCores, bandwidth, bandwidthKnown: curve.length > 0, gpuGbps: g.gbps, gpuKnown: g.known };
+}
+
+/** Linear between measured points, proportional below the first, flat past the last (saturated). */
+function interpolateCurve(curve: { threads: number; gbps: number }[], n: number): number {
+  if (n <= curve[0].threads) return (curve[0].gbps * n) / curve[0].threads;
+  for (let i = 1; i < curve.length; i++) {
+    const a = curve[i - 1];
+    const b = curve[i];
+    if (n <= b.threads) return a.gbps + ((b.gbps - a.gbps) * (n - a.threads)) / (b.threads - a.threads);
+  }
+  return Math.max(...curve.map((p) => p.gbps));
+}
+
+/** The configuration's parallel shape, with defaults for keys the search space does not have. */
+export interface Shape {
+  workers: number;
+  threads: number;
+  sequences: number;
+  batch: number;
+  gpuLayers: number;
+  quant: string | undefined;
+}
+
+export function readShape(config: Config, usableCpus: number): Shape {
+  const num = (key: string, fallback: number): number => {
+    const v = config[key];
+    if (v === undefined || v === "") return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new UserInputError(`config ${key}=${v} is not a number`, `give ${key} as a number`);
+    return n;
+  };
+  const workers = Math.max(1, num("workers", 1));
+  const threads = Math.max(1, num("threads", Math.max(1, Math.floor(usableCpus / workers))));
+  const sequences = Math.max(1, num("sequences", 1));
+  const batch = Math.max(1, num("batch", Number.POSITIVE_INFINITY));
+  const gl = config.gpuLayers;
+  const gpuLayers = gl === "max" || gl === "all" ? Number.POSITIVE_INFINITY : Math.max(0, num("gpuLayers", 0));
+  const quant = config.quant === undefined ? undefined : String(config.quant);
+  return { workers, threads, sequences, batch, gpuLayers, quant };
+}
+
+export interface RooflineOptions {
+  hardware: HardwareProfile;
+  /** The model file, or one per quantization variant (picked by the config's `quant`). */
+  models: ModelInfo | ModelInfo[];
+  /** Average context each sequence holds during decode (prompt + half the generated tokens). */
+  contextTokens?: number;
+  params?: Partial<RooflineParams>;
+}
+
+/** One step of the roofline, itemised so that tests and docs can see which bound binds. */
+export interface RooflineBreakdown {
+  tokensPerSecond: number;
+  stepSeconds: number;
+  memorySeconds: number;
+  computeSeconds: number;
+  syncSeconds: number;
+  gpuSeconds: number;
+  oversubscribed: boolean;
+  bound: "memory" | "compute" | "oversubscribed";
+}
+
+export class RooflineModel implements PerformanceModel {
+  readonly name = "roofline";
+  private readonly machine: Machine;
+  private readonly models: ModelInfo[];
+  private readonly contextTokens: number;
+  private params: RooflineParams;
+  private logSd = PRIOR_LOG_SD;
+  private covariance: number[][] | null = null;
+  private calibratedWith = 0;
+
+  constructor(readonly options: RooflineOptions) {
+    this.machine = readMachine(options.hardware);
+    this.models = Array.isArray(options.models) ? options.models : [options.models];
+    if (this.models.length === 0) throw new UserInputError("the roofline needs a model file", "pass --model <file.gguf>");
+    this.contextTokens = options.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
+    this.params = { ...DEFAULT_ROOFLINE_PARAMS, ...options.params };
+  }
+
+  /** The current (prior or calibrated) parameters. */
+  get parameters(): RooflineParams {
+    return { ...this.params };
+  }
+
+  /** Number of trials the parameters were calibrated on (0: the prior). */
+  get observations(): number {
+    return this.calibratedWith;
+  }
+
+  private modelFor(quant: string | undefined): ModelInfo {
+    if (quant === undefined) return this.models[0];
+    const m = this.models.find((x) => x.quant.toLowerCase() === quant.toLowerCase());
+    if (!m) {
+      throw new UserInputError(
+        `no model file for quant ${quant}`,
+        `the roofline has ${this.models.map((x) => x.quant).join(", ")}; pass a model file for each quant in the search space`,
+      );
+    }
+    return m;
+  }
+
+  /** The step time, itemised, under parameters p (the calibrated ones when omitted). */
+  breakdown(config: Config, p: RooflineParams = this.params): RooflineBreakdown {
+    const m = this.machine;
+    const s = readShape(config, m.usableCpus);
+    const model = this.modelFor(s.quant);
+    const totalThreads = s.workers * s.threads;
+    const oversubscribed = totalThreads > m.usableCpus + 1e-9;
+
+    // Layers on the GPU stream from its memory; llama.cpp offloads the output layer as the
+    // (layers+1)-th, which we fold into the fraction.
+    const offload = m.gpuGbps > 0 ? Math.min(1, s.gpuLayers / Math.max(1, model.layers)) : 0;
+    const cpuShare = 1 - offload;
+
+    // A step of `batch` tokens reads the weights once; sequences beyond the batch need more passes.
+    const passes = Math.ceil(s.sequences / Math.min(s.batch, s.sequences));
+    const kvBytes = s.sequences * this.contextTokens * model.kvBytesPerToken;
+    const weightBytes = model.weightBytes * passes;
+
+    const busThreads = Math.min(totalThreads, m.usableCpus);
+    const workerGbps = (p.bandwidthFraction * m.bandwidth(busThreads)) / s.workers;
+    const memorySeconds = (cpuShare * (weightBytes + kvBytes)) / (workerGbps * 1e9);
+
+    // Threads past the physical cores share execution units: they add SMT_GAIN of a core each.
+    const runnable = Math.min(totalThreads, m.usableCpus);
+    const cores = Math.min(runnable, m.physicalCores) + SMT_GAIN * Math.max(0, runnable - m.physicalCores);
+    const coresPerThread = cores / Math.max(totalThreads, 1);
+    const flopsPerToken = 2 * model.parameterCount + 4 * model.layers * this.contextTokens * model.embeddingLength;
+    const workerFlops = s.threads * coresPerThread * p.flopsPerCore * quantComputeFactor(model.quant);
+    const computeSeconds = (cpuShare * s.sequences * flopsPerToken) / workerFlops;
+
+    const cpuLayers = cpuShare * model.layers;
+    const syncSeconds = cpuLayers * p.syncSecondsPerLayerThread * (s.threads - 1) + STEP_OVERHEAD_S;
+    // Oversubscription stalls grow with how many threads queue on each core.
+    const stallSeconds = oversubscribed ? model.layers * p.oversubscribedSecondsPerLayer * (Math.ceil(totalThreads / m.usableCpus) - 1) : 0;
+
+    const gpuSeconds =
+      offload > 0
+        ? (offload * (weightBytes + kvBytes)) / (((GPU_BANDWIDTH_FRACTION * m.gpuGbps) / s.workers) * 1e9) +
+          offload * model.layers * GPU_SECONDS_PER_LAYER
+        : 0;
+
+    const stepSeconds = Math.max(memorySeconds, computeSeconds) + syncSeconds + stallSeconds + gpuSeconds;
+    const tokensPerSecond = (s.workers * s.sequences) / stepSeconds;
+    const bound = oversubscribed ? "oversubscribed" : memorySeconds >= computeSeconds ? "memory" : "compute";
+    return { tokensPerSecond, stepSeconds, memorySeconds, computeSeconds, syncSeconds, gpuSeconds, oversubscribed, bound };
+  }
+
+  /** Aggregate decode tok/s under the current parameters, without the uncertainty. */
+  mean(config: Config): number {
+    return this.breakdown(config).tokensPerSecond;
+  }
+
+  predict(config: Config): Prediction {
+    const b = this.breakdown(config);
+    let logSd = this.logSd;
+    if (this.covariance) {
+      const logParams = toLog(this.params);
+      const g = (lp: number[]) => Math.log(this.breakdown(config, fromLog(lp)).tokensPerSecond);
+      logSd = Math.sqrt(logSd ** 2 + deltaVariance(g, logParams, this.covariance));
+    }
+    if (b.oversubscribed && !this.seenOversubscribed) logSd = Math.max(logSd, OVERSUBSCRIBED_LOG_SD);
+    if (b.gpuSeconds > 0 && !this.machine.gpuKnown) logSd = Math.max(logSd, 0.6);
+    if (!this.machine.bandwidthKnown) logSd = Math.max(logSd, 0.6);
+    const mean = b.tokensPerSecond;
+    return { mean, std: mean * logSd, source: this.calibratedWith > 0 ? `roofline (calibrated on ${this.calibratedWith})` : "roofline (prior)" };
+  }
+
+  private seenOversubscribed = false;
+
+  /** Calibration is the roofline's fit: PerformanceModel.fit. */
+  fit(observations: Observation[]): void {
+    this.calibrate(observations);
+  }
+
+  /**
+   * Fits the bandwidth fraction, the per-core FLOP/s, the barrier cost and (when an
+   * oversubscribed trial was seen) the stall, in log space, with the priors as pseudo-observations
+   * so that one or two trials move only what they can tell apart. Failed trials carry no number
+   * and are skipped. Fitting always restarts from the prior, so calling it again with more
+   * observations is the same as calling it once with all of them.
+   */
+  calibrate(observations: Observation[]): RooflineParams {
+    const usable = observations.filter((o) => o.status === "ok" && o.value !== null && Number.isFinite(o.value) && o.value > 0);
+    const prior = { ...DEFAULT_ROOFLINE_PARAMS, ...this.options.params };
+    this.params = prior;
+    this.covariance = null;
+    this.logSd = PRIOR_LOG_SD;
+    this.calibratedWith = 0;
+    this.seenOversubscribed = usable.some((o) => this.breakdown(o.config, prior).oversubscribed);
+    if (usable.length === 0) return this.parameters;
+
+    const y = usable.map((o) => Math.log(o.value as number));
+    // A low-fidelity trial is a shorter, noisier measurement: trust it less.
+    const sigma = usable.map((o) => 1 / Math.sqrt(Math.max(0.1, Math.min(1, o.fidelity ?? 1))));
+    const priorLog = toLog(prior);
+    // Without an oversubscribed trial nothing constrains the stall: leave it at its prior.
+    const free = [0, 1, 2, ...(this.seenOversubscribed ? [3] : [])];
+    const full = (lp: number[]) => {
+      const out = [...priorLog];
+      free.forEach((k, j) => (out[k] = lp[j]));
+      return out;
+    };
+    // The noise scale the prior is weighed against: ~10% per trial.
+    const noise = 0.1;
+    const fit = leastSquares({
+      model: (lp, i) => Math.log(this.breakdown(usable[i].config, fromLog(full(lp))).tokensPerSecond),
+      y,
+      sigma: sigma.map((s) => s * noise),
+      initial: free.map((k) => priorLog[k]),
+      prior: { mean: free.map((k) => priorLog[k]), sd: free.map((k) => PARAM_PRIOR_LOG_SD[k]) },
+      min: free.map((k) => priorLog[k] - 4 * PARAM_PRIOR_LOG_SD[k]),
+      max: free.map((k) => priorLog[k] + 4 * PARAM_PRIOR_LOG_SD[k]),
+    });
+    const fullCov = priorLog.map(() => priorLog.map(() => 0));
+    free.forEach((a, i) => free.forEach((b, j) => (fullCov[a][b] = fit.covariance[i][j])));
+    this.params = fromLog(full(fit.params));
+    this.calibratedWith = usable.length;
+    // Residual scatter in log space is the honest uncertainty of the next prediction; with few
+    // trials blend toward the prior's spread, since a perfect fit of 2 points proves little.
+    const residuals = usable.map((o, i) => y[i] - Math.log(this.breakdown(o.config).tokensPerSecond));
+    const rms = Math.sqrt(residuals.reduce((s, r) => s + r * r, 0) / usable.length);
+    const w = usable.length / (usable.length + 3);
+    this.logSd = Math.max(MIN_LOG_SD, Math.sqrt(w * rms * rms * (usable.length / Math.max(1, usable.length - 2)) + (1 - w) * PRIOR_LOG_SD ** 2 * 0.25));
+    // Parameter covariance in noise units: scale it to the observed scatter.
+    const scale = (Math.max(rms, MIN_LOG_SD) / noise) ** 2;
+    this.covariance = fullCov.map((r) => r.map((v) => v * Math.min(1, scale)));
+    return this.parameters;
+  }
+}
+
+function toLog(p: RooflineParams): number[] {
+  return [Math.log(p.bandwidthFraction), Math.log(p.flopsPerCore), Math.log(p.syncSecondsPerLayerThread), Math.log(p.oversubscribedSecondsPerLayer)];
+}
+
+function fromLog(lp: number[]): RooflineParams {
+  return {
+    bandwidthFraction: Math.exp(lp[0]),
+    flopsPerCore: Math.exp(lp[1]),
+    syncSecondsPerLayerThread: Math.exp(lp[2]),
+    oversubscribedSecondsPerLayer: Math.exp(lp[3]),
+  };
+}
+
+/** A prior-mean function for the Bayesian tuner: config -> predicted decode tok/s. */
+export function rooflinePriorMean(options: RooflineOptions): (config: Config) => number {
+  const model = new RooflineModel(options);
+  return (config) => model.mean(config);
+}
