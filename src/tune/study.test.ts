@@ -1,0 +1,175 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CommandWorkload } from "../workloads/command.js";
+import { createTuner } from "../../tuners/index.js";
+import { configKey } from "../space.js";
+import type { SearchSpace } from "../types.js";
+import { Budget } from "./budget.js";
+import { Journal, readJournal } from "./journal.js";
+import { runStudy, trialKey } from "./study.js";
+
+const program = fileURLToPath(new URL("./test-programs/landscape.mjs", import.meta.url));
+const node = JSON.stringify(process.execPath);
+
+const space: SearchSpace = {
+  params: [
+    { name: "a", kind: "ordinal", values: [1, 2, 4] },
+    { name: "b", kind: "ordinal", values: [1, 2, 3] },
+  ],
+  constraints: [{ name: "memory", check: (c) => (Number(c.a) * Number(c.b) >= 12 ? "a x b needs more memory than there is" : null) }],
+};
+const baseline = { a: 1, b: 1 };
+
+function workload(sleepMs: number) {
+  return new CommandWorkload({ command: `${node} ${program} {a} {b} {fidelity} ${sleepMs}`, metric: "score: ([0-9.]+)" });
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "paratune-study-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("runStudy", () => {
+  it("measures the baseline at full fidelity, promotes the best, never runs an infeasible configuration", async () => {
+    const journal = new Journal(join(dir, "trials.jsonl"));
+    const out = await runStudy({
+      space,
+      tuner: createTuner("grid", space),
+      workload: workload(0),
+      budget: new Budget(60_000),
+      journal,
+      baseline,
+      rungs: [1 / 3, 1],
+      eta: 2,
+    });
+    journal.close();
+    expect(out.ended).toBe("exhausted");
+    expect(out.trials[0]).toMatchObject({ config: baseline, fidelity: 1, value: 11 });
+    // 8 feasible configurations: the baseline at full fidelity and the 7 others at 1/3 first.
+    const short = out.trials.filter((t) => t.fidelity < 1);
+    expect(short).toHaveLength(7);
+    expect(out.trials.some((t) => t.config.a === 4 && t.config.b === 3)).toBe(false);
+    // The best configuration (4,1) scores 41 and must have been promoted to full fidelity.
+    const full = out.trials.filter((t) => t.fidelity === 1 && t.value !== null).sort((x, y) => y.value! - x.value!);
+    expect(full[0].config).toEqual({ a: 4, b: 1 });
+    expect(full[0].value).toBe(41);
+    // Nothing ran twice at the same fidelity.
+    const keys = out.trials.map((t) => trialKey(t.config, t.fidelity));
+    expect(new Set(keys).size).toBe(keys.length);
+    // The journal holds every trial, in order, one line each.
+    const { records, tornLines } = readJournal(join(dir, "trials.jsonl"));
+    expect(tornLines).toBe(0);
+    expect(records.map((r) => r.id)).toEqual(out.trials.map((t) => t.id));
+  });
+
+  it("does not start a trial that the time left cannot fit, so it ends on time", async () => {
+    const journal = new Journal(join(dir, "trials.jsonl"));
+    const t0 = performance.now();
+    // Each full trial sleeps 1.2 s; the budget (2.5 s) fits two at most, never a third.
+    const out = await runStudy({
+      space,
+      tuner: createTuner("random", space, { seed: 3 }),
+      workload: workload(1200),
+      budget: new Budget(2500),
+      journal,
+      baseline,
+      rungs: [1],
+    });
+    journal.close();
+    const wall = performance.now() - t0;
+    expect(out.ended).toBe("budget");
+    expect(wall).toBeLessThan(2500 + 1000);
+    expect(out.trials.length).toBeGreaterThanOrEqual(1);
+    expect(out.trials.length).toBeLessThanOrEqual(2);
+    for (const t of out.trials) expect(t.measurement.status).toBe("ok");
+    expect(readJournal(join(dir, "trials.jsonl")).records).toHaveLength(out.trials.length);
+  });
+
+  it("cuts a trial that is still running at the deadline", async () => {
+    const journal = new Journal(join(dir, "trials.jsonl"));
+    const t0 = performance.now();
+    const out = await runStudy({
+      space,
+      tuner: createTuner("grid", space),
+      workload: workload(5000),
+      budget: new Budget(1000),
+      journal,
+      baseline,
+      rungs: [1],
+    });
+    journal.close();
+    expect(out.ended).toBe("budget");
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(out.trials).toHaveLength(0);
+    expect(readJournal(join(dir, "trials.jsonl")).records).toHaveLength(0);
+  });
+
+  it("resumes from the journal without rerunning a journaled (config, fidelity)", async () => {
+    const path = join(dir, "trials.jsonl");
+    const first = new Journal(path);
+    const run1 = await runStudy({
+      space,
+      tuner: createTuner("grid", space),
+      workload: workload(250),
+      budget: new Budget(1500),
+      journal: first,
+      baseline,
+      rungs: [1 / 3, 1],
+      eta: 2,
+    });
+    first.close();
+    expect(run1.ended).toBe("budget");
+    const before = readJournal(path).records;
+    expect(before.length).toBeGreaterThan(1);
+
+    const second = new Journal(path);
+    const run2 = await runStudy({
+      space,
+      tuner: createTuner("grid", space),
+      workload: workload(0),
+      budget: new Budget(60_000),
+      journal: second,
+      previous: before,
+      baseline,
+      rungs: [1 / 3, 1],
+      eta: 2,
+    });
+    second.close();
+    expect(run2.ended).toBe("exhausted");
+    const after = readJournal(path).records;
+    const keys = after.map((t) => trialKey(t.config, t.fidelity));
+    expect(new Set(keys).size).toBe(keys.length);
+    // The old lines are untouched and the new trials continue the numbering.
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after[before.length].id).toBe(Math.max(...before.map((t) => t.id)) + 1);
+    // Together the two sessions covered every feasible configuration once at the lowest rung.
+    const covered = new Set(after.map((t) => configKey(t.config)));
+    expect(covered.size).toBe(8);
+  });
+
+  it("stops asking and aborts the running trial when interrupted", async () => {
+    const controller = new AbortController();
+    const journal = new Journal(join(dir, "trials.jsonl"));
+    setTimeout(() => controller.abort(), 800);
+    const t0 = performance.now();
+    const out = await runStudy({
+      space,
+      tuner: createTuner("grid", space),
+      workload: workload(3000),
+      budget: new Budget(60_000),
+      journal,
+      baseline,
+      rungs: [1],
+      signal: controller.signal,
+    });
+    journal.close();
+    expect(out.ended).toBe("interrupted");
+    expect(performance.now() - t0).toBeLessThan(2500);
+    expect(out.trials).toHaveLength(0);
+    expect(readFileSync(join(dir, "trials.jsonl"), "utf8")).toBe("");
+  });
+});
