@@ -1,0 +1,179 @@
+// NVIDIA GPUs, through nvidia-smi. No nvidia-smi means no GPU, which is a normal answer; an
+// nvidia-smi that fails (driver/library mismatch, a hung GPU) is reported as a warning and the
+// probe goes on with what it has.
+import { execa } from "execa";
+import type { GpuInfo, GpuLink } from "../src/types.js";
+
+/** What we ask `nvidia-smi --query-gpu` for, in this order. */
+export const GPU_QUERY_FIELDS = [
+  "index",
+  "name",
+  "uuid",
+  "memory.total",
+  "memory.free",
+  "compute_cap",
+  "driver_version",
+  "pcie.link.gen.current",
+  "pcie.link.width.current",
+  // The current PCIe generation drops to 1 at idle to save power; the maximum is what a busy
+  // GPU gets (the smaller of what the card and the slot can do).
+  "pcie.link.gen.max",
+  "pcie.link.width.max",
+];
+
+const MIB = 1024 * 1024;
+
+function value(cell: string | undefined): string | null {
+  if (cell === undefined) return null;
+  const v = cell.trim();
+  return v === "" || /^\[?N\/A\]?$/i.test(v) || /^\[(Not Supported|Unknown Error|Insufficient Permissions)\]$/i.test(v) ? null : v;
+}
+
+function num(cell: string | undefined): number | null {
+  const v = value(cell);
+  if (v === null) return null;
+  const n = Number.parseFloat(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+/**
+ * Parses `nvidia-smi --query-gpu=<fields> --format=csv[,noheader][,nounits]`. With a header line
+ * the columns are found by name (units such as " [MiB]" are ignored); without one they are taken
+ * to be `fields` in order.
+ */
+export function parseGpuQueryCsv(text: string, fields: string[] = GPU_QUERY_FIELDS): GpuInfo[] {
+  let lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  let columns = fields;
+  if (lines.length && /^index\b|^name\b/.test(lines[0]) && !/^\d/.test(lines[0])) {
+    columns = lines[0].split(",").map((c) => c.trim().replace(/\s*\[.*\]$/, ""));
+    lines = lines.slice(1);
+  }
+  return lines.map((line, i) => {
+    const cells = line.split(",");
+    const get = (f: string) => {
+      const k = columns.indexOf(f);
+      return k >= 0 ? cells[k] : undefined;
+    };
+    // Memory arrives in MiB, with or without the unit.
+    const mib = (f: string) => {
+      const n = num(get(f)?.replace(/MiB/i, ""));
+      return n === null ? null : n * MIB;
+    };
+    return {
+      index: num(get("index")) ?? i,
+      name: value(get("name")) ?? "unknown NVIDIA GPU",
+      uuid: value(get("uuid")) ?? "",
+      vramBytes: mib("memory.total") ?? 0,
+      vramFreeBytes: mib("memory.free") ?? 0,
+      computeCapability: value(get("compute_cap")),
+      driver: value(get("driver_version")),
+      pcieGen: num(get("pcie.link.gen.max")) ?? num(get("pcie.link.gen.current")),
+      pcieWidth: num(get("pcie.link.width.max")) ?? num(get("pcie.link.width.current")),
+    };
+  });
+}
+
+function tag(xml: string, path: string[]): string | null {
+  let scope = xml;
+  for (const name of path) {
+    const m = new RegExp(`<${name}(?:\\s[^>]*)?>([\\s\\S]*?)</${name}>`).exec(scope);
+    if (!m) return null;
+    scope = m[1];
+  }
+  return scope.trim();
+}
+
+/**
+ * Parses `nvidia-smi -q -x`. Used when the CSV query fails, as it does on drivers that do not
+ * know a field (compute_cap arrived in driver 510); the XML has no compute capability.
+ */
+export function parseNvidiaSmiXml(xml: string): GpuInfo[] {
+  const driver = tag(xml, ["driver_version"]);
+  const blocks = [...xml.matchAll(/<gpu id="[^"]*">([\s\S]*?)<\/gpu>/g)].map((m) => m[1]);
+  return blocks.map((b, i) => {
+    const mib = (p: string[]) => {
+      const n = num(tag(b, p)?.replace(/MiB/i, "") ?? undefined);
+      return n === null ? 0 : n * MIB;
+    };
+    const width = (name: string) => num(tag(b, ["pci", "pci_gpu_link_info", "link_widths", name])?.replace(/x$/, "") ?? undefined);
+    const gen = (name: string) => num(tag(b, ["pci", "pci_gpu_link_info", "pcie_gen", name]) ?? undefined);
+    return {
+      index: num(tag(b, ["minor_number"]) ?? undefined) ?? i,
+      name: tag(b, ["product_name"]) ?? "unknown NVIDIA GPU",
+      uuid: tag(b, ["uuid"]) ?? "",
+      vramBytes: mib(["fb_memory_usage", "total"]),
+      vramFreeBytes: mib(["fb_memory_usage", "free"]),
+      computeCapability: null,
+      driver,
+      pcieGen: gen("max_link_gen") ?? gen("current_link_gen"),
+      pcieWidth: width("max_link_width") ?? width("current_link_width"),
+    };
+  });
+}
+
+/** Parses the GPU-to-GPU part of `nvidia-smi topo -m` into links (each pair once). */
+export function parseTopoMatrix(text: string): GpuLink[] {
+  // The header is underlined with terminal escapes.
+  const lines = text.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
+  const split = (l: string) => (l.includes("\t") ? l.split("\t").map((c) => c.trim()) : ["", ...l.trim().split(/\s+/)]);
+  const headerAt = lines.findIndex((l) => /(^|\s)GPU\d+(\s|$)/.test(l) && !/^\s*GPU\d+/.test(l));
+  if (headerAt < 0) return [];
+  const header = split(lines[headerAt]);
+  const gpuCols = header.map((h, i) => [h, i] as const).filter(([h]) => /^GPU\d+$/.test(h));
+  const links: GpuLink[] = [];
+  for (const line of lines.slice(headerAt + 1)) {
+    const rowMatch = /^\s*GPU(\d+)\b/.exec(line);
+    if (!rowMatch) continue;
+    const a = Number(rowMatch[1]);
+    const cells = line.includes("\t") ? split(line) : line.trim().split(/\s+/);
+    for (const [h, col] of gpuCols) {
+      const b = Number(h.slice(3));
+      const kind = cells[col];
+      if (b <= a || kind === undefined || kind === "X") continue;
+      links.push({ a, b, kind, nvlink: /^NV\d+$/.test(kind) });
+    }
+  }
+  return links;
+}
+
+export interface GpuProbe {
+  gpus: GpuInfo[];
+  links: GpuLink[];
+  warnings: string[];
+}
+
+/** Runs nvidia-smi (`command` may point elsewhere, for tests and odd installs). */
+export async function readGpus(command = "nvidia-smi", timeoutMs = 20_000): Promise<GpuProbe> {
+  const warnings: string[] = [];
+  const run = (args: string[]) => execa(command, args, { timeout: timeoutMs, reject: false, stdin: "ignore" });
+  const first = await run([`--query-gpu=${GPU_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits"]);
+  if ((first as { code?: string }).code === "ENOENT" || /ENOENT/.test(String(first.message ?? ""))) {
+    return { gpus: [], links: [], warnings };
+  }
+  let gpus: GpuInfo[] = [];
+  if (first.exitCode === 0) {
+    gpus = parseGpuQueryCsv(String(first.stdout));
+  } else {
+    const xml = await run(["-q", "-x"]);
+    if (xml.exitCode === 0) {
+      gpus = parseNvidiaSmiXml(String(xml.stdout));
+    } else {
+      const why = tail(String(first.stderr || first.stdout || first.shortMessage || "no output"));
+      // "No devices were found" is the one failure that is simply the answer "no GPU".
+      if (!/No devices were found/i.test(why)) warnings.push(`nvidia-smi failed (exit ${first.exitCode ?? "?"}${first.timedOut ? ", timed out" : ""}): ${why}`);
+      return { gpus: [], links: [], warnings };
+    }
+  }
+  let links: GpuLink[] = [];
+  if (gpus.length > 1) {
+    const topo = await run(["topo", "-m"]);
+    if (topo.exitCode === 0) links = parseTopoMatrix(String(topo.stdout));
+    else warnings.push(`nvidia-smi topo -m failed (exit ${topo.exitCode ?? "?"}): ${tail(String(topo.stderr || topo.stdout))}`);
+  }
+  return { gpus, links, warnings };
+}
+
+function tail(text: string): string {
+  const lines = text.trim().split("\n").filter(Boolean);
+  return lines.slice(-2).join(" / ").slice(0, 300) || "no output";
+}

@@ -1,0 +1,93 @@
+// probe(): the hardware profile that the search space, the models and the report start from.
+import type { HardwareProfile } from "../src/types.js";
+import { measureBandwidth } from "./bandwidth.js";
+import { DEFAULT_MAX_AGE_MS, readCachedBandwidth, writeCachedBandwidth } from "./bandwidth-cache.js";
+import { readCpu } from "./cpu.js";
+import { fingerprint, fingerprintInputs } from "./fingerprint.js";
+import { readGpus } from "./gpu.js";
+import { readLimits, usableCpuCount } from "./limits.js";
+import { readMemory } from "./memory.js";
+import { kernelFiles } from "./sysfs.js";
+
+export interface ProbeOptions {
+  /** Measure memory bandwidth (seconds; reused from the cache when possible). Default false. */
+  bandwidth?: boolean;
+  /** Measure bandwidth again even when a cached curve exists for this machine. */
+  refresh?: boolean;
+  /** Use and fill the bandwidth cache (under cacheDir("probe")). Default true. */
+  cache?: boolean;
+  /** Oldest cached curve to accept, in milliseconds. Default 30 days. */
+  maxCacheAgeMs?: number;
+  /** Repetitions per thread count in the bandwidth measurement. */
+  bandwidthReps?: number;
+  /** nvidia-smi to run; "" skips GPUs. Default "nvidia-smi" (or $PARATUNE_NVIDIA_SMI). */
+  nvidiaSmi?: string;
+  /** Root of the kernel files (/proc, /sys); a fixture tree in tests. Default "/". */
+  root?: string;
+  /** Progress of the bandwidth measurement: thread counts done of total. */
+  onBandwidthProgress?: (done: number, total: number) => void;
+}
+
+export async function probe(options: ProbeOptions = {}): Promise<HardwareProfile> {
+  const started = performance.now();
+  const fs = kernelFiles(options.root ?? "/");
+  const nvidiaSmi = options.nvidiaSmi ?? process.env.PARATUNE_NVIDIA_SMI ?? "nvidia-smi";
+  // nvidia-smi is the slow part (hundreds of ms with the driver cold), so it runs while the
+  // kernel files are read.
+  const gpuProbe = nvidiaSmi === "" ? Promise.resolve({ gpus: [], links: [], warnings: [] }) : readGpus(nvidiaSmi);
+  const { info: cpu, l3TotalBytes } = await readCpu(fs);
+  const limits = readLimits(fs);
+  const memory = readMemory(fs);
+  // A limit above the machine's memory limits nothing.
+  if (limits.memoryBytes !== null && limits.memoryBytes >= memory.totalBytes) limits.memoryBytes = null;
+  const { gpus, links, warnings } = await gpuProbe;
+  const print = fingerprint(fingerprintInputs(cpu, limits, memory, gpus));
+
+  let bandwidth: HardwareProfile["bandwidth"] = null;
+  if (options.bandwidth) {
+    const useCache = options.cache !== false;
+    const cached = useCache && !options.refresh ? await readCachedBandwidth(print, options.maxCacheAgeMs ?? DEFAULT_MAX_AGE_MS) : null;
+    if (cached) {
+      bandwidth = { ...cached.bandwidth, method: `${cached.bandwidth.method}; cached, measured ${cached.measuredAt}` };
+    } else {
+      bandwidth = await measureBandwidth({
+        maxThreads: Math.max(1, Math.min(Math.floor(limits.cpus + 1e-9), limits.allowedCpus.length || Infinity)),
+        l3TotalBytes,
+        availableBytes: memory.availableBytes,
+        reps: options.bandwidthReps,
+        onPoint: (_, done, total) => options.onBandwidthProgress?.(done, total),
+      });
+      if (useCache) {
+        try {
+          await writeCachedBandwidth(print, bandwidth);
+        } catch (err) {
+          warnings.push(`could not cache the bandwidth curve: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+
+  return {
+    cpu,
+    limits,
+    memory,
+    bandwidth,
+    gpus,
+    gpuLinks: links,
+    warnings,
+    fingerprint: print,
+    probedAt: new Date().toISOString(),
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/**
+ * Usable CPUs as whole threads (cgroup quota, cpuset and affinity applied), in milliseconds:
+ * the bound for any thread count when a full probe is not needed.
+ */
+export function usableCpus(root = "/"): number {
+  return usableCpuCount(kernelFiles(root));
+}
+
+export { measureBandwidth, threadCounts } from "./bandwidth.js";
+export { readLimits } from "./limits.js";
