@@ -1,0 +1,96 @@
+// What paratune needs to know about a model file, read through node-llama-cpp's GGUF reader and
+// GgufInsights rather than a parser of our own.
+import { createHash } from "node:crypto";
+import { open, stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { GgufFileType, GgufInsights, readGgufFileInfo, type GgufFileInfo } from "node-llama-cpp";
+import { UserInputError } from "./errors.js";
+import type { ModelInfo } from "./types.js";
+
+/** llama.cpp's file type name in lower case ("q4_k_m"), from general.file_type. */
+export function fileTypeName(id: number | undefined): string {
+  if (id == null) return "unknown";
+  const name = (GgufFileType as unknown as Record<number, string>)[id];
+  return name ? name.replace(/^(MOSTLY|ALL)_/, "").toLowerCase() : `ftype-${id}`;
+}
+
+/** Reads a GGUF header; a missing, truncated or foreign file is the user's mistake, said in one line. */
+export async function readGgufHeader(path: string): Promise<{ info: GgufFileInfo; fileBytes: number }> {
+  let fileBytes: number;
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw new Error("not a regular file");
+    fileBytes = st.size;
+  } catch (err) {
+    throw new UserInputError(`cannot read model file ${path}: ${(err as Error).message}`, "pass the path of a .gguf file");
+  }
+  try {
+    const info = await readGgufFileInfo(path, { logWarnings: false, sourceType: "filesystem", spliceSplitFiles: false });
+    return { info, fileBytes };
+  } catch (err) {
+    throw new UserInputError(
+      `${path} is not a readable GGUF file (${(err as Error).message.split("\n")[0]})`,
+      "pass a complete llama.cpp .gguf model file",
+    );
+  }
+}
+
+async function headerHash(path: string, headerBytes: number, fileBytes: number): Promise<string> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(headerBytes);
+    await fh.read(buf, 0, headerBytes, 0);
+    return createHash("sha256").update(buf).update(`:${fileBytes}`).digest("hex").slice(0, 16);
+  } finally {
+    await fh.close();
+  }
+}
+
+function num(v: unknown): number | undefined {
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  if (Array.isArray(v) && v.length > 0) return Math.max(...v.map(Number)); // per-layer values
+  return undefined;
+}
+
+export async function readModelInfo(path: string): Promise<ModelInfo> {
+  const { info, fileBytes } = await readGgufHeader(path);
+  const insights = await GgufInsights.from(info);
+  const headerBytes = info.infoEndOffset ?? 0;
+  const weightBytes = insights.modelSize;
+  // The header lists every tensor: a file shorter than header + tensors lost its tail.
+  if (headerBytes > 0 && fileBytes < headerBytes + weightBytes) {
+    throw new UserInputError(
+      `${path} is truncated: ${fileBytes} bytes, but its header describes ${headerBytes + weightBytes}`,
+      "download or synthesize the file again",
+    );
+  }
+  const general = info.metadata.general;
+  const arch = info.architectureMetadata as Record<string, any>;
+  const embeddingLength = num(arch.embedding_length) ?? 0;
+  const heads = num(arch.attention?.head_count) ?? 0;
+  const kvHeads = num(arch.attention?.head_count_kv) ?? heads;
+  const headDim = heads > 0 ? embeddingLength / heads : 0;
+  const keyLength = num(arch.attention?.key_length) ?? headDim;
+  const valueLength = num(arch.attention?.value_length) ?? headDim;
+  const layers = num(arch.block_count) ?? insights.totalLayers;
+  const tokens = (info.metadata.tokenizer as any)?.ggml?.tokens as unknown[] | undefined;
+  return {
+    path,
+    name: general?.name ?? basename(path),
+    architecture: String(general?.architecture ?? "unknown"),
+    quant: fileTypeName(num(general?.file_type)),
+    fileBytes,
+    weightBytes,
+    parameterCount: insights.totalParameters,
+    layers,
+    contextLength: num(arch.context_length) ?? insights.trainContextSize ?? 0,
+    embeddingLength,
+    feedForwardLength: num(arch.feed_forward_length) ?? 0,
+    heads,
+    kvHeads,
+    vocabSize: num(arch.vocab_size) ?? tokens?.length ?? 0,
+    kvBytesPerToken: layers * kvHeads * (keyLength + valueLength) * 2,
+    identity: await headerHash(path, headerBytes, fileBytes),
+  };
+}
