@@ -4,3 +4,5 @@ export { UserInputError, TrialError } from "./errors.js";
 export { loadLandscape, parseLandscape, replay, type Landscape, type ReplayResult, type ReplayOptions } from "./replay.js";
 export { createTuner, TUNER_NAMES, type TunerOptions } from "../tuners/index.js";
 export { GaussianProcess, type GaussianProcessOptions } from "../models/gp.js";
+export { synthesize, resolveShape, planSynthetic, SYNTH_QUANTS, PRESET_NAMES, type SynthesizeOptions, type SynthesizedModel, type ModelShape } from "./synth.js";
+export { readModelInfo } from "./model-info.js";
