@@ -62,7 +62,7 @@ export function vendorName(raw: string | null): string {
 // The x86 flags that select llama.cpp's (ggml-cpu's) kernels, in the kernel's spelling.
 const X86_ISA = [
   "sse3", "ssse3", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512bw", "avx512vl",
-  "avx512_vbmi", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_int8", "amx_bf16",
+  "avx512vbmi", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_int8", "amx_bf16",
 ];
 // Arm's /proc/cpuinfo "Features" spell these differently from the names ggml uses.
 const ARM_ISA: Record<string, string> = {
