@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { describeError, isUserError } from "../errors.js";
 import { packageVersion } from "../version.js";
 import { registerReplay } from "./commands/replay.js";
+import { registerSynth } from "./commands/synth.js";
 
 /** Builds the CLI. One file per command under commands/, each adding itself here. */
 export function buildProgram(): Command {
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerReplay(program);
+  registerSynth(program);
   return program;
 }
 

@@ -1,0 +1,74 @@
+// `paratune synth`: write synthetic GGUF models (random weights, real shapes and tensor types).
+import { Command } from "commander";
+import cliProgress from "cli-progress";
+import { UserInputError } from "../../errors.js";
+import { describePresets, SYNTH_QUANTS, synthesize, type SynthesizedModel } from "../../synth.js";
+import { formatBytes, formatDuration, printJson, table } from "../format.js";
+
+interface SynthFlags {
+  shape?: string;
+  quant: string;
+  out?: string;
+  force?: boolean;
+  list?: boolean;
+  json?: boolean;
+}
+
+export function registerSynth(program: Command): void {
+  program
+    .command("synth")
+    .description("Write GGUF models with random weights in the exact shapes and tensor types of real models (cached and reused).")
+    .option("--shape <spec>", "a preset (see --list), a .gguf model whose shape to copy, or a Hugging Face config.json")
+    .option("--quant <list>", `quantizations, comma-separated (${SYNTH_QUANTS.join(", ")})`, "q4_k_m")
+    .option("--out <dir>", "folder for the files (default: paratune's cache folder)")
+    .option("--force", "write the files again even when cached")
+    .option("--list", "list the shape presets and quantizations")
+    .option("--json", "print the result as JSON")
+    .action(async (flags: SynthFlags) => {
+      if (flags.list) {
+        const presets = describePresets();
+        if (flags.json) printJson({ presets, quants: SYNTH_QUANTS });
+        else {
+          process.stdout.write(`${table([["preset", "shape of"], ...presets.map((p) => [p.name, p.about])])}\n`);
+          process.stdout.write(`\nquantizations: ${SYNTH_QUANTS.join(", ")}\n`);
+        }
+        return;
+      }
+      if (!flags.shape) throw new UserInputError("--shape is required", "run `paratune synth --list` for the presets");
+      const quants = flags.quant.split(",").map((q) => q.trim()).filter(Boolean);
+      if (quants.length === 0) throw new UserInputError("--quant is empty", `supported: ${SYNTH_QUANTS.join(", ")}`);
+
+      const tty = !flags.json && process.stderr.isTTY;
+      const results: SynthesizedModel[] = [];
+      for (const quant of quants) {
+        let bar: cliProgress.SingleBar | undefined;
+        const m = await synthesize({
+          shape: flags.shape,
+          quant,
+          outDir: flags.out,
+          force: flags.force,
+          onProgress: tty
+            ? (written, total) => {
+                if (!bar) {
+                  bar = new cliProgress.SingleBar(
+                    { format: `${quant.padEnd(7)} [{bar}] {percentage}% {value}/{total} MiB  ETA {eta_formatted}`, clearOnComplete: true },
+                    cliProgress.Presets.shades_classic,
+                  );
+                  bar.start(Math.ceil(total / 2 ** 20), 0);
+                }
+                bar.update(Math.floor(written / 2 ** 20));
+              }
+            : undefined,
+        });
+        bar?.stop();
+        results.push(m);
+        if (!flags.json) {
+          const how = m.reused ? "cached" : `written in ${formatDuration(m.durationMs)}`;
+          process.stdout.write(`${m.shape.name} ${m.quant}: ${formatBytes(m.fileBytes)} (${how})\n  ${m.path}\n`);
+        }
+      }
+      if (flags.json) {
+        printJson(results.map((m) => ({ ...m, durationMs: Math.round(m.durationMs) })));
+      }
+    });
+}
