@@ -116,7 +116,8 @@ export function parseTopoMatrix(text: string): GpuLink[] {
   // The header is underlined with terminal escapes.
   const lines = text.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
   const split = (l: string) => (l.includes("\t") ? l.split("\t").map((c) => c.trim()) : ["", ...l.trim().split(/\s+/)]);
-  const headerAt = lines.findIndex((l) => /(^|\s)GPU\d+(\s|$)/.test(l) && !/^\s*GPU\d+/.test(l));
+  // The header row starts with an empty corner cell; GPU rows start with their own name.
+  const headerAt = lines.findIndex((l) => /^\s+GPU\d+(\s|$)/.test(l) || /^GPU\d+\s+GPU\d+(\s|$)/.test(l));
   if (headerAt < 0) return [];
   const header = split(lines[headerAt]);
   const gpuCols = header.map((h, i) => [h, i] as const).filter(([h]) => /^GPU\d+$/.test(h));

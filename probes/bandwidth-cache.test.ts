@@ -1,0 +1,34 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Bandwidth } from "../src/types.js";
+import { bandwidthCachePath, readCachedBandwidth, writeCachedBandwidth } from "./bandwidth-cache.js";
+
+const bw: Bandwidth = { curve: [{ threads: 1, gbps: 20 }, { threads: 2, gbps: 30 }], singleGbps: 20, peakGbps: 30, method: "test curve" };
+
+describe("bandwidth cache", () => {
+  const dir = mkdtempSync(join(tmpdir(), "paratune-cache-"));
+  const saved = process.env.PARATUNE_CACHE_DIR;
+  beforeAll(() => void (process.env.PARATUNE_CACHE_DIR = dir));
+  afterAll(() => {
+    if (saved === undefined) delete process.env.PARATUNE_CACHE_DIR;
+    else process.env.PARATUNE_CACHE_DIR = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps a curve per fingerprint under cacheDir('probe')", async () => {
+    expect(bandwidthCachePath("abc")).toBe(join(dir, "probe", "bandwidth-abc.json"));
+    expect(await readCachedBandwidth("abc")).toBeNull();
+    await writeCachedBandwidth("abc", bw, "2026-11-01T00:00:00.000Z");
+    const now = Date.parse("2026-11-02T00:00:00.000Z");
+    expect(await readCachedBandwidth("abc", 30 * 86400e3, now)).toEqual({ bandwidth: bw, measuredAt: "2026-11-01T00:00:00.000Z" });
+    expect(await readCachedBandwidth("other", 30 * 86400e3, now)).toBeNull();
+  });
+  it("drops a stale curve and an unreadable file", async () => {
+    await writeCachedBandwidth("old", bw, "2026-01-01T00:00:00.000Z");
+    expect(await readCachedBandwidth("old", 30 * 86400e3, Date.parse("2026-11-25T00:00:00Z"))).toBeNull();
+    writeFileSync(bandwidthCachePath("junk"), "{ not json");
+    expect(await readCachedBandwidth("junk")).toBeNull();
+  });
+});
