@@ -160,18 +160,31 @@ export class MemorySampler {
 }
 
 /**
- * How many times the kernel's OOM killer has fired in this process's cgroup (cgroup v2), or null
- * when that cannot be read. Comparing it before and after a trial tells a worker killed for memory
- * from one killed by anything else.
+ * How many times the kernel's OOM killer has fired in this process's memory cgroup, or null when
+ * that cannot be read. Comparing it before and after a trial tells a worker killed for memory from
+ * one killed by anything else. cgroup v2 keeps it in memory.events, v1 in memory.oom_control.
  */
 export function oomKillCount(): number | null {
+  let lines: string[];
   try {
-    const line = readFileSync("/proc/self/cgroup", "utf8").split("\n").find((l) => l.startsWith("0::"));
-    if (!line) return null;
-    const events = readFileSync(`/sys/fs/cgroup${line.slice(3).trim()}/memory.events`, "utf8");
-    const m = /^oom_kill (\d+)/m.exec(events);
-    return m ? Number(m[1]) : null;
+    lines = readFileSync("/proc/self/cgroup", "utf8").split("\n");
   } catch {
     return null;
   }
+  const v1 = lines.find((l) => /^\d+:memory:/.test(l));
+  const v2 = lines.find((l) => l.startsWith("0::"));
+  const candidates = [
+    v1 && `/sys/fs/cgroup/memory${v1.slice(v1.indexOf(":memory:") + 8).trim()}/memory.oom_control`,
+    v2 && `/sys/fs/cgroup${v2.slice(3).trim()}/memory.events`,
+  ];
+  for (const file of candidates) {
+    if (!file) continue;
+    try {
+      const m = /^oom_kill (\d+)/m.exec(readFileSync(file.replace("//", "/"), "utf8"));
+      if (m) return Number(m[1]);
+    } catch {
+      // Try the other hierarchy.
+    }
+  }
+  return null;
 }

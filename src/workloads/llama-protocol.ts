@@ -1,0 +1,58 @@
+// Messages between the llama workload (parent) and its worker processes, over the IPC channel.
+// One trial: spawn -> "ready" (model loaded) -> for each repetition "go" -> "result" -> "exit".
+// The parent sends "go" to every worker at once after all are ready, which is the common barrier.
+
+export interface WorkerSettings {
+  modelPath: string;
+  threads: number;
+  sequences: number;
+  /** Tokens per llama_decode call; undefined keeps node-llama-cpp's default (512). */
+  batch?: number;
+  gpuLayers: number;
+  promptTokens: number;
+  /** Largest number of tokens any repetition will generate (sizes the context). */
+  maxGenTokens: number;
+  /**
+   * "lockstep": all sequences step together, one llama_decode per generated token (what
+   * llama-batched-bench does). "free": each sequence loops on its own, as a naive
+   * `for await (... of sequence.evaluate())` server would; kept to measure the difference.
+   */
+  dispatch: "lockstep" | "free";
+  flashAttention?: boolean;
+}
+
+export type ParentMessage =
+  | { type: "go"; rep: number; genTokens: number }
+  | { type: "exit" };
+
+export interface RepResult {
+  rep: number;
+  /** Wall-clock instants in ms since the epoch (performance.timeOrigin based), comparable across workers. */
+  startedAt: number;
+  /** When the last sequence of this worker had its first token: prefill is over. */
+  prefillEndAt: number;
+  endedAt: number;
+  promptTokens: number;
+  /** Tokens generated after the first one, over all sequences: the decode phase's output. */
+  decodeTokens: number;
+  ttftMs: number[];
+  latencyMs: number[];
+  /** Tokens generated per sequence (checks that exactly the requested number came out). */
+  generated: number[];
+  /** With PARATUNE_LLAMA_PROFILE=1: where the time went (see docs/workloads.md, fidelity). */
+  profile?: DecodeProfile;
+}
+
+export interface DecodeProfile {
+  /** llama_decode calls and the ms spent inside them (native work, off the JS thread). */
+  decodeCalls: number;
+  decodeMs: number;
+  /** Sampling calls (one per sequence and token) and the ms from request to result. */
+  sampleCalls: number;
+  sampleMs: number;
+}
+
+export type WorkerMessage =
+  | { type: "ready"; loadMs: number; contextMs: number; contextSize: number; vramBytes: number }
+  | { type: "result"; result: RepResult }
+  | { type: "error"; stage: "load" | "context" | "run"; message: string };

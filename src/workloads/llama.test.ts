@@ -1,0 +1,122 @@
+// Real trials on a tiny synthetic model: the numbers are not checked for speed, only for sense,
+// and every failure path is checked for its status and for leaving no worker behind.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { synthesize } from "../synth.js";
+import { LlamaWorkload, trialPlan } from "./llama.js";
+import { isAlive } from "./processes.js";
+import { UserInputError } from "../errors.js";
+
+let dir: string;
+let model: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "paratune-llama-"));
+  model = (await synthesize({ shape: "tiny", quant: "q4_0", outDir: dir })).path;
+}, 60_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Waits until the workload has `count` workers running and returns their pids. */
+async function workersOf(w: LlamaWorkload, count: number): Promise<number[]> {
+  const deadline = Date.now() + 20_000;
+  while (w.workerPids.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return w.workerPids;
+}
+
+describe("LlamaWorkload", () => {
+  it("runs P workers x S sequences and reports throughput, latency and memory", async () => {
+    const w = new LlamaWorkload({ model, promptTokens: 16, genTokens: 8, reps: 2 });
+    const running = w.run({ workers: 2, threads: 1, sequences: 2 }, { level: 1 });
+    const pids = await workersOf(w, 2);
+    const m = await running;
+    expect(m.error).toBeUndefined();
+    expect(m.status).toBe("ok");
+    expect(m.samples).toHaveLength(2);
+    expect(m.warmup).toBe(1);
+    expect(m.primary).toBe("decodeTps");
+    expect(m.metrics.decodeTps).toBeGreaterThan(0);
+    expect(m.metrics.prefillTps).toBeGreaterThan(0);
+    expect(m.metrics.ttftP50Ms).toBeLessThan(m.metrics.latencyP50Ms!);
+    expect(m.metrics.ttftP95Ms).toBeGreaterThanOrEqual(m.metrics.ttftP50Ms!);
+    expect(m.metrics.loadMs).toBeGreaterThan(0);
+    expect(Number.isFinite(m.rme)).toBe(true);
+    // Two processes map the same model file: PSS splits the shared pages, RSS counts them twice.
+    expect(m.metrics.peakRssBytes).toBeGreaterThan(0);
+    expect(m.metrics.peakPssBytes).toBeLessThan(m.metrics.peakRssBytes!);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    expect(w.workerPids).toEqual([]);
+  }, 90_000);
+
+  it("runs shorter, single-repetition trials at low fidelity", async () => {
+    expect(trialPlan({ level: 1 }, 32, 3)).toEqual({ genTokens: 32, reps: 3 });
+    expect(trialPlan({ level: 0.5 }, 32, 3)).toEqual({ genTokens: 16, reps: 1 });
+    expect(trialPlan({ level: 0.1 }, 32, 3)).toEqual({ genTokens: 8, reps: 1 });
+    const w = new LlamaWorkload({ model, promptTokens: 8, genTokens: 32, reps: 3 });
+    const m = await w.run({ workers: 1, threads: 1, sequences: 1 }, { level: 0.25 });
+    expect(m.status).toBe("ok");
+    expect(m.samples).toHaveLength(1);
+    expect(m.fidelity).toEqual({ level: 0.25 });
+    expect(m.rme).toBe(Number.POSITIVE_INFINITY);
+  }, 60_000);
+
+  it("reports a model that cannot load as a failed trial", async () => {
+    const broken = join(dir, "broken.gguf");
+    await writeFile(broken, Buffer.alloc(4096, 7));
+    const w = new LlamaWorkload({ model: broken, genTokens: 4, reps: 1 });
+    const m = await w.run({ workers: 2, threads: 1, sequences: 1 }, { level: 1 });
+    expect(m.status).toBe("failed");
+    expect(m.error).toMatch(/model could not load/);
+    expect(w.workerPids).toEqual([]);
+  }, 60_000);
+
+  it("times out a trial that runs too long and leaves no worker behind", async () => {
+    const w = new LlamaWorkload({ model, genTokens: 4, reps: 1, timeoutMs: 300 });
+    const running = w.run({ workers: 2, threads: 1, sequences: 1 }, { level: 1 });
+    const pids = await workersOf(w, 2);
+    const m = await running;
+    expect(m.status).toBe("timeout");
+    expect(m.error).toMatch(/timed out/);
+    for (const pid of pids) expect(isAlive(pid), `worker ${pid} survived`).toBe(false);
+  }, 60_000);
+
+  it("turns a crashed worker into a failed trial and stops the others", async () => {
+    const w = new LlamaWorkload({ model, promptTokens: 8, genTokens: 4096, reps: 1 });
+    const running = w.run({ workers: 2, threads: 1, sequences: 1 }, { level: 1 });
+    const pids = await workersOf(w, 2);
+    await new Promise((r) => setTimeout(r, 1500));
+    process.kill(pids[0], "SIGSEGV");
+    const m = await running;
+    expect(m.status).toBe("failed");
+    expect(m.error).toMatch(/crashed with SIGSEGV/);
+    for (const pid of pids) expect(isAlive(pid), `worker ${pid} survived`).toBe(false);
+  }, 60_000);
+
+  it("calls a SIGKILL out of memory only when the OOM killer fired", async () => {
+    const w = new LlamaWorkload({ model, promptTokens: 8, genTokens: 4096, reps: 1 });
+    const running = w.run({ workers: 1, threads: 1, sequences: 1 }, { level: 1 });
+    const [pid] = await workersOf(w, 1);
+    await new Promise((r) => setTimeout(r, 1000));
+    process.kill(pid, "SIGKILL");
+    const m = await running;
+    expect(m.error).toMatch(/killed by SIGKILL/);
+    // This test's kill is not the OOM killer: where the cgroup counter can be read it says so.
+    const { oomKillCount } = await import("./processes.js");
+    expect(m.status).toBe(oomKillCount() === null ? "oom" : "failed");
+  }, 60_000);
+
+  it("treats impossible configurations as infeasible and bad options as user errors", async () => {
+    const w = new LlamaWorkload({ models: { q4_0: model }, genTokens: 4, reps: 1 });
+    expect((await w.run({ workers: 0 }, { level: 1 })).status).toBe("infeasible");
+    const noQuant = await w.run({ workers: 1, quant: "q8_0" }, { level: 1 });
+    expect(noQuant.status).toBe("infeasible");
+    expect(noQuant.error).toMatch(/no model file for quant q8_0/);
+    expect(w.modelFor({ quant: "q4_0" })).toBe(model);
+    expect(() => new LlamaWorkload({ model: join(dir, "missing.gguf") })).toThrow(UserInputError);
+    expect(() => new LlamaWorkload({})).toThrow(UserInputError);
+  });
+});

@@ -1,0 +1,344 @@
+// The llama workload: P worker processes x S sequences x T threads running real inference through
+// node-llama-cpp, started together at a barrier. Failure is data: every way a trial can go wrong
+// ends as a Measurement with a status, and no worker outlives the trial.
+import { execa, type ResultPromise } from "execa";
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { Config, Fidelity, Measurement, Metrics, TrialStatus, Workload } from "../types.js";
+import { TrialError, UserInputError } from "../errors.js";
+import type { ParentMessage, RepResult, WorkerMessage, WorkerSettings } from "./llama-protocol.js";
+import { percentile, summarize } from "./statistics.js";
+import { killTree, MemorySampler, oomKillCount, processTree } from "./processes.js";
+import { outputTail } from "./command.js";
+
+export interface LlamaWorkloadOptions {
+  /** The model file, or one per quantization (the `quant` parameter picks among them). */
+  model?: string;
+  models?: Record<string, string>;
+  promptTokens?: number;
+  /** Tokens generated per sequence at fidelity 1. */
+  genTokens?: number;
+  /** Timed repetitions at fidelity 1. */
+  reps?: number;
+  /** Whole-trial limit: load, warm-up and all repetitions. */
+  timeoutMs?: number;
+  dispatch?: WorkerSettings["dispatch"];
+  flashAttention?: boolean;
+}
+
+/** Tokens the untimed warm-up repetition generates: enough to touch every code path once. */
+const WARMUP_TOKENS = 4;
+/** Fewest tokens a low-fidelity trial generates, so one step's noise does not dominate. */
+const MIN_GEN_TOKENS = 8;
+
+/**
+ * The worker runs as compiled JavaScript. From dist/ it sits next to this file; when this file
+ * runs from source (tests), the compiled copy under dist/ is used.
+ */
+export function workerScriptPath(): string {
+  const sibling = fileURLToPath(new URL("./llama-worker.js", import.meta.url));
+  if (existsSync(sibling)) return sibling;
+  const built = fileURLToPath(new URL("../../dist/src/workloads/llama-worker.js", import.meta.url));
+  if (existsSync(built)) return built;
+  throw new Error(`the llama worker is not built (looked for ${sibling} and ${built}); run npm run build`);
+}
+
+/** What a fidelity level means for this workload (documented in docs/workloads.md). */
+export function trialPlan(fidelity: Fidelity, genTokens: number, reps: number): { genTokens: number; reps: number } {
+  if (fidelity.level >= 1) return { genTokens, reps };
+  return { genTokens: Math.min(genTokens, Math.max(MIN_GEN_TOKENS, Math.round(genTokens * fidelity.level))), reps: 1 };
+}
+
+function positiveInt(config: Config, key: string, fallback: number): number {
+  const v = config[key] ?? fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new TrialError(`${key} must be a positive integer, got ${String(v)}`, "infeasible");
+  return n;
+}
+
+type WorkerProcessOptions = {
+  ipc: true;
+  serialization: "json";
+  all: true;
+  reject: false;
+  stdin: "ignore";
+  env: Record<string, string | undefined>;
+};
+
+interface Worker {
+  index: number;
+  process: ResultPromise<WorkerProcessOptions>;
+  pid: number;
+  inbox: WorkerMessage[];
+  wake: (() => void) | null;
+  output: string;
+  exited: boolean;
+}
+
+export class LlamaWorkload implements Workload {
+  readonly name = "llama";
+  readonly objective = { metric: "decodeTps", direction: "maximize" as const };
+  readonly promptTokens: number;
+  readonly genTokens: number;
+  readonly reps: number;
+  readonly timeoutMs: number;
+  private readonly live = new Set<number>();
+
+  constructor(private readonly options: LlamaWorkloadOptions) {
+    if (!options.model && !options.models) throw new UserInputError("no model given", "pass --model <file.gguf>");
+    for (const path of [options.model, ...Object.values(options.models ?? {})]) {
+      if (path && !existsSync(path)) throw new UserInputError(`model file not found: ${path}`);
+    }
+    this.promptTokens = options.promptTokens ?? 64;
+    this.genTokens = options.genTokens ?? 32;
+    this.reps = options.reps ?? 3;
+    this.timeoutMs = options.timeoutMs ?? 10 * 60_000;
+    for (const [name, v] of Object.entries({ promptTokens: this.promptTokens, genTokens: this.genTokens, reps: this.reps })) {
+      if (!Number.isInteger(v) || v < 1) throw new UserInputError(`${name} must be a positive integer, got ${v}`);
+    }
+  }
+
+  /** The model file for a configuration: its `quant` picks from `models`, else the one `model`. */
+  modelFor(config: Config): string {
+    const quant = config.quant;
+    if (quant !== undefined && this.options.models) {
+      const path = this.options.models[String(quant)];
+      if (!path) throw new TrialError(`no model file for quant ${quant} (have ${Object.keys(this.options.models).join(", ")})`, "infeasible");
+      return path;
+    }
+    const path = this.options.model ?? Object.values(this.options.models ?? {})[0];
+    if (!path) throw new TrialError("no model file", "infeasible");
+    return path;
+  }
+
+  async run(config: Config, fidelity: Fidelity = { level: 1 }, signal?: AbortSignal): Promise<Measurement> {
+    const started = performance.now();
+    const fail = (status: TrialStatus, error: string, metrics: Metrics = {}): Measurement => ({
+      status,
+      metrics,
+      primary: this.objective.metric,
+      samples: [],
+      warmup: 0,
+      rme: Number.POSITIVE_INFINITY,
+      error,
+      durationMs: performance.now() - started,
+      fidelity,
+    });
+    let settings: WorkerSettings;
+    let workers: number;
+    const plan = trialPlan(fidelity, this.genTokens, this.reps);
+    try {
+      workers = positiveInt(config, "workers", 1);
+      settings = {
+        modelPath: this.modelFor(config),
+        threads: positiveInt(config, "threads", availableParallelism()),
+        sequences: positiveInt(config, "sequences", 1),
+        batch: config.batch === undefined ? undefined : positiveInt(config, "batch", 512),
+        gpuLayers: Number(config.gpuLayers ?? 0),
+        promptTokens: this.promptTokens,
+        maxGenTokens: plan.genTokens,
+        dispatch: this.options.dispatch ?? "lockstep",
+        flashAttention: this.options.flashAttention,
+      };
+    } catch (err) {
+      if (err instanceof TrialError) return fail(err.status, err.message);
+      throw err;
+    }
+
+    const oomBefore = oomKillCount();
+    const pool: Worker[] = [];
+    const sampler = new MemorySampler(() => pool.filter((w) => !w.exited).flatMap((w) => processTree(w.pid)), 100);
+    let failTrial!: (err: TrialError) => void;
+    const failed = new Promise<never>((_, reject) => (failTrial = reject));
+    failed.catch(() => {}); // observed through the races below
+    let stopping = false;
+    let succeeded = false;
+    const timer = setTimeout(
+      () => failTrial(new TrialError(`timed out after ${Math.round(this.timeoutMs / 1000)}s`, "timeout")),
+      this.timeoutMs,
+    );
+    const onAbort = () => failTrial(new TrialError("aborted"));
+    signal?.addEventListener("abort", onAbort, { once: true });
+
+    const nextMessage = async (w: Worker): Promise<WorkerMessage> => {
+      while (w.inbox.length === 0) {
+        await Promise.race([new Promise<void>((resolve) => (w.wake = resolve)), failed]);
+      }
+      const m = w.inbox.shift()!;
+      if (m.type === "error") {
+        const status: TrialStatus = m.stage === "context" && /memory|alloc/i.test(m.message) ? "oom" : "failed";
+        const what = m.stage === "load" ? "model could not load" : m.stage === "context" ? "context could not be created" : "inference failed";
+        throw new TrialError(`worker ${w.index}: ${what}: ${m.message}`, status);
+      }
+      return m;
+    };
+    const everyWorker = <T extends WorkerMessage["type"]>(type: T) =>
+      Promise.race([
+        Promise.all(
+          pool.map(async (w) => {
+            const m = await nextMessage(w);
+            if (m.type !== type) throw new TrialError(`worker ${w.index} sent ${m.type}, expected ${type}`);
+            return m as Extract<WorkerMessage, { type: T }>;
+          }),
+        ),
+        failed,
+      ]);
+
+    try {
+      if (signal?.aborted) throw new TrialError("aborted");
+      const script = workerScriptPath();
+      for (let index = 0; index < workers; index++) {
+        const options: WorkerProcessOptions = { ipc: true, serialization: "json", all: true, reject: false, stdin: "ignore", env: process.env };
+        const child = execa(process.execPath, [script, JSON.stringify(settings)], options);
+        const w: Worker = { index, process: child, pid: child.pid ?? -1, inbox: [], wake: null, output: "", exited: false };
+        this.live.add(w.pid);
+        pool.push(w);
+        child.all?.on("data", (chunk: Buffer) => {
+          w.output = (w.output + chunk.toString()).slice(-16_000);
+        });
+        void (async () => {
+          for await (const m of child.getEachMessage()) {
+            w.inbox.push(m as unknown as WorkerMessage);
+            w.wake?.();
+          }
+        })().catch(() => {});
+        void child.then((result) => {
+          w.exited = true;
+          this.live.delete(w.pid);
+          if (stopping) return;
+          // Give an "error" message sent just before the exit the chance to explain it.
+          setTimeout(() => failTrial(this.exitError(w, result.exitCode, result.signal, oomBefore)), 100);
+        });
+      }
+      sampler.start();
+
+      const ready = await everyWorker("ready");
+      const reps: RepResult[][] = [];
+      const total = 1 + plan.reps;
+      for (let rep = 0; rep < total; rep++) {
+        const genTokens = rep === 0 ? Math.min(WARMUP_TOKENS, plan.genTokens) : plan.genTokens;
+        const go: ParentMessage = { type: "go", rep, genTokens };
+        // The barrier: no worker starts a repetition before every one has finished the last.
+        await Promise.all(pool.map((w) => w.process.sendMessage(go)));
+        const results = (await everyWorker("result")).map((m) => m.result);
+        for (const r of results) {
+          if (r.generated.some((g) => g !== genTokens)) {
+            throw new TrialError(`a sequence generated ${r.generated.join("/")} tokens instead of ${genTokens}`);
+          }
+        }
+        if (rep > 0) reps.push(results);
+      }
+      sampler.sample();
+      succeeded = true;
+      return this.summarizeTrial(reps, ready, sampler, fidelity, performance.now() - started);
+    } catch (err) {
+      if (!(err instanceof TrialError)) throw err;
+      sampler.sample();
+      const metrics: Metrics = {};
+      if (sampler.samples > 0) Object.assign(metrics, { peakRssBytes: sampler.peakRssBytes, peakPssBytes: sampler.peakPssBytes });
+      const tails = pool.map((w) => w.output.trim()).filter(Boolean);
+      const tail = tails.length > 0 ? `\n${outputTail(tails.join("\n"), 1500)}` : "";
+      return fail(err.status, `${err.message}${tail}`, metrics);
+    } finally {
+      stopping = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      sampler.stop();
+      // A worker that just failed or hung is not worth waiting for; a healthy one exits at once.
+      await this.stopWorkers(pool, succeeded ? 3000 : 200);
+    }
+  }
+
+  private exitError(w: Worker, code: number | undefined, sig: string | undefined, oomBefore: number | null): TrialError {
+    if (sig === "SIGKILL") {
+      const after = oomKillCount();
+      // Without a readable cgroup counter, an unexplained SIGKILL is almost always the OOM killer.
+      const oom = oomBefore === null || after === null || after > oomBefore;
+      return new TrialError(
+        `worker ${w.index} was killed by SIGKILL${oom ? " (out of memory)" : ""}`,
+        oom ? "oom" : "failed",
+      );
+    }
+    return new TrialError(`worker ${w.index} ${sig ? `crashed with ${sig}` : `exited with code ${code}`} before the trial ended`);
+  }
+
+  /** Asks workers to exit, then makes sure: whatever is still alive after a short grace is killed. */
+  private async stopWorkers(pool: Worker[], graceMs: number): Promise<void> {
+    await Promise.all(
+      pool.map(async (w) => {
+        if (!w.exited) {
+          await w.process.sendMessage({ type: "exit" } satisfies ParentMessage).catch(() => {});
+          await Promise.race([w.process, new Promise((r) => setTimeout(r, graceMs))]);
+        }
+        if (!w.exited || processTree(w.pid).length > 0) await killTree(w.pid, 1000, false);
+        await Promise.race([w.process, new Promise((r) => setTimeout(r, 2000))]);
+        this.live.delete(w.pid);
+      }),
+    );
+  }
+
+  private summarizeTrial(
+    reps: RepResult[][],
+    ready: Extract<WorkerMessage, { type: "ready" }>[],
+    sampler: MemorySampler,
+    fidelity: Fidelity,
+    durationMs: number,
+  ): Measurement {
+    const decode: number[] = [];
+    const prefill: number[] = [];
+    const ttft: number[] = [];
+    const latency: number[] = [];
+    for (const results of reps) {
+      // Aggregate over workers on one wall clock: from the first worker's end of prefill to the last
+      // worker's last token. Summing per-worker rates would count overlap that did not happen.
+      const decodeTokens = results.reduce((s, r) => s + r.decodeTokens, 0);
+      const decodeMs = Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.prefillEndAt));
+      decode.push(decodeTokens / (decodeMs / 1000));
+      const promptTokens = results.reduce((s, r) => s + r.promptTokens, 0);
+      const prefillMs = Math.max(...results.map((r) => r.prefillEndAt)) - Math.min(...results.map((r) => r.startedAt));
+      prefill.push(promptTokens / (prefillMs / 1000));
+      for (const r of results) {
+        ttft.push(...r.ttftMs);
+        latency.push(...r.latencyMs);
+      }
+    }
+    const { mean, rme } = summarize(decode);
+    const metrics: Metrics = {
+      decodeTps: mean,
+      prefillTps: summarize(prefill).mean,
+      ttftP50Ms: percentile(ttft, 0.5),
+      ttftP95Ms: percentile(ttft, 0.95),
+      latencyP50Ms: percentile(latency, 0.5),
+      latencyP95Ms: percentile(latency, 0.95),
+      loadMs: Math.max(...ready.map((r) => r.loadMs)),
+      contextMs: Math.max(...ready.map((r) => r.contextMs)),
+    };
+    if (sampler.samples > 0) Object.assign(metrics, { peakRssBytes: sampler.peakRssBytes, peakPssBytes: sampler.peakPssBytes });
+    const profiles = reps.flat().flatMap((r) => (r.profile ? [r.profile] : []));
+    if (profiles.length > 0) {
+      const sum = (f: (p: (typeof profiles)[number]) => number) => profiles.reduce((s, p) => s + f(p), 0);
+      Object.assign(metrics, {
+        profileDecodeCalls: sum((p) => p.decodeCalls),
+        profileDecodeMs: sum((p) => p.decodeMs),
+        profileSampleCalls: sum((p) => p.sampleCalls),
+        profileSampleMs: sum((p) => p.sampleMs),
+        profileWallMs: reps.flat().reduce((s, r) => s + (r.endedAt - r.startedAt), 0),
+      });
+    }
+    const vram = ready.reduce((s, r) => Math.max(s, r.vramBytes), 0);
+    if (vram > 0) metrics.vramBytes = vram;
+    return { status: "ok", metrics, primary: "decodeTps", samples: decode, warmup: 1, rme, durationMs, fidelity };
+  }
+
+  /** Pids of the workers running now (for tests and progress displays). */
+  get workerPids(): number[] {
+    return [...this.live];
+  }
+
+  /** Kills whatever worker is still running (a study interrupted mid-trial). */
+  async close(): Promise<void> {
+    await Promise.all([...this.live].map((pid) => killTree(pid, 500, false)));
+    this.live.clear();
+  }
+}
