@@ -1,0 +1,238 @@
+// The report's charts: vega-lite specs compiled to vega and rendered to SVG in this process.
+// Vega's headless "none" renderer draws SVG as text, so no browser and no canvas is involved;
+// text widths are estimated, which is fine for axis labels.
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import writeFileAtomic from "write-file-atomic";
+import type { Param, TuneResult } from "../types.js";
+import { measuredConfigs, metricUnit, predictedMetric, trialMetric, type Objective } from "./recommendation.js";
+
+export interface Chart {
+  /** File name under charts/, e.g. "throughput.svg". */
+  file: string;
+  title: string;
+  /** What the chart shows and how to read it, one or two sentences for the report. */
+  caption: string;
+  spec: TopLevelSpec;
+}
+
+function axisTitle(objective: Objective): string {
+  const unit = metricUnit(objective.metric);
+  return unit ? `${objective.metric} (${unit})` : objective.metric;
+}
+
+/** The parameters the heatmap is drawn over: workers x threads per sequence count, or the first numeric ones. */
+function heatmapAxes(params: Param[]): { x: string; y: string; facet: string | null } | null {
+  const names = params.map((p) => p.name);
+  if (names.includes("workers") && names.includes("threads")) {
+    return { x: "threads", y: "workers", facet: names.includes("sequences") ? "sequences" : null };
+  }
+  const numeric = params.filter((p) => p.kind !== "categorical").map((p) => p.name);
+  if (numeric.length < 2) return null;
+  return { x: numeric[0], y: numeric[1], facet: numeric[2] ?? null };
+}
+
+/**
+ * Measured objective over workers x threads, one panel per sequence count. When other parameters
+ * vary too (quantization, batch), a cell shows the best over them. Cells measured only in a short
+ * trial are marked with "*": their numbers are hints, not measurements to compare.
+ */
+export function throughputChart(result: TuneResult): Chart | null {
+  const objective = result.workload.objective;
+  const axes = heatmapAxes(result.params);
+  if (!axes) return null;
+  const rows: Record<string, number | string>[] = [];
+  for (const m of measuredConfigs(result.trials, objective).values()) {
+    rows.push({
+      x: Number(m.config[axes.x]),
+      y: Number(m.config[axes.y]),
+      facet: axes.facet ? Number(m.config[axes.facet]) : 0,
+      value: m.mean,
+      full: m.fidelity >= 1 ? 1 : 0,
+    });
+  }
+  if (rows.length === 0) return null;
+  // Best per cell over the parameters not on the axes; a full-fidelity number beats a short one.
+  const cells = new Map<string, Record<string, number | string>>();
+  for (const r of rows) {
+    const k = `${r.x}|${r.y}|${r.facet}`;
+    const cur = cells.get(k);
+    const better = !cur || Number(r.full) > Number(cur.full) || (r.full === cur.full && (objective.direction === "maximize" ? r.value > cur.value : r.value < cur.value));
+    if (better) cells.set(k, r);
+  }
+  const data = [...cells.values()].map((r) => ({
+    ...r,
+    label: `${formatCell(Number(r.value))}${r.full ? "" : "*"}`,
+  }));
+  const title = axisTitle(objective);
+  const layer: TopLevelSpec = {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    data: { values: data },
+    ...(axes.facet
+      ? {
+          facet: { column: { field: "facet", type: "ordinal", title: axes.facet } },
+          spec: heatmapLayers(axes, title, objective),
+        }
+      : heatmapLayers(axes, title, objective)),
+    config: { view: { stroke: null } },
+  } as TopLevelSpec;
+  return {
+    file: "throughput.svg",
+    title: `${objective.metric} over ${axes.y} x ${axes.x}${axes.facet ? `, one panel per ${axes.facet} count` : ""}`,
+    caption: `Each cell is the measured mean at the highest fidelity that configuration reached${
+      result.params.some((p) => p !== undefined && ![axes.x, axes.y, axes.facet].includes(p.name)) ? " (best over the other parameters)" : ""
+    }; * marks a cell measured only in a short trial. Empty cells were not run (infeasible, failed or not chosen by the tuner).`,
+    spec: layer,
+  };
+}
+
+function heatmapLayers(axes: { x: string; y: string }, title: string, objective: Objective): object {
+  return {
+    width: { step: 44 },
+    height: { step: 30 },
+    encoding: {
+      x: { field: "x", type: "ordinal", title: axes.x, sort: "ascending" },
+      y: { field: "y", type: "ordinal", title: axes.y, sort: "descending" },
+    },
+    layer: [
+      {
+        mark: "rect",
+        encoding: {
+          color: { field: "value", type: "quantitative", title, scale: { scheme: "viridis", reverse: objective.direction === "minimize" } },
+        },
+      },
+      {
+        mark: { type: "text", fontSize: 10 },
+        encoding: {
+          text: { field: "label" },
+          color: { condition: { test: "datum.full === 0", value: "#bbbbbb" }, value: "white" },
+        },
+      },
+    ],
+  };
+}
+
+function formatCell(v: number): string {
+  const a = Math.abs(v);
+  return a >= 1000 ? v.toFixed(0) : a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+/** Each trial's measurement against what the model predicted before it ran; on the diagonal is a perfect prediction. */
+export function predictionChart(result: TuneResult): Chart | null {
+  const objective = result.workload.objective;
+  const data: { predicted: number; measured: number; fidelity: string }[] = [];
+  for (const t of result.trials) {
+    const measured = trialMetric(t, objective);
+    const predicted = predictedMetric(t.prediction, objective);
+    if (measured == null || predicted == null) continue;
+    data.push({ predicted, measured, fidelity: t.fidelity >= 1 ? "full" : `short (${t.fidelity.toFixed(2)})` });
+  }
+  if (data.length === 0) return null;
+  const lo = Math.min(...data.map((d) => Math.min(d.predicted, d.measured)));
+  const hi = Math.max(...data.map((d) => Math.max(d.predicted, d.measured)));
+  const title = axisTitle(objective);
+  const source = result.trials.find((t) => t.prediction)?.prediction?.source ?? "model";
+  return {
+    file: "measured-vs-predicted.svg",
+    title: "Measured against predicted",
+    caption: `Each point is one trial: what the ${source} model predicted before it ran, and what was measured. Points on the diagonal were predicted exactly; above it, the configuration did better than predicted.`,
+    spec: {
+      $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+      width: 320,
+      height: 320,
+      layer: [
+        {
+          data: { values: [{ a: lo, b: lo }, { a: hi, b: hi }] },
+          mark: { type: "line", color: "#999999", strokeDash: [4, 4] },
+          encoding: { x: { field: "a", type: "quantitative" }, y: { field: "b", type: "quantitative" } },
+        },
+        {
+          data: { values: data },
+          mark: { type: "point", filled: true, size: 50, opacity: 0.8 },
+          encoding: {
+            x: { field: "predicted", type: "quantitative", title: `predicted ${title}`, scale: { zero: false } },
+            y: { field: "measured", type: "quantitative", title: `measured ${title}`, scale: { zero: false } },
+            color: { field: "fidelity", type: "nominal", title: "fidelity" },
+          },
+        },
+      ],
+    } as TopLevelSpec,
+  };
+}
+
+/** Every trial over the run's time, and the best full-fidelity result found so far as a step line. */
+export function progressChart(result: TuneResult): Chart | null {
+  const objective = result.workload.objective;
+  const better = (a: number, b: number) => (objective.direction === "maximize" ? a > b : a < b);
+  const points: { seconds: number; value: number; fidelity: string }[] = [];
+  const best: { seconds: number; best: number }[] = [];
+  let sofar: number | null = null;
+  for (const t of [...result.trials].sort((a, b) => a.elapsedMs - b.elapsedMs)) {
+    const v = trialMetric(t, objective);
+    if (v == null) continue;
+    const seconds = t.elapsedMs / 1000;
+    points.push({ seconds, value: v, fidelity: t.fidelity >= 1 ? "full" : `short (${t.fidelity.toFixed(2)})` });
+    if (t.fidelity >= 1 && (sofar === null || better(v, sofar))) {
+      sofar = v;
+      best.push({ seconds, best: v });
+    }
+  }
+  if (points.length === 0) return null;
+  if (best.length) best.push({ seconds: Math.max(result.elapsedMs / 1000, best[best.length - 1].seconds), best: best[best.length - 1].best });
+  const title = axisTitle(objective);
+  return {
+    file: "best-so-far.svg",
+    title: "Best so far against time",
+    caption: "Points are trials (short trials in a lighter colour); the line is the best full-fidelity measurement found by then. A line that flattens early means a longer budget would likely not find better.",
+    spec: {
+      $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+      width: 480,
+      height: 240,
+      layer: [
+        {
+          data: { values: points },
+          mark: { type: "point", filled: true, size: 35, opacity: 0.7 },
+          encoding: {
+            x: { field: "seconds", type: "quantitative", title: "seconds since the run started" },
+            y: { field: "value", type: "quantitative", title, scale: { zero: false } },
+            color: { field: "fidelity", type: "nominal", title: "fidelity" },
+          },
+        },
+        {
+          data: { values: best },
+          mark: { type: "line", interpolate: "step-after", color: "#d62728", strokeWidth: 2 },
+          encoding: {
+            x: { field: "seconds", type: "quantitative" },
+            y: { field: "best", type: "quantitative" },
+          },
+        },
+      ],
+    } as TopLevelSpec,
+  };
+}
+
+export function charts(result: TuneResult): Chart[] {
+  return [throughputChart(result), predictionChart(result), progressChart(result)].filter((c): c is Chart => c !== null);
+}
+
+/** Compiles a vega-lite spec and renders it to an SVG string, headless. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const compiled = compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Renders every chart into `<dir>/` and returns the charts that were written. */
+export async function writeCharts(result: TuneResult, dir: string): Promise<Chart[]> {
+  const list = charts(result);
+  mkdirSync(dir, { recursive: true });
+  for (const chart of list) await writeFileAtomic(join(dir, chart.file), await renderSvg(chart.spec));
+  return list;
+}

@@ -1,0 +1,147 @@
+// What a tuning run leaves in its --out folder:
+//   recommendation.json  the recommendation, the .env values, and the run's metadata (the
+//                        TuneResult without its trials, which live in trials.jsonl)
+//   .env                 the recommended values under the names the user's program reads
+//   report.md            the report, with charts/*.svg beside it
+//   trials.jsonl         one TrialRecord per line (the study's journal; written here only when
+//                        the caller has no journal, e.g. a result from the store)
+// `paratune report <out-dir>` rebuilds report.md and the charts from trials.jsonl plus
+// recommendation.json, so the journal stays the single record of what was measured.
+
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import writeFileAtomic from "write-file-atomic";
+import { UserInputError } from "../errors.js";
+import { buildResult } from "../tune/result.js";
+import { JOURNAL_FILE, readJournal } from "../tune/journal.js";
+import type { TuneResult } from "../types.js";
+import { writeCharts } from "./charts.js";
+import { ENV_STYLES, envBlock, envRecord, writeEnvFile, type EnvMap, type EnvStyle } from "./env.js";
+import { recommendationFromResult, type Recommendation } from "./recommendation.js";
+import { renderReport } from "./report.js";
+
+export const RECOMMENDATION_FILE = "recommendation.json";
+export const REPORT_FILE = "report.md";
+export const ENV_FILE = ".env";
+export const CHARTS_DIR = "charts";
+
+export interface OutputOptions {
+  envStyle?: EnvStyle;
+  envMap?: EnvMap;
+  /** "tuned" for a fresh run (default), "store" when the result came from the store. */
+  source?: "tuned" | "store";
+  /** Also merge the values into this .env (the user's own), keeping its other keys. */
+  envFile?: string;
+}
+
+/** recommendation.json. `result` is the TuneResult less its trials (see trials.jsonl). */
+export interface RecommendationFile {
+  version: 1;
+  recommendation: Recommendation;
+  env: { style: string; map: EnvMap | null; values: Record<string, string> };
+  result: Omit<TuneResult, "trials">;
+}
+
+export interface WrittenOutputs {
+  recommendation: Recommendation;
+  env: Record<string, string>;
+  /** Paths written, for the CLI to list. */
+  files: string[];
+}
+
+export async function writeOutputs(result: TuneResult, outDir: string, options: OutputOptions = {}): Promise<WrittenOutputs> {
+  mkdirSync(outDir, { recursive: true });
+  const rec = recommendationFromResult(result, options.source ?? "tuned");
+  const style = options.envMap?.extends ?? options.envStyle ?? "generic";
+  const block = envBlock(rec, { style, map: options.envMap });
+  const files: string[] = [];
+
+  const journal = join(outDir, JOURNAL_FILE);
+  if (!existsSync(journal)) {
+    await writeFileAtomic(journal, result.trials.map((t) => JSON.stringify(t) + "\n").join(""));
+    files.push(journal);
+  }
+
+  const { trials: _trials, ...meta } = result;
+  const file: RecommendationFile = {
+    version: 1,
+    recommendation: rec,
+    env: { style: options.envMap ? "env-map" : style, map: options.envMap ?? null, values: envRecord(block) },
+    result: meta,
+  };
+  const recPath = join(outDir, RECOMMENDATION_FILE);
+  await writeFileAtomic(recPath, JSON.stringify(file, null, 2) + "\n");
+  files.push(recPath);
+
+  const envPath = join(outDir, ENV_FILE);
+  await writeEnvFile(envPath, block);
+  files.push(envPath);
+  if (options.envFile) {
+    await writeEnvFile(options.envFile, block);
+    files.push(options.envFile);
+  }
+
+  const charts = await writeCharts(result, join(outDir, CHARTS_DIR));
+  files.push(...charts.map((c) => join(outDir, CHARTS_DIR, c.file)));
+  const reportPath = join(outDir, REPORT_FILE);
+  await writeFileAtomic(reportPath, renderReport(result, rec, { charts, env: { file: ENV_FILE, style: file.env.style } }));
+  files.push(reportPath);
+  return { recommendation: rec, env: file.env.values, files };
+}
+
+/** Reads an out folder's recommendation.json, with one clear line when it is missing or not ours. */
+export function readRecommendationFile(outDir: string): RecommendationFile {
+  const path = join(outDir, RECOMMENDATION_FILE);
+  if (!existsSync(path)) {
+    throw new UserInputError(`${outDir} has no ${RECOMMENDATION_FILE}`, "give the --out folder of a `paratune tune` run (it holds recommendation.json and trials.jsonl)");
+  }
+  let parsed: RecommendationFile;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8")) as RecommendationFile;
+  } catch (err) {
+    throw new UserInputError(`${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (parsed.version !== 1 || !parsed.result || !parsed.recommendation) throw new UserInputError(`${path} is not a paratune recommendation file (version 1)`);
+  return parsed;
+}
+
+/**
+ * The TuneResult of an out folder, with its trials from the journal: when the journal has more
+ * trials than the result knew (a resumed run, a copied journal), ranking and speedups are
+ * recomputed from all of them.
+ */
+export function loadResult(outDir: string): TuneResult {
+  const file = readRecommendationFile(outDir);
+  const { records } = readJournal(join(outDir, JOURNAL_FILE));
+  const meta = file.result;
+  return {
+    ...buildResult({
+      tuner: meta.tuner,
+      budgetMs: meta.budgetMs,
+      elapsedMs: Math.max(meta.elapsedMs, ...records.map((r) => r.elapsedMs)),
+      ended: meta.ended,
+      hardware: meta.hardware,
+      workload: meta.workload,
+      params: meta.params,
+      trials: records,
+      infeasible: meta.infeasible,
+      baseline: meta.baseline.config,
+      rankingSize: Math.max(meta.ranking.length, 1),
+    }),
+    createdAt: meta.createdAt,
+  };
+}
+
+/** Rebuilds report.md, charts and recommendation.json of an out folder from its journal. */
+export async function rebuildReport(outDir: string, options: OutputOptions = {}): Promise<WrittenOutputs> {
+  const file = readRecommendationFile(outDir);
+  const result = loadResult(outDir);
+  const envMap = options.envMap ?? file.env.map ?? undefined;
+  const stored = (ENV_STYLES as readonly string[]).includes(file.env.style) ? (file.env.style as EnvStyle) : undefined;
+  const envStyle = options.envStyle ?? stored;
+  return writeOutputs(result, outDir, { ...options, envMap, envStyle, source: file.recommendation.source === "store" ? "store" : "tuned" });
+}
+
+export { recommendationFromResult, type Recommendation } from "./recommendation.js";
+export { envBlock, renderEnv, mergeEnv, writeEnvFile, loadEnvMap, parseEnvStyle, ENV_STYLES, type EnvStyle, type EnvMap } from "./env.js";
+export { renderSvg, charts } from "./charts.js";

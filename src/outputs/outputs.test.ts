@@ -1,0 +1,125 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { TuneResult } from "../types.js";
+import { charts, renderSvg } from "./charts.js";
+import { loadResult, readRecommendationFile, rebuildReport, writeOutputs } from "./index.js";
+import { recommendationFromResult } from "./recommendation.js";
+
+// A real tuning run of src/outputs/test-programs/hashwork.mjs recorded with `tune()` on the
+// 2-core dev VM (see fixtures/results/README.md): 14 trials, 4 of them failed by the program.
+const fixture = fileURLToPath(new URL("../../fixtures/results/hashwork-2core", import.meta.url));
+const recorded = JSON.parse(readFileSync(join(fixture, "result.json"), "utf8")) as TuneResult;
+
+function countMatches(s: string, re: RegExp): number {
+  return (s.match(re) ?? []).length;
+}
+
+describe("charts", () => {
+  it("renders the throughput heatmap to SVG with one cell per measured (workers, threads, sequences)", async () => {
+    const list = charts(recorded);
+    const heat = list.find((c) => c.file === "throughput.svg");
+    expect(heat).toBeDefined();
+    const svg = await renderSvg(heat!.spec);
+    expect(svg.startsWith("<svg")).toBe(true);
+    // 8 configurations completed a trial: 2 workers x 2 threads x 2 sequence counts (16 always failed).
+    const cells = new Set(recorded.trials.filter((t) => t.measurement.status === "ok").map((t) => `${t.config.workers},${t.config.threads},${t.config.sequences}`));
+    expect(cells.size).toBe(8);
+    const rects = svg.match(/<g class="mark-rect role-mark[^"]*"[^>]*>(.*?)<\/g>/gs) ?? [];
+    const rectPaths = rects.reduce((n, g) => n + countMatches(g, /<path /g), 0);
+    expect(rectPaths).toBe(cells.size);
+    // One panel per sequence count that has data, each labelled.
+    expect(svg).toContain(">sequences</text>");
+    // The baseline cell's label is its full-fidelity mean, unstarred; short-trial cells carry a *.
+    const base = recorded.baseline.measured!.mean;
+    expect(svg).toContain(`>${base.toFixed(0)}</text>`);
+    expect(countMatches(svg, /\d\*<\/text>/g)).toBeGreaterThan(0);
+  });
+
+  it("draws best-so-far as a step line over every successful trial", async () => {
+    const chart = charts(recorded).find((c) => c.file === "best-so-far.svg")!;
+    const svg = await renderSvg(chart.spec);
+    const points = svg.match(/<g class="mark-symbol role-mark[^"]*"[^>]*>(.*?)<\/g>/s)?.[1] ?? "";
+    expect(countMatches(points, /<path /g)).toBe(recorded.trials.filter((t) => t.measurement.status === "ok").length);
+    expect(svg).toMatch(/class="mark-line role-mark/);
+  });
+
+  it("leaves out measured-vs-predicted when no trial carried a prediction", () => {
+    expect(recorded.trials.some((t) => t.prediction)).toBe(false);
+    expect(charts(recorded).map((c) => c.file)).not.toContain("measured-vs-predicted.svg");
+  });
+});
+
+describe("writeOutputs and paratune report", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "paratune-out-"));
+    // The run's folder as tune() left it: study.json, trials.jsonl, result.json.
+    cpSync(fixture, dir, { recursive: true });
+    await writeOutputs(recorded, dir, { envStyle: "generic" });
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("writes recommendation.json, .env, report.md and the charts", () => {
+    for (const f of ["recommendation.json", ".env", "report.md", "charts/throughput.svg", "charts/best-so-far.svg", "trials.jsonl"]) {
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    }
+    const file = readRecommendationFile(dir);
+    expect(file.recommendation.config).toEqual(recorded.best!.config);
+    expect(file.recommendation.source).toBe("tuned");
+    expect(file.env.values.PARALLEL_WORKERS).toBe(String(recorded.best!.config.workers));
+    expect(file.env.values.INFERENCE_NUM_THREADS).toBe(String(recorded.best!.config.threads));
+    expect(file.env.values.PARALLEL_SEQUENCES).toBe(String(recorded.best!.config.sequences));
+  });
+
+  it("comments each .env value with the measured speedup", () => {
+    const env = readFileSync(join(dir, ".env"), "utf8");
+    const speedup = recommendationFromResult(recorded, "tuned").speedup!;
+    expect(env).toContain(`${speedup.toFixed(2)}x the baseline`);
+    const lines = env.split("\n");
+    for (const name of ["PARALLEL_WORKERS", "INFERENCE_NUM_THREADS", "PARALLEL_SEQUENCES"]) {
+      const i = lines.findIndex((l) => l.startsWith(`${name}=`));
+      expect(lines[i - 1]).toMatch(/^# paratune: /);
+    }
+  });
+
+  it("reports the recommendation, the ranking with margins and the failed trials with their reasons", () => {
+    const report = readFileSync(join(dir, "report.md"), "utf8");
+    expect(report).toContain("## Recommendation");
+    expect(report).toContain(`Confidence: **${recorded.confidence.level}**`);
+    // Every ranked configuration is a row of the table.
+    const section = report.slice(report.indexOf("## Best configurations"), report.indexOf("## Charts"));
+    const rows = section.split("\n").filter((l) => /^\| \d+ \|/.test(l));
+    expect(rows).toHaveLength(recorded.ranking.length);
+    // The program's own error line is quoted for each failed trial.
+    const failed = recorded.trials.filter((t) => t.measurement.status === "failed");
+    expect(failed.length).toBe(4);
+    expect(countMatches(report, /16 streams leave chunks under 8 KiB/g)).toBe(failed.length);
+    expect(report).toContain("![");
+    expect(report).toContain("charts/throughput.svg");
+  });
+
+  it("rebuilds the same report from the journal", async () => {
+    const before = readFileSync(join(dir, "report.md"), "utf8");
+    rmSync(join(dir, "report.md"));
+    rmSync(join(dir, "charts"), { recursive: true });
+    await rebuildReport(dir);
+    expect(readFileSync(join(dir, "report.md"), "utf8")).toBe(before);
+    expect(existsSync(join(dir, "charts/throughput.svg"))).toBe(true);
+  });
+
+  it("recomputes the ranking when the journal holds fewer trials than the result did", () => {
+    const lines = readFileSync(join(dir, "trials.jsonl"), "utf8").trim().split("\n");
+    const short = mkdtempSync(join(tmpdir(), "paratune-out-"));
+    cpSync(dir, short, { recursive: true });
+    // Keep the baseline and the first short trials only: the ranking must follow the journal.
+    const kept = lines.slice(0, 3);
+    writeFileSync(join(short, "trials.jsonl"), kept.join("\n") + "\n");
+    const result = loadResult(short);
+    expect(result.trials).toHaveLength(3);
+    expect(result.ranking.length).toBeLessThanOrEqual(2);
+    rmSync(short, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,175 @@
+// report.md: what a person reads after a tuning run. It answers, in order: what should I run,
+// how sure is that, what is this machine, which configurations came close, what failed and why,
+// and the charts. Every number in it comes from the TuneResult; nothing is computed twice in a
+// different way from the .env or `recommend()` (both go through recommendation.ts).
+
+import type { Config, Param, RankedConfig, TuneResult } from "../types.js";
+import { formatBytes, formatDuration } from "../cli/format.js";
+import type { Chart } from "./charts.js";
+import { describeConfig, formatRme, formatSpeedup, formatValue, type Recommendation } from "./recommendation.js";
+
+/** A markdown table; cells have their pipes escaped. */
+function mdTable(header: string[], rows: string[][]): string {
+  const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  return [
+    `| ${header.map(esc).join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`),
+  ].join("\n");
+}
+
+function paramCells(params: Param[], config: Config): string[] {
+  return params.map((p) => String(config[p.name] ?? "-"));
+}
+
+function firstLine(s: string | undefined, max = 160): string {
+  const line = (s ?? "").trim().split("\n").filter((l) => l.trim()).slice(-1)[0] ?? "";
+  return line.length > max ? `${line.slice(0, max - 3)}...` : line;
+}
+
+function hardwareSection(result: TuneResult): string {
+  const h = result.hardware;
+  const lines = [
+    `- CPU: ${h.cpu.model || h.cpu.vendor} (${h.cpu.arch}), ${h.cpu.sockets} socket(s), ${h.cpu.physical} cores / ${h.cpu.logical} threads, ${h.cpu.numaNodes.length || 1} NUMA node(s)`,
+    `- Usable CPUs: ${h.limits.cpus} (${h.limits.cpuSource})`,
+    `- Memory: ${formatBytes(h.memory.totalBytes)} total, ${formatBytes(h.memory.availableBytes)} available${h.limits.memoryBytes ? `, cgroup limit ${formatBytes(h.limits.memoryBytes)}` : ""}`,
+    `- Caches: L2 ${formatBytes(h.cpu.l2Bytes)}, L3 ${formatBytes(h.cpu.l3Bytes)}; ISA: ${h.cpu.isa.join(", ") || "-"}`,
+  ];
+  if (h.bandwidth) lines.push(`- Memory bandwidth: ${h.bandwidth.peakGbps.toFixed(1)} GB/s peak, ${h.bandwidth.singleGbps.toFixed(1)} GB/s from one thread (${h.bandwidth.method})`);
+  for (const g of h.gpus) lines.push(`- GPU ${g.index}: ${g.name}, ${formatBytes(g.vramBytes)}${g.computeCapability ? `, compute ${g.computeCapability}` : ""}`);
+  if (h.warnings.length) lines.push(`- Probe warnings: ${h.warnings.join("; ")}`);
+  lines.push(`- Fingerprint: \`${h.fingerprint}\``);
+  return lines.join("\n");
+}
+
+function workloadSection(result: TuneResult): string {
+  const w = result.workload;
+  const lines = [`- Kind: ${w.kind}; objective: ${w.objective.direction} ${w.objective.metric}`];
+  if (w.command) lines.push(`- Command: \`${w.command}\``);
+  for (const m of w.models ?? []) {
+    lines.push(`- Model: ${m.name} (${m.architecture}, ${m.quant}, ${formatBytes(m.fileBytes)}, ${(m.parameterCount / 1e6).toFixed(1)}M parameters) \`${m.path}\``);
+  }
+  const settings = Object.entries(w.settings).map(([k, v]) => `${k}=${v}`).join(", ");
+  if (settings) lines.push(`- Settings: ${settings}`);
+  lines.push(`- Search space: ${result.params.map(describeParam).join("; ")}`);
+  return lines.join("\n");
+}
+
+function describeParam(p: Param): string {
+  if (p.kind === "int") return `${p.name} ${p.min}..${p.max}${p.log ? " (powers of two)" : ""}`;
+  return `${p.name} {${p.values.join(", ")}}`;
+}
+
+function rankingRow(result: TuneResult, r: RankedConfig, i: number | string): string[] {
+  const fidelity = result.trials.filter((t) => describeConfig(t.config) === describeConfig(r.config) && t.measurement.status === "ok").reduce((a, t) => Math.max(a, t.fidelity), 0);
+  return [
+    String(i),
+    ...paramCells(result.params, r.config),
+    formatValue(r.measured?.mean),
+    formatRme(r.measured?.rme) || "-",
+    r.predicted ? `${formatValue(r.predicted.mean)} ± ${formatValue(r.predicted.std)}` : "-",
+    formatSpeedup(r.speedupMeasured),
+    formatSpeedup(r.speedupPredicted),
+    fidelity >= 1 ? "full" : fidelity > 0 ? fidelity.toFixed(2) : "-",
+  ];
+}
+
+export interface ReportOptions {
+  /** The charts written beside the report (under charts/). */
+  charts: Chart[];
+  /** The .env file name and style, when one was written. */
+  env?: { file: string; style: string };
+}
+
+export function renderReport(result: TuneResult, rec: Recommendation, options: ReportOptions): string {
+  const obj = result.workload.objective;
+  const unit = rec.expected.unit ? ` ${rec.expected.unit}` : "";
+  const ok = result.trials.filter((t) => t.measurement.status === "ok").length;
+  const out: string[] = [];
+  out.push("# paratune report", "");
+  out.push(
+    `Tuned ${result.createdAt.slice(0, 19).replace("T", " ")} UTC with the ${result.tuner} tuner: ${result.trials.length} trials (${ok} ok, ${result.trials.length - ok} not), ` +
+      `${formatDuration(result.elapsedMs)} of a ${formatDuration(result.budgetMs)} budget, ended by ${result.ended}.`,
+    "",
+  );
+
+  out.push("## Recommendation", "");
+  if (result.best) {
+    out.push(`**${describeConfig(rec.config)}**`, "");
+    out.push(
+      `- ${obj.metric}: ${formatValue(rec.expected.value)}${unit} ${formatRme(rec.expected.rme)} (mean of the samples, 95% margin of error)`,
+      `- Speedup: **${formatSpeedup(rec.speedup)}** over the baseline ${describeConfig(rec.baseline)}` +
+        (rec.baselineValue != null ? ` (${formatValue(rec.baselineValue)}${unit} ${formatRme(result.baseline.measured?.rme)})` : " (baseline not measured)"),
+      `- Confidence: **${rec.confidence.level}**: ${rec.confidence.reason}`,
+    );
+    const effects = Object.entries(rec.effects).filter(([name, e]) => e.baseline !== rec.config[name]);
+    if (effects.length) {
+      out.push(
+        `- Each setting with the rest held equal: ${effects
+          .map(([name, e]) => `${name} ${e.baseline} -> ${rec.config[name]}: ${e.speedup == null ? "not measured apart" : formatSpeedup(e.speedup)}`)
+          .join("; ")}`,
+      );
+    }
+    if (result.runnerUp) out.push(`- Runner-up: ${describeConfig(result.runnerUp.config)}, ${formatValue(result.runnerUp.measured?.mean)}${unit} ${formatRme(result.runnerUp.measured?.rme)}, ${formatSpeedup(result.runnerUp.speedupMeasured)}`);
+    if (rec.modelPath) out.push(`- Model file: \`${rec.modelPath}\``);
+    if (options.env) out.push(`- Environment: \`${options.env.file}\` (style ${options.env.style}); load it with \`set -a; . ./${options.env.file}; set +a\` or your process manager's env-file option`);
+  } else {
+    out.push("No configuration completed a trial, so there is nothing to recommend. The failures below say why.");
+  }
+  out.push("");
+
+  out.push("## Hardware", "", hardwareSection(result), "");
+  out.push("## Workload", "", workloadSection(result), "");
+
+  out.push("## Best configurations", "");
+  if (result.ranking.length) {
+    const header = ["#", ...result.params.map((p) => p.name), `measured ${obj.metric}`, "±", "predicted", "speedup", "predicted speedup", "fidelity"];
+    const rows = result.ranking.map((r, i) => rankingRow(result, r, i + 1));
+    const baseInRanking = result.ranking.some((r) => describeConfig(r.config) === describeConfig(result.baseline.config));
+    if (!baseInRanking) rows.push(rankingRow(result, result.baseline, "baseline"));
+    out.push(mdTable(header, rows), "");
+    out.push(
+      "Measured: mean of the timed repetitions at the highest fidelity the configuration reached, with its relative margin of error at 95% confidence. " +
+        "Configurations measured at full fidelity rank above those seen only in a short trial. Predicted: the performance model's mean ± standard deviation.",
+      "",
+    );
+  } else {
+    out.push("No configuration was measured.", "");
+  }
+
+  if (options.charts.length) {
+    out.push("## Charts", "");
+    for (const c of options.charts) out.push(`### ${c.title}`, "", `![${c.title}](charts/${c.file})`, "", c.caption, "");
+  }
+
+  const failed = result.trials.filter((t) => t.measurement.status !== "ok");
+  out.push("## Failed trials", "");
+  if (failed.length) {
+    out.push(
+      mdTable(
+        ["trial", ...result.params.map((p) => p.name), "status", "fidelity", "reason"],
+        failed.map((t) => [String(t.id), ...paramCells(result.params, t.config), t.measurement.status, t.fidelity >= 1 ? "full" : t.fidelity.toFixed(2), firstLine(t.measurement.error) || "-"]),
+      ),
+      "",
+    );
+  } else {
+    out.push("None.", "");
+  }
+
+  out.push("## Infeasible configurations", "");
+  if (result.infeasible.length) {
+    const limit = 25;
+    out.push(`${result.infeasible.length} configurations were ruled out before running, so no trial was spent on them.`, "");
+    out.push(
+      mdTable(
+        [...result.params.map((p) => p.name), "reason"],
+        result.infeasible.slice(0, limit).map((i) => [...paramCells(result.params, i.config), i.reason]),
+      ),
+    );
+    if (result.infeasible.length > limit) out.push("", `...and ${result.infeasible.length - limit} more (all in recommendation.json).`);
+    out.push("");
+  } else {
+    out.push("None.", "");
+  }
+  return out.join("\n");
+}

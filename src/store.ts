@@ -1,0 +1,161 @@
+// The store of past tunings, so that asking again on the same machine for the same model answers
+// at once instead of measuring again. One JSON file per key under the user data folder; a
+// lockfile serialises read-modify-write between processes (two `paratune tune` runs finishing
+// together must both be kept), and every write is an atomic rename so a reader never sees half a
+// file and needs no lock.
+
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import lockfile from "proper-lockfile";
+import writeFileAtomic from "write-file-atomic";
+import { dataDir } from "./paths.js";
+import type { TuneResult, WorkloadDescription } from "./types.js";
+
+/**
+ * What makes two tunings interchangeable: the same machine (probe fingerprint), the same model
+ * (GGUF header hash and size, one per quantization variant; or the command), the same workload
+ * settings (prompt and generation lengths, context), and the same objective.
+ */
+export interface StoreKey {
+  fingerprint: string;
+  model: string;
+  workload: string;
+  objective: string;
+}
+
+export interface StoreEntry {
+  savedAt: string;
+  key: StoreKey;
+  result: TuneResult;
+}
+
+interface StoreFile {
+  version: 1;
+  key: StoreKey;
+  /** Oldest first; the newest is the answer. */
+  entries: StoreEntry[];
+}
+
+export interface StoreOptions {
+  /** Folder of the store; defaults to `dataDir("store")` (PARATUNE_DATA_DIR overrides it). */
+  dir?: string;
+  /** Entries kept per key; older ones are dropped. */
+  maxEntries?: number;
+}
+
+const DEFAULT_MAX_ENTRIES = 10;
+
+/** The models' identities (sorted, so the order of --quant does not matter), or the command's hash. */
+export function modelIdentity(workload: WorkloadDescription): string {
+  if (workload.kind === "command") return `command:${sha(workload.command ?? "").slice(0, 16)}`;
+  const ids = (workload.models ?? []).map((m) => m.identity).sort();
+  return ids.join("+");
+}
+
+/** Settings as canonical JSON: the same settings in any key order give the same string. */
+export function workloadIdentity(workload: WorkloadDescription): string {
+  const settings = Object.keys(workload.settings)
+    .sort()
+    .map((k) => `${k}=${workload.settings[k]}`)
+    .join(",");
+  return `${workload.kind}:${settings}`;
+}
+
+export function storeKey(fingerprint: string, workload: WorkloadDescription): StoreKey {
+  return {
+    fingerprint,
+    model: modelIdentity(workload),
+    workload: workloadIdentity(workload),
+    objective: `${workload.objective.metric}:${workload.objective.direction}`,
+  };
+}
+
+export function storeKeyOf(result: TuneResult): StoreKey {
+  return storeKey(result.hardware.fingerprint, result.workload);
+}
+
+function sha(s: string): string {
+  return createHash("sha256").update(s).digest("hex");
+}
+
+function keyString(key: StoreKey): string {
+  return [key.fingerprint, key.model, key.workload, key.objective].join("|");
+}
+
+function storeDir(options: StoreOptions): string {
+  return options.dir ?? dataDir("store");
+}
+
+/** The file that holds one key's entries. */
+export function storeFile(key: StoreKey, options: StoreOptions = {}): string {
+  return join(storeDir(options), `${sha(keyString(key)).slice(0, 24)}.json`);
+}
+
+function readStoreFile(path: string): StoreFile | null {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+  const parsed = JSON.parse(text) as StoreFile;
+  return parsed.version === 1 && Array.isArray(parsed.entries) ? parsed : null;
+}
+
+/** Adds a tuning result under its key (or the key given) and returns the entry as saved. */
+export async function saveToStore(result: TuneResult, key: StoreKey = storeKeyOf(result), options: StoreOptions = {}): Promise<StoreEntry> {
+  const dir = storeDir(options);
+  mkdirSync(dir, { recursive: true });
+  const path = storeFile(key, options);
+  // realpath: false lets us lock a file that does not exist yet (the first save of a key).
+  // Retries cover other writers holding the lock for the few milliseconds a write takes;
+  // stale locks from a killed process are taken over after 10 s.
+  const release = await lockfile.lock(path, {
+    realpath: false,
+    stale: 10_000,
+    retries: { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 100, randomize: true },
+  });
+  try {
+    const file: StoreFile = readStoreFile(path) ?? { version: 1, key, entries: [] };
+    const entry: StoreEntry = { savedAt: new Date().toISOString(), key, result };
+    file.entries.push(entry);
+    const max = Math.max(1, options.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    if (file.entries.length > max) file.entries = file.entries.slice(-max);
+    await writeFileAtomic(path, JSON.stringify(file));
+    return entry;
+  } finally {
+    await release();
+  }
+}
+
+/** The newest result stored under a key, or null. Reads without the lock: writes are atomic renames. */
+export function lookupStore(key: StoreKey, options: StoreOptions = {}): StoreEntry | null {
+  const file = readStoreFile(storeFile(key, options));
+  return file?.entries[file.entries.length - 1] ?? null;
+}
+
+/** Every entry under a key, oldest first. */
+export function storeHistory(key: StoreKey, options: StoreOptions = {}): StoreEntry[] {
+  return readStoreFile(storeFile(key, options))?.entries ?? [];
+}
+
+/** The newest entry of every key in the store. */
+export function listStore(options: StoreOptions = {}): StoreEntry[] {
+  const dir = storeDir(options);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith(".json"));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+  const out: StoreEntry[] = [];
+  for (const n of names) {
+    const file = readStoreFile(join(dir, n));
+    const last = file?.entries[file.entries.length - 1];
+    if (last) out.push(last);
+  }
+  return out.sort((a, b) => a.savedAt.localeCompare(b.savedAt));
+}
