@@ -35,19 +35,20 @@ export class Budget {
    * workload kills its processes on abort, so the run ends on time even inside a slow trial.
    * `reserveMs` is kept back from the deadline for writing the results after the trial.
    */
-  trialSignal(parent?: AbortSignal, reserveMs = 0): { signal: AbortSignal; dispose(): void } {
+  trialSignal(parent?: AbortSignal, reserveMs = 0, limitMs = Number.POSITIVE_INFINITY): { signal: AbortSignal; dispose(): void } {
     const controller = new AbortController();
     const onParent = () => controller.abort(parent?.reason ?? new Error("interrupted"));
     if (parent?.aborted) onParent();
     else parent?.addEventListener("abort", onParent, { once: true });
     const left = Math.max(0, this.remainingMs() - reserveMs);
-    const timer = setTimeout(() => controller.abort(new DeadlineReached()), left);
-    // The timer must not keep a finished program alive.
-    timer.unref?.();
+    const timers = [setTimeout(() => controller.abort(new DeadlineReached()), left)];
+    if (limitMs < left) timers.push(setTimeout(() => controller.abort(new TrialLimitReached(limitMs)), limitMs));
+    // The timers must not keep a finished program alive.
+    for (const t of timers) t.unref?.();
     return {
       signal: controller.signal,
       dispose() {
-        clearTimeout(timer);
+        for (const t of timers) clearTimeout(t);
         parent?.removeEventListener("abort", onParent);
       },
     };
@@ -59,6 +60,14 @@ export class DeadlineReached extends Error {
   override readonly name = "DeadlineReached";
   constructor() {
     super("the time budget ran out");
+  }
+}
+
+/** The abort reason when a trial ran so much longer than its peers that it cannot be a good one. */
+export class TrialLimitReached extends Error {
+  override readonly name = "TrialLimitReached";
+  constructor(readonly limitMs: number) {
+    super(`cut after ${(limitMs / 1000).toFixed(1)} s, far longer than the trials before it`);
   }
 }
 

@@ -23,8 +23,8 @@ const space: SearchSpace = {
 };
 const baseline = { a: 1, b: 1 };
 
-function workload(sleepMs: number) {
-  return new CommandWorkload({ command: `${node} ${program} {a} {b} {fidelity} ${sleepMs}`, metric: "score: ([0-9.]+)" });
+function workload(sleepMs: number, slowdown = 1) {
+  return new CommandWorkload({ command: `${node} ${program} {a} {b} {fidelity} ${sleepMs} ${slowdown}`, metric: "score: ([0-9.]+)" });
 }
 
 let dir: string;
@@ -34,7 +34,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("runStudy", () => {
-  it("measures the baseline at full fidelity, promotes the best, never runs an infeasible configuration", async () => {
+  it("measures the baseline short and at full fidelity, promotes the best, never runs an infeasible configuration", async () => {
     const journal = new Journal(join(dir, "trials.jsonl"));
     const out = await runStudy({
       space,
@@ -48,10 +48,11 @@ describe("runStudy", () => {
     });
     journal.close();
     expect(out.ended).toBe("exhausted");
-    expect(out.trials[0]).toMatchObject({ config: baseline, fidelity: 1, value: 11 });
-    // 8 feasible configurations: the baseline at full fidelity and the 7 others at 1/3 first.
+    expect(out.trials[0]).toMatchObject({ config: baseline, fidelity: 1 / 3, value: 11 });
+    expect(out.trials[1]).toMatchObject({ config: baseline, fidelity: 1, value: 11 });
+    // 8 feasible configurations, each run at 1/3 first.
     const short = out.trials.filter((t) => t.fidelity < 1);
-    expect(short).toHaveLength(7);
+    expect(short).toHaveLength(8);
     expect(out.trials.some((t) => t.config.a === 4 && t.config.b === 3)).toBe(false);
     // The best configuration (4,1) scores 41 and must have been promoted to full fidelity.
     const full = out.trials.filter((t) => t.fidelity === 1 && t.value !== null).sort((x, y) => y.value! - x.value!);
@@ -106,6 +107,29 @@ describe("runStudy", () => {
     expect(performance.now() - t0).toBeLessThan(2000);
     expect(out.trials).toHaveLength(0);
     expect(readJournal(join(dir, "trials.jsonl")).records).toHaveLength(0);
+  });
+
+  it("cuts a trial far slower than its peers and records it as a timeout", async () => {
+    const out = await runStudy({
+      space,
+      tuner: createTuner("grid", space),
+      // Oversubscribed configurations take 40x longer: 8 s instead of 0.2 s.
+      workload: workload(200, 40),
+      budget: new Budget(60_000),
+      baseline,
+      rungs: [1],
+      slowTrialFactor: 3,
+      minTrialLimitMs: 1000,
+    });
+    expect(out.ended).toBe("exhausted");
+    const slow = out.trials.filter((t) => Number(t.config.a) * Number(t.config.b) > 4);
+    expect(slow.length).toBeGreaterThan(0);
+    for (const t of slow) {
+      expect(t.measurement.status).toBe("timeout");
+      expect(t.value).toBeNull();
+      expect(t.measurement.durationMs).toBeLessThan(3000);
+    }
+    expect(out.trials.filter((t) => t.value !== null)).toHaveLength(8 - slow.length);
   });
 
   it("resumes from the journal without rerunning a journaled (config, fidelity)", async () => {

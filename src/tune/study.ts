@@ -2,7 +2,8 @@
 // know about: the clock, the journal, the fidelity schedule and the workload's processes.
 //
 // Trial lifecycle (after Optuna's study, with asynchronous successive halving as the pruner):
-//   1. the baseline runs once at full fidelity, so every speedup is against a real measurement;
+//   1. the baseline runs first, short and then at full fidelity, so that every speedup is
+//      against a real measurement;
 //   2. each step either promotes a promising configuration to the next fidelity rung, or asks
 //      the tuner for a new one and runs it at the lowest rung, so a bad configuration costs the
 //      price of a short trial;
@@ -10,11 +11,12 @@
 //      told to the tuner and appended to the journal, in that order of importance: the journal
 //      line is what makes the trial count on --resume.
 // Trials cut short by the deadline or by Ctrl-C measured nothing and are neither told nor
-// journaled; a resumed study runs them again.
+// journaled; a resumed study runs them again. A trial far slower than its peers is cut too, and
+// that one is recorded, as a timeout: its slowness is the measurement.
 
 import { configKey, infeasibility } from "../space.js";
 import type { Config, Measurement, Observation, Prediction, SearchSpace, TrialRecord, Tuner, Workload } from "../types.js";
-import { Budget, DeadlineReached, TrialCostModel } from "./budget.js";
+import { Budget, DeadlineReached, TrialCostModel, TrialLimitReached } from "./budget.js";
 import type { Journal } from "./journal.js";
 
 export type EndReason = "budget" | "exhausted" | "interrupted";
@@ -44,6 +46,14 @@ export interface StudyOptions {
   reserveMs?: number;
   /** Milliseconds of earlier sessions (resume), so that elapsedMs keeps counting up. */
   elapsedOffsetMs?: number;
+  /**
+   * A trial running longer than this many times the usual duration at its fidelity is cut and
+   * recorded as a timeout: it is too slow to be the answer, and a bad configuration should cost
+   * seconds, not the budget. Default 6.
+   */
+  slowTrialFactor?: number;
+  /** Never cut a trial for slowness before this many milliseconds. Default 15 s. */
+  minTrialLimitMs?: number;
 }
 
 export interface StudyState {
@@ -85,6 +95,8 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
   const { budget, tuner, workload, space } = opts;
   const reserveMs = opts.reserveMs ?? 0;
   const offset = opts.elapsedOffsetMs ?? 0;
+  const slowFactor = opts.slowTrialFactor ?? 6;
+  const minLimitMs = opts.minTrialLimitMs ?? 15_000;
   const trials: TrialRecord[] = [...(opts.previous ?? [])];
   const done = new Map<string, TrialRecord>();
   const cost = new TrialCostModel();
@@ -107,7 +119,9 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     const prediction = opts.predict?.(config) ?? undefined;
     const startedAt = new Date().toISOString();
     const t0 = performance.now();
-    const { signal, dispose } = budget.trialSignal(opts.signal, reserveMs);
+    const estimate = cost.estimate(fidelity);
+    const limitMs = estimate === null ? Number.POSITIVE_INFINITY : Math.max(minLimitMs, slowFactor * estimate);
+    const { signal, dispose } = budget.trialSignal(opts.signal, reserveMs, limitMs);
     let measurement: Measurement;
     try {
       measurement = await workload.run(config, { level: fidelity }, signal);
@@ -128,7 +142,12 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     } finally {
       dispose();
     }
-    if (signal.aborted && measurement.status !== "ok") return false;
+    if (signal.aborted && measurement.status !== "ok") {
+      // Cut for slowness: that is a result (the tuner should stay away). Cut by the deadline or
+      // Ctrl-C: nothing was learnt about the configuration.
+      if (!(signal.reason instanceof TrialLimitReached)) return false;
+      measurement = { ...measurement, status: "timeout", error: signal.reason.message };
+    }
     const record: TrialRecord = {
       id: nextId++,
       config,
@@ -155,13 +174,19 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
   };
 
   const ended = await (async (): Promise<EndReason> => {
+    // The baseline goes first: a short trial (which also tells the cost model what trials cost
+    // here), then the full one that every speedup is measured against.
     const base = opts.baseline;
     const baseWhy = infeasibility(space, base);
     if (baseWhy) skipped.set(configKey(base), { config: base, reason: baseWhy });
-    else if (!done.has(trialKey(base, 1))) {
-      if (interrupted()) return "interrupted";
-      if (budget.remainingMs() <= reserveMs) return "budget";
-      if (!(await runTrial(base, 1))) return interrupted() ? "interrupted" : "budget";
+    else {
+      for (const fidelity of [rungs[0], 1]) {
+        if (done.has(trialKey(base, fidelity))) continue;
+        if (interrupted()) return "interrupted";
+        if (budget.remainingMs() <= reserveMs) return "budget";
+        if (!affordable(fidelity)) break;
+        if (!(await runTrial(base, fidelity))) return interrupted() ? "interrupted" : "budget";
+      }
     }
 
     let repeats = 0;

@@ -1,0 +1,351 @@
+// tune(): everything `paratune tune` does, as a library call. Probe the machine, get the model
+// files (or synthesise them), build the search space, spend the budget on trials, and write the
+// journal and the result into the output folder. The budget clock starts here, so probing and
+// synthesis are paid from it.
+
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import writeFileAtomic from "write-file-atomic";
+import { probe } from "../../probes/index.js";
+import { RooflineModel } from "../../models/roofline.js";
+import { createTuner, TUNER_NAMES } from "../../tuners/index.js";
+import { UserInputError } from "../errors.js";
+import { enumerate, infeasibility, parseParamSpec } from "../space.js";
+import type { Config, HardwareProfile, Param, Prediction, SearchSpace, TrialRecord, TuneResult, Workload, WorkloadDescription } from "../types.js";
+import { CommandWorkload } from "../workloads/command.js";
+import { LlamaWorkload } from "../workloads/llama.js";
+import { Budget } from "./budget.js";
+import { Journal, JOURNAL_FILE, readJournal } from "./journal.js";
+import { resolveModels, DEFAULT_SHAPE, DEFAULT_QUANTS } from "./model-source.js";
+import { withObjective } from "./objective.js";
+import { TuneProgress } from "./progress.js";
+import { buildResult } from "./result.js";
+import { buildLlamaSpace, firstValuesBaseline, llamaBaseline } from "./space-builder.js";
+import { runStudy, type EndReason } from "./study.js";
+
+export { parseBudget } from "./budget.js";
+export { buildLlamaSpace, llamaBaseline, memoryNeed, usableCores, usableMemoryBytes } from "./space-builder.js";
+export { runStudy } from "./study.js";
+export { readJournal, Journal, JOURNAL_FILE } from "./journal.js";
+export { DEFAULT_SHAPE, DEFAULT_QUANTS } from "./model-source.js";
+
+export const RESULT_FILE = "result.json";
+/** The study's definition, kept so that --resume needs nothing but the folder. */
+export const STUDY_FILE = "study.json";
+export const DEFAULT_BUDGET_MS = 60_000;
+
+export interface TuneOptions {
+  /** GGUF files, one per quantization variant of one model. */
+  models?: string[];
+  /** Synthesise a model of this preset shape (the default when neither models nor command is given). */
+  shape?: string;
+  /** Quantizations to synthesise. */
+  quants?: string[];
+  /** Command workload: a shell command with {name} placeholders... */
+  command?: string;
+  /** ...and the values of each placeholder, as `parseParamSpec` reads them ("1,2,4" or "1..8"). */
+  params?: Record<string, string>;
+  /** Regular expression with one group that finds the metric in the output, or "wall". */
+  metric?: string;
+  direction?: "maximize" | "minimize";
+  /** Timed repetitions per full trial (command: default 3; llama: default 3). */
+  reps?: number;
+
+  budgetMs?: number;
+  tuner?: string;
+  objective?: "throughput" | "latency";
+  seed?: number;
+  oversubscribe?: boolean;
+  maxSequences?: number;
+  batchSizes?: number[];
+  promptTokens?: number;
+  genTokens?: number;
+
+  /** Output folder; default ./paratune-out/<timestamp>. */
+  outDir?: string;
+  /** Continue the study in this folder: its journal is told to the tuner and never rerun. */
+  resume?: string;
+  /** Ctrl-C: ends the run cleanly with what was measured. */
+  signal?: AbortSignal;
+  /** Draw the progress bar (on a terminal, without --json). */
+  progress?: boolean;
+  /** Notes for the user ("no model given: tuning a synthetic ..."). */
+  onNote?: (note: string) => void;
+  /** A profile to use instead of probing (tests, replays of another machine's profile). */
+  hardware?: HardwareProfile;
+}
+
+/** What study.json keeps: the options that define the study (not the run's budget or signal). */
+type StudyDefinition = Pick<
+  TuneOptions,
+  | "models" | "shape" | "quants" | "command" | "params" | "metric" | "direction" | "reps" | "tuner" | "objective"
+  | "seed" | "oversubscribe" | "maxSequences" | "batchSizes" | "promptTokens" | "genTokens"
+>;
+
+const DEFINING_KEYS: (keyof StudyDefinition)[] = [
+  "models", "shape", "quants", "command", "params", "metric", "direction", "reps", "objective",
+  "oversubscribe", "maxSequences", "batchSizes", "promptTokens", "genTokens",
+];
+
+export interface TuneRun {
+  result: TuneResult;
+  outDir: string;
+  files: string[];
+}
+
+export async function tune(options: TuneOptions = {}): Promise<TuneResult> {
+  return (await tuneRun(options)).result;
+}
+
+/** tune(), also saying where the files went (the CLI prints them). */
+export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
+  const budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
+  if (!(budgetMs > 0)) throw new UserInputError(`budget must be positive, got ${budgetMs} ms`, "e.g. --budget 10m");
+  const budget = new Budget(budgetMs);
+  const note = options.onNote ?? (() => {});
+
+  // ---- the study's definition, fresh or from the folder being resumed
+  let definition: StudyDefinition;
+  let outDir: string;
+  let previous: TrialRecord[] = [];
+  if (options.resume) {
+    outDir = resolve(options.resume);
+    const saved = join(outDir, STUDY_FILE);
+    if (!existsSync(saved)) throw new UserInputError(`${outDir} holds no tuning run to resume (no ${STUDY_FILE})`, "pass the --out folder of an earlier paratune tune");
+    definition = JSON.parse(readFileSync(saved, "utf8")).definition as StudyDefinition;
+    for (const key of DEFINING_KEYS) {
+      if (options[key] !== undefined && JSON.stringify(options[key]) !== JSON.stringify(definition[key])) {
+        throw new UserInputError(`--resume continues the study as it was defined; ${key} cannot change`, `leave ${key} out, or start a new study with --out`);
+      }
+    }
+    if (options.tuner) definition.tuner = options.tuner;
+    if (options.seed !== undefined) definition.seed = options.seed;
+    const journal = readJournal(join(outDir, JOURNAL_FILE));
+    previous = journal.records;
+    if (journal.tornLines > 0) note(`the journal's last line was cut short by a crash; that trial runs again`);
+    note(`resuming ${outDir}: ${previous.length} trials already measured`);
+  } else {
+    definition = pickDefinition(options);
+    outDir = resolve(options.outDir ?? join("paratune-out", timestamp()));
+    if (existsSync(join(outDir, JOURNAL_FILE)) && readJournal(join(outDir, JOURNAL_FILE)).records.length > 0) {
+      throw new UserInputError(`${outDir} already holds a tuning run`, `continue it with --resume ${outDir}, or choose another --out`);
+    }
+  }
+  const tunerName = definition.tuner ?? "bayes";
+  if (!(TUNER_NAMES as readonly string[]).includes(tunerName)) {
+    throw new UserInputError(`unknown tuner "${tunerName}"`, `use one of: ${TUNER_NAMES.join(", ")}`);
+  }
+  mkdirSync(outDir, { recursive: true });
+  if (!options.resume) await writeJson(join(outDir, STUDY_FILE), { version: 1, createdAt: new Date().toISOString(), definition });
+
+  const progress = new TuneProgress({
+    budgetMs,
+    elapsedMs: () => budget.elapsedMs(),
+    formatValue: (v) => formatObjective(v, definition),
+    enabled: options.progress === true,
+  });
+  try {
+    progress.setPhase("probing the machine");
+    const hardware = options.hardware ?? (await probe({ bandwidth: true }));
+
+    // ---- workload and search space
+    const setup = definition.command
+      ? commandSetup(definition)
+      : await llamaSetup(definition, hardware, budget, note, (p) => progress.setPhase(p), options.signal);
+
+    const tuner = createTuner(tunerName, setup.space, { seed: definition.seed ?? 1, priorMean: setup.priorMean });
+    const journal = new Journal(join(outDir, JOURNAL_FILE));
+    const elapsedOffsetMs = previous.reduce((m, t) => Math.max(m, t.elapsedMs), 0);
+    let outcome: { trials: TrialRecord[]; skipped: { config: Config; reason: string }[]; ended: EndReason };
+    try {
+      outcome = await runStudy({
+        space: setup.space,
+        tuner,
+        workload: setup.workload,
+        budget,
+        journal,
+        previous,
+        baseline: setup.baseline,
+        rungs: setup.rungs,
+        signal: options.signal,
+        predict: setup.predictBefore,
+        reserveMs: Math.min(3000, budgetMs * 0.05),
+        elapsedOffsetMs,
+        onTrial: (record, state) => {
+          setup.learn?.(state.trials);
+          progress.trialDone(record, state.best);
+          progress.setPhase(`trial ${record.id + 1} done`);
+        },
+      });
+    } finally {
+      journal.close();
+      await setup.workload.close?.();
+    }
+
+    const result = buildResult({
+      tuner: tunerName,
+      budgetMs,
+      elapsedMs: elapsedOffsetMs + budget.elapsedMs(),
+      ended: outcome.ended,
+      hardware,
+      workload: setup.description,
+      params: setup.space.params,
+      trials: outcome.trials,
+      infeasible: infeasibleList(setup.space, outcome.skipped),
+      baseline: setup.baseline,
+      predict: setup.predictPrior,
+    });
+    const files = [join(outDir, JOURNAL_FILE), join(outDir, RESULT_FILE)];
+    await writeJson(join(outDir, RESULT_FILE), result);
+    return { result, outDir, files };
+  } finally {
+    progress.stop();
+  }
+}
+
+interface Setup {
+  space: SearchSpace;
+  workload: Workload;
+  baseline: Config;
+  rungs: number[];
+  description: WorkloadDescription;
+  priorMean?: (config: Config) => number;
+  /** Prediction stored with each trial, from the model calibrated on the trials before it. */
+  predictBefore?: (config: Config) => Prediction | null;
+  /** Prediction from the uncalibrated model: the predicted speedups of the result. */
+  predictPrior?: (config: Config) => Prediction | null;
+  learn?: (trials: TrialRecord[]) => void;
+}
+
+function commandSetup(def: StudyDefinition): Setup {
+  const params: Param[] = Object.entries(def.params ?? {}).map(([name, spec]) => parseParamSpec(name, spec));
+  const reps = def.reps ?? 3;
+  const workload = new CommandWorkload({ command: def.command!, metric: def.metric ?? "wall", direction: def.direction, reps });
+  const missing = workload.parameters.filter((p) => !params.some((q) => q.name === p));
+  if (missing.length > 0) {
+    throw new UserInputError(`the command uses {${missing.join("}, {")}} but no --param gives ${missing.length > 1 ? "their" : "its"} values`, `add --param ${missing[0]}=1,2,4`);
+  }
+  if (params.length === 0) throw new UserInputError("nothing to tune: the command has no {placeholders}", 'e.g. --cmd "./bench --threads {threads}" --param threads=1,2,4');
+  const space: SearchSpace = { params, constraints: [] };
+  return {
+    space,
+    workload,
+    baseline: firstValuesBaseline(space),
+    // Fewer repetitions is the only cheaper trial a command has; with one repetition there is none.
+    rungs: reps >= 3 ? [1 / reps, 1] : [1],
+    description: { kind: "command", objective: workload.objective, command: def.command, settings: { reps } },
+  };
+}
+
+async function llamaSetup(
+  def: StudyDefinition,
+  hardware: HardwareProfile,
+  budget: Budget,
+  note: (s: string) => void,
+  phase: (s: string) => void,
+  signal?: AbortSignal,
+): Promise<Setup> {
+  const models = await resolveModels({ models: def.models, shape: def.shape, quants: def.quants, note, phase, signal, budget });
+  const promptTokens = def.promptTokens ?? 64;
+  const genTokens = def.genTokens ?? 32;
+  const reps = def.reps ?? 3;
+  // The worker sizes each sequence's context as prompt + generated + 8 (src/workloads/llama-worker.ts).
+  const contextPerSequence = promptTokens + genTokens + 8;
+  const space = buildLlamaSpace(hardware, models.map((m) => m.info), {
+    oversubscribe: def.oversubscribe,
+    maxSequences: def.maxSequences,
+    batchSizes: def.batchSizes,
+    contextPerSequence,
+  });
+  const llama = new LlamaWorkload({ models: Object.fromEntries(models.map((m) => [m.info.quant, m.info.path])), promptTokens, genTokens, reps });
+  const objective = def.objective ?? "throughput";
+  const workload = objective === "latency" ? withObjective(llama, { metric: "latencyP50Ms", direction: "minimize" }) : llama;
+  const infos = models.map((m) => m.info);
+  const description: WorkloadDescription = {
+    kind: "llama",
+    objective: workload.objective,
+    models: infos,
+    settings: { promptTokens, genTokens, reps, contextPerSequence, ...(models[0].synthetic ? { synthetic: models[0].synthetic } : {}) },
+  };
+  const setup: Setup = {
+    space,
+    workload,
+    baseline: llamaBaseline(space, hardware),
+    // A short trial generates a quarter of the tokens once (at least 8, see trialPlan in
+    // src/workloads/llama.ts); a full one all of them, `reps` times.
+    rungs: [Math.min(1, Math.max(8 / genTokens, 1 / 9)), 1],
+    description,
+  };
+  if (objective === "throughput") {
+    // The roofline predicts decode tok/s; for latency we have no model, and claim none.
+    const contextTokens = promptTokens + genTokens / 2;
+    const prior = new RooflineModel({ hardware, models: infos, contextTokens });
+    const calibrated = new RooflineModel({ hardware, models: infos, contextTokens });
+    setup.priorMean = (c) => prior.predict(c).mean;
+    setup.predictPrior = (c) => safePredict(prior, c);
+    setup.predictBefore = (c) => safePredict(calibrated, c);
+    setup.learn = (trials) => {
+      const observations = trials.filter((t) => t.value !== null).map((t) => ({ config: t.config, status: t.measurement.status, value: t.value, fidelity: t.fidelity }));
+      try {
+        calibrated.fit(observations);
+      } catch {
+        // A calibration that does not converge keeps the previous parameters: predictions are
+        // an aid to the report, never a reason to stop tuning.
+      }
+    };
+  }
+  return setup;
+}
+
+function safePredict(model: RooflineModel, config: Config): Prediction | null {
+  try {
+    const p = model.predict(config);
+    return Number.isFinite(p.mean) ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Every configuration of the space that the constraints rule out, with the reason, plus any the
+ * tuner asked for. Tuners never ask for infeasible ones (their candidate pools are the feasible
+ * configurations), so the space itself is the list; it is small (tens to hundreds).
+ */
+function infeasibleList(space: SearchSpace, skipped: { config: Config; reason: string }[]): { config: Config; reason: string }[] {
+  const seen = new Map<string, { config: Config; reason: string }>();
+  for (const s of skipped) seen.set(JSON.stringify(s.config), s);
+  for (const config of enumerate(space)) {
+    const reason = infeasibility(space, config);
+    if (reason) seen.set(JSON.stringify(config), { config, reason });
+  }
+  return [...seen.values()];
+}
+
+function pickDefinition(o: TuneOptions): StudyDefinition {
+  const def: StudyDefinition = {};
+  for (const key of [...DEFINING_KEYS, "tuner", "seed"] as (keyof StudyDefinition)[]) {
+    if (o[key] !== undefined) (def as Record<string, unknown>)[key] = o[key];
+  }
+  if (def.command && (def.models || def.shape || def.quants)) {
+    throw new UserInputError("--cmd tunes a command; --model, --shape and --quant tune a llama model", "give one or the other");
+  }
+  if (def.models && def.shape) throw new UserInputError("--model and --shape both say which model to tune", "give one of them");
+  return def;
+}
+
+function formatObjective(value: number, def: StudyDefinition): string {
+  if (def.command) {
+    const minimised = def.direction ? def.direction === "minimize" : (def.metric ?? "wall") === "wall";
+    return (minimised ? -value : value).toPrecision(4);
+  }
+  return def.objective === "latency" ? `${(-value).toFixed(0)} ms` : `${value.toFixed(1)} tok/s`;
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[:]/g, "-").replace(/\..*$/, "");
+}
+
+async function writeJson(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
