@@ -15,7 +15,9 @@ export function fileTypeName(id: number | undefined): string {
 }
 
 /** Reads a GGUF header; a missing, truncated or foreign file is the user's mistake, said in one line. */
-export async function readGgufHeader(path: string): Promise<{ info: GgufFileInfo; fileBytes: number }> {
+export async function readGgufHeader(
+  path: string,
+): Promise<{ info: GgufFileInfo; insights: GgufInsights; fileBytes: number }> {
   let fileBytes: number;
   try {
     const st = await stat(path);
@@ -24,15 +26,26 @@ export async function readGgufHeader(path: string): Promise<{ info: GgufFileInfo
   } catch (err) {
     throw new UserInputError(`cannot read model file ${path}: ${(err as Error).message}`, "pass the path of a .gguf file");
   }
+  let info: GgufFileInfo;
   try {
-    const info = await readGgufFileInfo(path, { logWarnings: false, sourceType: "filesystem", spliceSplitFiles: false });
-    return { info, fileBytes };
+    info = await readGgufFileInfo(path, { logWarnings: false, sourceType: "filesystem", spliceSplitFiles: false });
   } catch (err) {
     throw new UserInputError(
       `${path} is not a readable GGUF file (${(err as Error).message.split("\n")[0]})`,
       "pass a complete llama.cpp .gguf model file",
     );
   }
+  const insights = await GgufInsights.from(info);
+  // The header lists every tensor: a file shorter than header + tensors lost its tail. (The
+  // reader does not notice a cut inside the header either, so compare with its end offset.)
+  const expected = (info.infoEndOffset ?? 0) + insights.modelSize;
+  if (fileBytes < (info.infoEndOffset ?? 0) || fileBytes < expected) {
+    throw new UserInputError(
+      `${path} is truncated: ${fileBytes} bytes, but its header describes ${Math.max(expected, info.infoEndOffset ?? 0)}`,
+      "download or synthesize the file again",
+    );
+  }
+  return { info, insights, fileBytes };
 }
 
 async function headerHash(path: string, headerBytes: number, fileBytes: number): Promise<string> {
@@ -54,17 +67,9 @@ function num(v: unknown): number | undefined {
 }
 
 export async function readModelInfo(path: string): Promise<ModelInfo> {
-  const { info, fileBytes } = await readGgufHeader(path);
-  const insights = await GgufInsights.from(info);
+  const { info, insights, fileBytes } = await readGgufHeader(path);
   const headerBytes = info.infoEndOffset ?? 0;
   const weightBytes = insights.modelSize;
-  // The header lists every tensor: a file shorter than header + tensors lost its tail.
-  if (headerBytes > 0 && fileBytes < headerBytes + weightBytes) {
-    throw new UserInputError(
-      `${path} is truncated: ${fileBytes} bytes, but its header describes ${headerBytes + weightBytes}`,
-      "download or synthesize the file again",
-    );
-  }
   const general = info.metadata.general;
   const arch = info.architectureMetadata as Record<string, any>;
   const embeddingLength = num(arch.embedding_length) ?? 0;

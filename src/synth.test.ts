@@ -55,6 +55,17 @@ describe("synthesize", () => {
     expect(b.reused).toBe(true);
   });
 
+  it("leaves no partial file when writing fails midway", async () => {
+    const out = await mkdtemp(join(dir, "fail-"));
+    let calls = 0;
+    const failing = synthesize({
+      shape: "tinyllama-1.1b", quant: "q4_0", outDir: out,
+      onProgress: () => { if (++calls === 2) throw new Error("stopped on purpose"); },
+    });
+    await expect(failing).rejects.toThrow(/stopped on purpose/);
+    expect(await readdir(out)).toEqual([]);
+  });
+
   it("rejects an unknown preset and quantization with what is supported, writing nothing", async () => {
     const empty = await mkdtemp(join(dir, "bad-"));
     await expect(synthesize({ shape: "gpt-9", quant: "q4_0", outDir: empty })).rejects.toThrow(/unknown shape "gpt-9"/);
@@ -63,6 +74,63 @@ describe("synthesize", () => {
     expect(err).toBeInstanceOf(UserInputError);
     expect(`${err.message} ${err.hint}`).toMatch(/q9_z.*q4_k_m/);
     expect(await readdir(empty)).toEqual([]);
+  });
+});
+
+describe("shapes from files", () => {
+  it("takes a Hugging Face config.json (Qwen2, tied embeddings, q/k/v bias) that loads and generates", async () => {
+    const cfgDir = await mkdtemp(join(dir, "hf-"));
+    const cfg = join(cfgDir, "config.json");
+    await writeFile(cfg, JSON.stringify({
+      _name_or_path: "tiny-qwen", architectures: ["Qwen2ForCausalLM"], hidden_size: 128, num_hidden_layers: 2,
+      intermediate_size: 384, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 1024,
+      max_position_embeddings: 4096, rope_theta: 1000000, rms_norm_eps: 1e-6, tie_word_embeddings: true,
+    }));
+    const m = await synthesize({ shape: cfg, quant: "q4_k_m", outDir: dir });
+    expect(m.shape).toMatchObject({ name: "tiny-qwen", architecture: "qwen2", attentionBias: true, tiedEmbeddings: true });
+    const info = await readModelInfo(m.path);
+    expect(info).toMatchObject({ architecture: "qwen2", embeddingLength: 128, kvHeads: 2, vocabSize: 1024, contextLength: 4096 });
+    expect(await generate(m.path, 3)).toHaveLength(3);
+  });
+
+  it("rejects a config.json of an unsupported architecture, naming the supported ones", async () => {
+    const cfg = join(dir, "gemma.json");
+    await writeFile(cfg, JSON.stringify({ architectures: ["Gemma2ForCausalLM"], hidden_size: 256 }));
+    await expect(synthesize({ shape: cfg, quant: "q4_0", outDir: dir })).rejects.toThrow(/Gemma2ForCausalLM.*LlamaForCausalLM/);
+  });
+
+  it("copies the shape of an existing GGUF: same size in the same type", async () => {
+    const a = await synthesize({ shape: "tiny", quant: "q6_k", outDir: dir });
+    const copyDir = await mkdtemp(join(dir, "copy-"));
+    const b = await synthesize({ shape: a.path, quant: "q6_k", outDir: copyDir });
+    expect(b.fileBytes).toBeGreaterThan(a.fileBytes - 200); // only general.name differs
+    expect(b.fileBytes).toBeLessThan(a.fileBytes + 200);
+    expect({ ...b.shape, name: "" }).toEqual({ ...a.shape, name: "" });
+  });
+
+  it("refuses a truncated GGUF as a shape source", async () => {
+    const a = await synthesize({ shape: "tiny", quant: "q4_0", outDir: dir });
+    const cut = join(dir, "cut-header.gguf");
+    await copyFile(a.path, cut);
+    await truncate(cut, 5000);
+    const err = await synthesize({ shape: cut, quant: "q4_0", outDir: dir }).catch((e) => e);
+    expect(err).toBeInstanceOf(UserInputError);
+  });
+});
+
+describe("tokenizer", () => {
+  it("round-trips text through tokenize and detokenize, bytes included", async () => {
+    const m = await synthesize({ shape: "tiny", quant: "q8_0", outDir: dir });
+    const model = await llama.loadModel({ modelPath: m.path });
+    try {
+      const text = "Hello world, naïve café ✓ 123";
+      const tokens = model.tokenize(text);
+      expect(tokens.length).toBeGreaterThan(3);
+      expect(tokens.length).toBeLessThan(Buffer.byteLength(text)); // pieces merge, not only bytes
+      expect(model.detokenize(tokens)).toBe(text);
+    } finally {
+      await model.dispose();
+    }
   });
 });
 
