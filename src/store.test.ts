@@ -1,0 +1,78 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { TuneResult } from "./types.js";
+import { listStore, lookupStore, saveToStore, storeHistory, storeKeyOf } from "./store.js";
+
+const fixture = fileURLToPath(new URL("../fixtures/results/hashwork-2core/result.json", import.meta.url));
+const recorded = JSON.parse(readFileSync(fixture, "utf8")) as TuneResult;
+const distStore = fileURLToPath(new URL("../dist/src/store.js", import.meta.url));
+
+const dataDir = mkdtempSync(join(tmpdir(), "paratune-store-"));
+process.env.PARATUNE_DATA_DIR = dataDir;
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe("store", () => {
+  it("finds a saved result under its key, and nothing under another machine's", async () => {
+    const key = storeKeyOf(recorded);
+    expect(lookupStore(key)).toBeNull();
+    await saveToStore(recorded);
+    const hit = lookupStore(key);
+    expect(hit?.result.best?.config).toEqual(recorded.best?.config);
+    expect(hit?.key).toEqual(key);
+    expect(lookupStore({ ...key, fingerprint: "another-machine" })).toBeNull();
+    expect(lookupStore({ ...key, objective: "value:minimize" })).toBeNull();
+    // The store lives under PARATUNE_DATA_DIR.
+    expect(readdirSync(join(dataDir, "store")).filter((f) => f.endsWith(".json"))).toHaveLength(1);
+  });
+
+  it("keys by workload settings in any order, so the same settings hit", () => {
+    const a = storeKeyOf({ ...recorded, workload: { ...recorded.workload, settings: { reps: 3, x: 1 } } });
+    const b = storeKeyOf({ ...recorded, workload: { ...recorded.workload, settings: { x: 1, reps: 3 } } });
+    const c = storeKeyOf({ ...recorded, workload: { ...recorded.workload, settings: { x: 2, reps: 3 } } });
+    expect(a).toEqual(b);
+    expect(a.workload).not.toBe(c.workload);
+  });
+
+  it("keeps every entry when several processes save to the same key at once", async () => {
+    expect(existsSync(distStore), "run `npx tsc -p .` first: the writers run the compiled store.js").toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), "paratune-store-race-"));
+    const writers = 6;
+    const each = 15;
+    const child = `
+      import { readFileSync } from "node:fs";
+      import { saveToStore, storeKeyOf } from ${JSON.stringify(distStore)};
+      const result = JSON.parse(readFileSync(${JSON.stringify(fixture)}, "utf8"));
+      const writer = Number(process.argv[1]);
+      for (let i = 0; i < ${each}; i++) {
+        // A distinct marker per save, so the parent can tell which entries survived.
+        await saveToStore({ ...result, tuner: "writer" + writer + "-" + i }, storeKeyOf(result), { dir: ${JSON.stringify(dir)}, maxEntries: 1000 });
+      }
+    `;
+    const codes = await Promise.all(
+      Array.from({ length: writers }, (_, w) => {
+        const p = spawn(process.execPath, ["--input-type=module", "-e", child, String(w)], { stdio: ["ignore", "ignore", "inherit"] });
+        return new Promise<number | null>((resolve) => p.on("exit", resolve));
+      }),
+    );
+    expect(codes).toEqual(Array(writers).fill(0));
+    const history = storeHistory(storeKeyOf(recorded), { dir });
+    const markers = history.map((e) => e.result.tuner).sort();
+    const expected = Array.from({ length: writers }, (_, w) => Array.from({ length: each }, (_, i) => `writer${w}-${i}`)).flat().sort();
+    expect(markers).toEqual(expected);
+    // No lock directory or temporary file is left behind.
+    expect(readdirSync(dir).filter((f) => !f.endsWith(".json"))).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps only the newest entries per key", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "paratune-store-cap-"));
+    for (let i = 0; i < 4; i++) await saveToStore({ ...recorded, tuner: `run${i}` }, undefined, { dir, maxEntries: 2 });
+    expect(storeHistory(storeKeyOf(recorded), { dir }).map((e) => e.result.tuner)).toEqual(["run2", "run3"]);
+    expect(listStore({ dir }).map((e) => e.result.tuner)).toEqual(["run3"]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
