@@ -15,7 +15,18 @@ interface Entry {
   version: number;
   fingerprint: string;
   measuredAt: string;
+  /** 1-minute load average per logical CPU when measured: other work makes the curve read low. */
+  loadPerCpu: number;
+  /** Whether that load counted as busy, so that a quiet machine measures again. */
+  busy: boolean;
   bandwidth: Bandwidth;
+}
+
+export interface CachedBandwidth {
+  bandwidth: Bandwidth;
+  measuredAt: string;
+  loadPerCpu: number;
+  busy: boolean;
 }
 
 export function bandwidthCachePath(fingerprint: string): string {
@@ -23,7 +34,7 @@ export function bandwidthCachePath(fingerprint: string): string {
 }
 
 /** The cached curve for this fingerprint, or null when there is none, it is stale or unreadable. */
-export async function readCachedBandwidth(fingerprint: string, maxAgeMs = DEFAULT_MAX_AGE_MS, now = Date.now()): Promise<{ bandwidth: Bandwidth; measuredAt: string } | null> {
+export async function readCachedBandwidth(fingerprint: string, maxAgeMs = DEFAULT_MAX_AGE_MS, now = Date.now()): Promise<CachedBandwidth | null> {
   let entry: Entry;
   try {
     entry = JSON.parse(await readFile(bandwidthCachePath(fingerprint), "utf8")) as Entry;
@@ -33,12 +44,12 @@ export async function readCachedBandwidth(fingerprint: string, maxAgeMs = DEFAUL
   if (entry.version !== VERSION || entry.fingerprint !== fingerprint || !Array.isArray(entry.bandwidth?.curve)) return null;
   const age = now - Date.parse(entry.measuredAt);
   if (!(age >= 0 && age <= maxAgeMs)) return null;
-  return { bandwidth: entry.bandwidth, measuredAt: entry.measuredAt };
+  return { bandwidth: entry.bandwidth, measuredAt: entry.measuredAt, loadPerCpu: entry.loadPerCpu ?? 0, busy: entry.busy === true };
 }
 
-export async function writeCachedBandwidth(fingerprint: string, bandwidth: Bandwidth, measuredAt = new Date().toISOString()): Promise<void> {
+export async function writeCachedBandwidth(fingerprint: string, bandwidth: Bandwidth, load: { loadPerCpu: number; busy: boolean }, measuredAt = new Date().toISOString()): Promise<void> {
   const path = bandwidthCachePath(fingerprint);
   await mkdir(dirname(path), { recursive: true });
-  const entry: Entry = { version: VERSION, fingerprint, measuredAt, bandwidth };
+  const entry: Entry = { version: VERSION, fingerprint, measuredAt, ...load, bandwidth };
   await writeFileAtomic(path, `${JSON.stringify(entry, null, 2)}\n`);
 }

@@ -1,4 +1,5 @@
 // probe(): the hardware profile that the search space, the models and the report start from.
+import os from "node:os";
 import type { HardwareProfile } from "../src/types.js";
 import { measureBandwidth } from "./bandwidth.js";
 import { DEFAULT_MAX_AGE_MS, readCachedBandwidth, writeCachedBandwidth } from "./bandwidth-cache.js";
@@ -9,6 +10,9 @@ import { readLimits, usableCpuCount } from "./limits.js";
 import { readMemory } from "./memory.js";
 import { kernelFiles } from "./sysfs.js";
 
+/** Load average per logical CPU above which the machine counts as busy for bandwidth. */
+const BUSY_LOAD_PER_CPU = 0.5;
+
 export interface ProbeOptions {
   /** Measure memory bandwidth (seconds; reused from the cache when possible). Default false. */
   bandwidth?: boolean;
@@ -18,6 +22,11 @@ export interface ProbeOptions {
   cache?: boolean;
   /** Oldest cached curve to accept, in milliseconds. Default 30 days. */
   maxCacheAgeMs?: number;
+  /**
+   * Load average per logical CPU above which the machine counts as busy: a curve measured busy
+   * is flagged with a warning and replaced by the next one measured quiet. Default 0.5.
+   */
+  busyLoadPerCpu?: number;
   /** Repetitions per thread count in the bandwidth measurement. */
   bandwidthReps?: number;
   /** nvidia-smi to run; "" skips GPUs. Default "nvidia-smi" (or $PARATUNE_NVIDIA_SMI). */
@@ -46,8 +55,11 @@ export async function probe(options: ProbeOptions = {}): Promise<HardwareProfile
   let bandwidth: HardwareProfile["bandwidth"] = null;
   if (options.bandwidth) {
     const useCache = options.cache !== false;
+    const loadPerCpu = os.loadavg()[0] / Math.max(1, cpu.logical);
+    const busy = loadPerCpu > (options.busyLoadPerCpu ?? BUSY_LOAD_PER_CPU);
     const cached = useCache && !options.refresh ? await readCachedBandwidth(print, options.maxCacheAgeMs ?? DEFAULT_MAX_AGE_MS) : null;
-    if (cached) {
+    // A curve measured while the machine was busy gives way to the first one measured quiet.
+    if (cached && !(cached.busy && !busy)) {
       bandwidth = { ...cached.bandwidth, method: `${cached.bandwidth.method}; cached, measured ${cached.measuredAt}` };
     } else {
       bandwidth = await measureBandwidth({
@@ -57,9 +69,15 @@ export async function probe(options: ProbeOptions = {}): Promise<HardwareProfile
         reps: options.bandwidthReps,
         onPoint: (_, done, total) => options.onBandwidthProgress?.(done, total),
       });
+      if (busy) {
+        warnings.push(
+          `memory bandwidth was measured while the machine was busy (load average ${os.loadavg()[0].toFixed(1)} on ${cpu.logical} CPUs); ` +
+            "it may read low, and the next quiet probe measures it again",
+        );
+      }
       if (useCache) {
         try {
-          await writeCachedBandwidth(print, bandwidth);
+          await writeCachedBandwidth(print, bandwidth, { loadPerCpu, busy });
         } catch (err) {
           warnings.push(`could not cache the bandwidth curve: ${(err as Error).message}`);
         }

@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os, { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { probe, threadCounts, usableCpus } from "./index.js";
+
+describe("probe() on this machine", () => {
+  const dir = mkdtempSync(join(tmpdir(), "paratune-probe-"));
+  const saved = process.env.PARATUNE_CACHE_DIR;
+  beforeAll(() => void (process.env.PARATUNE_CACHE_DIR = dir));
+  afterAll(() => {
+    if (saved === undefined) delete process.env.PARATUNE_CACHE_DIR;
+    else process.env.PARATUNE_CACHE_DIR = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reads the CPU, limits and memory, and gives the same fingerprint twice", async () => {
+    const a = await probe();
+    const b = await probe();
+    expect(a.cpu.logical).toBe(os.cpus().length);
+    expect(a.limits.cpus).toBeLessThanOrEqual(a.cpu.logical);
+    expect(Math.floor(a.limits.cpus)).toBe(usableCpus());
+    expect(a.memory.totalBytes).toBe(os.totalmem());
+    expect(a.memory.availableBytes).toBeLessThanOrEqual(a.memory.totalBytes);
+    expect(a.bandwidth).toBeNull();
+    expect(a.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(b.fingerprint).toBe(a.fingerprint);
+  });
+
+  it("no GPU is a normal answer; a missing nvidia-smi adds no warning", async () => {
+    const p = await probe({ nvidiaSmi: join(dir, "no-such-nvidia-smi") });
+    expect(p.gpus).toEqual([]);
+    expect(p.gpuLinks).toEqual([]);
+    expect(p.warnings).toEqual([]);
+  });
+
+  it("measures bandwidth once, reuses it from the cache, and measures again on refresh", async () => {
+    // Busy or not, keep the cache deterministic here: the busy rule has its own cases below.
+    const opts = { bandwidth: true, bandwidthReps: 2, busyLoadPerCpu: Infinity };
+    const first = await probe(opts);
+    expect(first.bandwidth!.curve.map((p) => p.threads)).toEqual(threadCounts(usableCpus()));
+    expect(first.bandwidth!.method).not.toMatch(/cached/);
+    const second = await probe(opts);
+    expect(second.bandwidth!.curve).toEqual(first.bandwidth!.curve);
+    expect(second.bandwidth!.method).toMatch(/; cached, measured \d{4}-/);
+    const third = await probe({ ...opts, refresh: true });
+    expect(third.bandwidth!.method).not.toMatch(/cached/);
+  });
+
+  it("a curve measured busy is flagged, and replaced once the machine is quiet", async () => {
+    const busy = await probe({ bandwidth: true, bandwidthReps: 1, refresh: true, busyLoadPerCpu: -1 });
+    expect(busy.warnings).toEqual([expect.stringMatching(/measured while the machine was busy/)]);
+    // Now every load counts as quiet: the busy curve must not be reused.
+    const quiet = await probe({ bandwidth: true, bandwidthReps: 1, busyLoadPerCpu: Infinity });
+    expect(quiet.bandwidth!.method).not.toMatch(/cached/);
+    expect(quiet.warnings).toEqual([]);
+  });
+});
