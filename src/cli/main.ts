@@ -2,7 +2,10 @@ import { Command, CommanderError } from "commander";
 import { describeError, isUserError } from "../errors.js";
 import { packageVersion } from "../version.js";
 import { registerReplay } from "./commands/replay.js";
+import { registerProbe } from "./commands/probe.js";
 import { registerSynth } from "./commands/synth.js";
+import { registerTune } from "./commands/tune.js";
+import { registerBench } from "./commands/bench.js";
 
 /** Builds the CLI. One file per command under commands/, each adding itself here. */
 export function buildProgram(): Command {
@@ -12,7 +15,10 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerReplay(program);
+  registerProbe(program);
   registerSynth(program);
+  registerTune(program);
+  registerBench(program);
   return program;
 }
 
