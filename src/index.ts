@@ -11,3 +11,4 @@ export { LlamaWorkload, trialPlan, type LlamaWorkloadOptions } from "./workloads
 export { CommandWorkload, type CommandWorkloadOptions } from "./workloads/command.js";
 export { parseDuration } from "./workloads/duration.js";
 export { tune, tuneRun, type TuneOptions, type TuneRun } from "./tune/index.js";
+export { probe, usableCpus } from "../probes/index.js";

@@ -3,6 +3,7 @@ import { describeError, isUserError } from "../errors.js";
 import { packageVersion } from "../version.js";
 import { registerReplay } from "./commands/replay.js";
 import { registerProbe } from "./commands/probe.js";
+import { registerProbe } from "./commands/probe.js";
 import { registerSynth } from "./commands/synth.js";
 import { registerTune } from "./commands/tune.js";
 import { registerBench } from "./commands/bench.js";
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerReplay(program);
+  registerProbe(program);
   registerProbe(program);
   registerSynth(program);
   registerTune(program);
