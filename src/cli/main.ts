@@ -3,10 +3,7 @@ import { describeError, isUserError } from "../errors.js";
 import { packageVersion } from "../version.js";
 import { registerReplay } from "./commands/replay.js";
 import { registerProbe } from "./commands/probe.js";
-import { registerProbe } from "./commands/probe.js";
 import { registerSynth } from "./commands/synth.js";
-import { registerTune } from "./commands/tune.js";
-import { registerBench } from "./commands/bench.js";
 
 /** Builds the CLI. One file per command under commands/, each adding itself here. */
 export function buildProgram(): Command {
@@ -17,10 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerReplay(program);
   registerProbe(program);
-  registerProbe(program);
   registerSynth(program);
-  registerTune(program);
-  registerBench(program);
   return program;
 }
 
