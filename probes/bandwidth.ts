@@ -70,9 +70,11 @@ export async function measureBandwidth(opts: BandwidthOptions): Promise<Bandwidt
   const timesBuf = new SharedArrayBuffer(maxThreads * 2 * 8);
   const ctrl = new Int32Array(ctrlBuf);
   const times = new Float64Array(timesBuf);
+  // execArgv: [] keeps a parent started with --input-type=module from turning the script into ESM.
   const workers = Array.from(
     { length: maxThreads },
-    (_, index) => new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, module, ctrl: ctrlBuf, times: timesBuf, index, n } }),
+    (_, index) =>
+      new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { memory, module, ctrl: ctrlBuf, times: timesBuf, index, n } }),
   );
   const failed = new Promise<never>((_, reject) => {
     for (const w of workers) w.once("error", reject);
