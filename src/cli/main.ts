@@ -4,6 +4,7 @@ import { packageVersion } from "../version.js";
 import { registerReplay } from "./commands/replay.js";
 import { registerProbe } from "./commands/probe.js";
 import { registerSynth } from "./commands/synth.js";
+import { registerTune } from "./commands/tune.js";
 
 /** Builds the CLI. One file per command under commands/, each adding itself here. */
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerReplay(program);
   registerProbe(program);
   registerSynth(program);
+  registerTune(program);
   return program;
 }
 

@@ -90,19 +90,27 @@ export class TrialCostModel {
    * Expected duration in ms, or null with no history at all (the first trial is always tried; the
    * deadline signal still bounds it). Uses the 75th percentile of past durations at that fidelity:
    * configurations differ in speed, and overrunning costs more than skipping. An unseen fidelity
-   * is scaled from the nearest one seen, proportionally to the level, which overestimates (the
-   * fixed start-up part does not scale) and so errs on the side of finishing on time.
+   * is interpolated on a straight line through the fidelities seen (a trial is a fixed start-up,
+   * model loading, plus work that grows with the fidelity); with one fidelity seen it is scaled
+   * proportionally, which overestimates and so errs on the side of finishing on time.
    */
   estimate(fidelity: number): number | null {
     const own = this.byFidelity.get(fidelity);
     if (own && own.length > 0) return percentile(own, 0.75);
-    let nearest: number | null = null;
-    for (const f of this.byFidelity.keys()) {
-      if (nearest === null || Math.abs(Math.log(f / fidelity)) < Math.abs(Math.log(nearest / fidelity))) nearest = f;
+    const points = [...this.byFidelity.entries()].map(([f, d]) => ({ f, d: percentile(d, 0.75) }));
+    if (points.length === 0) return null;
+    if (points.length === 1) {
+      const { f, d } = points[0];
+      return fidelity > f ? d * (fidelity / f) : d;
     }
-    if (nearest === null) return null;
-    const base = percentile(this.byFidelity.get(nearest)!, 0.75);
-    return fidelity > nearest ? base * (fidelity / nearest) : base;
+    const n = points.length;
+    const mf = points.reduce((a, p) => a + p.f, 0) / n;
+    const md = points.reduce((a, p) => a + p.d, 0) / n;
+    const sff = points.reduce((a, p) => a + (p.f - mf) ** 2, 0);
+    const slope = points.reduce((a, p) => a + (p.f - mf) * (p.d - md), 0) / sff;
+    const line = md + slope * (fidelity - mf);
+    // Never below the cheapest trial seen: start-up alone costs that much.
+    return Math.max(line, Math.min(...points.map((p) => p.d)));
   }
 }
 

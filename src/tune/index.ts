@@ -14,6 +14,8 @@ import { enumerate, infeasibility, parseParamSpec } from "../space.js";
 import type { Config, HardwareProfile, Param, Prediction, SearchSpace, TrialRecord, TuneResult, Workload, WorkloadDescription } from "../types.js";
 import { CommandWorkload } from "../workloads/command.js";
 import { LlamaWorkload } from "../workloads/llama.js";
+import { writeOutputs } from "../outputs/index.js";
+import { saveToStore } from "../store.js";
 import { Budget } from "./budget.js";
 import { Journal, JOURNAL_FILE, readJournal } from "./journal.js";
 import { resolveModels, DEFAULT_SHAPE, DEFAULT_QUANTS } from "./model-source.js";
@@ -73,6 +75,8 @@ export interface TuneOptions {
   onNote?: (note: string) => void;
   /** A profile to use instead of probing (tests, replays of another machine's profile). */
   hardware?: HardwareProfile;
+  /** Save the result to the store of past tunings, for `paratune recommend` (default true). */
+  store?: boolean;
 }
 
 /** What study.json keeps: the options that define the study (not the run's budget or signal). */
@@ -171,6 +175,7 @@ export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
         predict: setup.predictBefore,
         reserveMs: Math.min(3000, budgetMs * 0.05),
         elapsedOffsetMs,
+        onNote: note,
         onTrial: (record, state) => {
           setup.learn?.(state.trials);
           progress.trialDone(record, state.best);
@@ -195,8 +200,18 @@ export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
       baseline: setup.baseline,
       predict: setup.predictPrior,
     });
+    progress.setPhase("writing the results");
     const files = [join(outDir, JOURNAL_FILE), join(outDir, RESULT_FILE)];
     await writeJson(join(outDir, RESULT_FILE), result);
+    const written = await writeOutputs(result, outDir);
+    files.push(...written.files.filter((f) => !files.includes(f)));
+    if (options.store !== false && result.best) {
+      try {
+        await saveToStore(result);
+      } catch (err) {
+        note(`could not save the result to the store of past tunings: ${(err as Error).message}`);
+      }
+    }
     return { result, outDir, files };
   } finally {
     progress.stop();

@@ -40,6 +40,8 @@ export interface StudyOptions {
   signal?: AbortSignal;
   /** The performance model's prediction of the objective, stored with each trial. */
   predict?: (config: Config) => Prediction | null;
+  /** Things the user should know, e.g. that the baseline's full trial was dropped. */
+  onNote?: (note: string) => void;
   /** Called after every journaled trial (progress display). */
   onTrial?: (record: TrialRecord, study: StudyState) => void;
   /** Kept back from the deadline for writing the results after the last trial. */
@@ -114,13 +116,17 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
   const state = (): StudyState => ({ trials, best: bestOf(trials), budget });
   const interrupted = () => opts.signal?.aborted === true;
 
-  /** Runs one trial; returns false when it was cut short (deadline or Ctrl-C). */
-  const runTrial = async (config: Config, fidelity: number): Promise<boolean> => {
+  /**
+   * Runs one trial. "stopped" when the deadline or Ctrl-C cut it (the study ends); "dropped"
+   * when the baseline's cap cut it (nothing recorded, the study goes on).
+   */
+  const runTrial = async (config: Config, fidelity: number, capMs?: number): Promise<"done" | "stopped" | "dropped"> => {
     const prediction = opts.predict?.(config) ?? undefined;
     const startedAt = new Date().toISOString();
     const t0 = performance.now();
     const estimate = cost.estimate(fidelity);
-    const limitMs = estimate === null ? Number.POSITIVE_INFINITY : Math.max(minLimitMs, slowFactor * estimate);
+    const slowLimit = estimate === null ? Number.POSITIVE_INFINITY : Math.max(minLimitMs, slowFactor * estimate);
+    const limitMs = capMs ?? slowLimit;
     const { signal, dispose } = budget.trialSignal(opts.signal, reserveMs, limitMs);
     let measurement: Measurement;
     try {
@@ -145,7 +151,8 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     if (signal.aborted && measurement.status !== "ok") {
       // Cut for slowness: that is a result (the tuner should stay away). Cut by the deadline or
       // Ctrl-C: nothing was learnt about the configuration.
-      if (!(signal.reason instanceof TrialLimitReached)) return false;
+      if (!(signal.reason instanceof TrialLimitReached)) return "stopped";
+      if (capMs !== undefined) return "dropped";
       measurement = { ...measurement, status: "timeout", error: signal.reason.message };
     }
     const record: TrialRecord = {
@@ -164,7 +171,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     opts.journal?.append(record);
     tuner.tell(toObservation(record));
     opts.onTrial?.(record, state());
-    return true;
+    return "done";
   };
 
   /** Whether a trial at this fidelity is expected to end before the deadline. */
@@ -175,7 +182,10 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
 
   const ended = await (async (): Promise<EndReason> => {
     // The baseline goes first: a short trial (which also tells the cost model what trials cost
-    // here), then the full one that every speedup is measured against.
+    // here), then the full one that every speedup is measured against. The full one is run
+    // whatever the estimate says, but capped at half the time left: a baseline so slow that it
+    // would eat the budget leaves the speedups to its short trial, rather than leave no
+    // tuning at all. Its cut is not journaled, so a resumed run tries again.
     const base = opts.baseline;
     const baseWhy = infeasibility(space, base);
     if (baseWhy) skipped.set(configKey(base), { config: base, reason: baseWhy });
@@ -184,8 +194,10 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
         if (done.has(trialKey(base, fidelity))) continue;
         if (interrupted()) return "interrupted";
         if (budget.remainingMs() <= reserveMs) return "budget";
-        if (!affordable(fidelity)) break;
-        if (!(await runTrial(base, fidelity))) return interrupted() ? "interrupted" : "budget";
+        const cap = fidelity === 1 && rungs[0] < 1 ? (budget.remainingMs() - reserveMs) / 2 : undefined;
+        const r = await runTrial(base, fidelity, cap);
+        if (r === "stopped") return interrupted() ? "interrupted" : "budget";
+        if (r === "dropped") opts.onNote?.("the baseline's full trial would take more than half the time left; speedups are against its short trial");
       }
     }
 
@@ -201,7 +213,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
           unaffordable.add(trialKey(promotion.config, promotion.fidelity));
           continue;
         }
-        if (!(await runTrial(promotion.config, promotion.fidelity))) return interrupted() ? "interrupted" : "budget";
+        if ((await runTrial(promotion.config, promotion.fidelity)) === "stopped") return interrupted() ? "interrupted" : "budget";
         continue;
       }
       if (tunerDone) return "exhausted";
@@ -226,7 +238,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
       }
       repeats = 0;
       if (!affordable(rungs[0])) return "budget";
-      if (!(await runTrial(config, rungs[0]))) return interrupted() ? "interrupted" : "budget";
+      if ((await runTrial(config, rungs[0])) === "stopped") return interrupted() ? "interrupted" : "budget";
     }
   })();
 

@@ -1,0 +1,181 @@
+// `paratune tune`: measure configurations within a time budget and recommend the fastest.
+import { Command, Option } from "commander";
+import { UserInputError } from "../../errors.js";
+import { configKey } from "../../space.js";
+import type { RankedConfig, TuneResult } from "../../types.js";
+import { parseBudget, tuneRun, DEFAULT_SHAPE } from "../../tune/index.js";
+import { formatDuration, printJson, table } from "../format.js";
+
+interface TuneFlags {
+  model?: string[];
+  shape?: string;
+  quant?: string;
+  cmd?: string;
+  param?: string[];
+  metric?: string;
+  minimize?: boolean;
+  maximize?: boolean;
+  reps?: string;
+  budget: string;
+  tuner?: string;
+  objective?: "throughput" | "latency";
+  seed?: string;
+  oversubscribe?: boolean;
+  maxSequences?: string;
+  batch?: string;
+  promptTokens?: string;
+  genTokens?: string;
+  out?: string;
+  resume?: string;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function registerTune(program: Command): void {
+  program
+    .command("tune")
+    .description(
+      `Measure parallel configurations within a time budget and recommend the fastest. With no model, tunes a synthetic ${DEFAULT_SHAPE} model.`,
+    )
+    .option("--model <gguf...>", "GGUF model files, one per quantization of one model")
+    .option("--shape <preset>", "synthesise a model of this shape instead (see `paratune synth --list`)")
+    .option("--quant <list>", "quantizations to synthesise, comma-separated (with --shape or no model)")
+    .option("--cmd <command>", "tune a command instead: a shell command with {name} placeholders")
+    .option("--param <name=values>", "values of a placeholder, e.g. threads=1,2,4,8 or workers=1..16:log (repeatable)", collect)
+    .option("--metric <regex|wall>", "with --cmd: regex with one group that finds the metric in the output, or wall for run time", undefined)
+    .option("--minimize", "with --cmd: smaller metric is better (default for wall)")
+    .option("--maximize", "with --cmd: larger metric is better (default for a regex)")
+    .option("--reps <n>", "timed repetitions per full trial (default 3)")
+    .option("--budget <duration>", "wall-clock budget including probing and model synthesis, e.g. 90s, 10m, 1h", "1m")
+    .addOption(new Option("--tuner <name>", "search strategy (default bayes)").choices(["bayes", "random", "grid"]))
+    .addOption(new Option("--objective <name>", "what to optimise for a model (default throughput)").choices(["throughput", "latency"]))
+    .option("--seed <n>", "seed of the tuner's random choices (default 1)")
+    .option("--oversubscribe", "also try workers x threads above the usable cores")
+    .option("--max-sequences <n>", "largest number of parallel sequences per worker (default 8)")
+    .option("--batch <list>", "batch sizes to try, comma-separated (default 512)")
+    .option("--prompt-tokens <n>", "prompt tokens per request (default 64)")
+    .option("--gen-tokens <n>", "tokens generated per request in a full trial (default 32)")
+    .option("--out <dir>", "output folder (default ./paratune-out/<timestamp>)")
+    .option("--resume <dir>", "continue the tuning run in this folder without rerunning its trials")
+    .option("--json", "print the result as JSON")
+    .action(async (flags: TuneFlags) => {
+      const options = toOptions(flags);
+      // Ctrl-C: the first one ends the run cleanly (the running trial is aborted, the journal and
+      // the results are written); a second one quits at once.
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSigint = () => {
+        interrupts++;
+        if (interrupts === 1) {
+          process.stderr.write("\nparatune: stopping - writing the results (Ctrl-C again to quit now)\n");
+          controller.abort(new Error("interrupted"));
+        } else {
+          process.exit(130);
+        }
+      };
+      process.on("SIGINT", onSigint);
+      try {
+        const run = await tuneRun({
+          ...options,
+          signal: controller.signal,
+          progress: !flags.json && process.stderr.isTTY === true,
+          onNote: (note) => {
+            if (!flags.json) process.stderr.write(`paratune: ${note}\n`);
+          },
+        });
+        if (flags.json) printJson({ outDir: run.outDir, files: run.files, result: run.result });
+        else process.stdout.write(summary(run.result, run.outDir, run.files));
+        if (run.result.ended === "interrupted") process.exitCode = 130;
+      } finally {
+        process.off("SIGINT", onSigint);
+      }
+    });
+}
+
+function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
+  const int = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UserInputError(`--${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+  const list = (v: string | undefined) => (v === undefined ? undefined : v.split(",").map((s) => s.trim()).filter(Boolean));
+  if (flags.minimize && flags.maximize) throw new UserInputError("--minimize and --maximize contradict each other", "give one of them");
+  const params: Record<string, string> = {};
+  for (const p of flags.param ?? []) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(p);
+    if (!m) throw new UserInputError(`--param ${p} is not name=values`, "e.g. --param threads=1,2,4,8");
+    params[m[1]] = m[2];
+  }
+  if (!flags.cmd && Object.keys(params).length > 0) throw new UserInputError("--param needs --cmd", 'e.g. --cmd "./bench -t {threads}" --param threads=1,2,4');
+  const batch = list(flags.batch)?.map((b) => int("batch", b)!);
+  return {
+    models: flags.model,
+    shape: flags.shape,
+    quants: list(flags.quant),
+    command: flags.cmd,
+    params: flags.cmd ? params : undefined,
+    metric: flags.metric,
+    direction: flags.minimize ? "minimize" : flags.maximize ? "maximize" : undefined,
+    reps: int("reps", flags.reps),
+    budgetMs: parseBudget(flags.budget),
+    tuner: flags.tuner,
+    objective: flags.objective,
+    seed: flags.seed === undefined ? undefined : Number(flags.seed),
+    oversubscribe: flags.oversubscribe,
+    maxSequences: int("max-sequences", flags.maxSequences),
+    batchSizes: batch,
+    promptTokens: int("prompt-tokens", flags.promptTokens),
+    genTokens: int("gen-tokens", flags.genTokens),
+    outDir: flags.out,
+    resume: flags.resume,
+  };
+}
+
+function describe(config: RankedConfig["config"]): string {
+  return Object.entries(config).map(([k, v]) => `${k}=${v}`).join(" ");
+}
+
+function measuredText(r: RankedConfig | null): string {
+  if (!r?.measured) return "-";
+  const rme = Number.isFinite(r.measured.rme) && r.measured.rme !== null ? ` ±${(r.measured.rme * 100).toFixed(1)}%` : "";
+  return `${r.measured.mean.toPrecision(4)}${rme}`;
+}
+
+const times = (s: number | null) => (s === null ? "-" : `${s.toFixed(2)}x`);
+
+/** The human summary: how the run ended, the recommendation against the baseline, the files. */
+export function summary(result: TuneResult, outDir: string, files: string[]): string {
+  const ended = { budget: "the budget ran out", exhausted: "every configuration was tried", interrupted: "interrupted" }[result.ended] ?? result.ended;
+  const metric = `${result.workload.objective.metric} (${result.workload.objective.direction === "maximize" ? "higher" : "lower"} is better)`;
+  const lines: string[] = [];
+  lines.push(`tuned for ${formatDuration(result.elapsedMs)} with ${result.tuner}: ${result.trials.length} trials, ended because ${ended}`);
+  lines.push(`objective: ${metric}`);
+  lines.push("");
+  const rows = [["", "configuration", "measured", "speedup", "predicted speedup"]];
+  const row = (label: string, r: RankedConfig | null) => {
+    if (r) rows.push([label, describe(r.config), measuredText(r), times(r.speedupMeasured), times(r.speedupPredicted)]);
+  };
+  row("best", result.best);
+  if (result.runnerUp && (!result.best || configKey(result.runnerUp.config) !== configKey(result.best.config))) row("runner-up", result.runnerUp);
+  row("baseline", result.baseline);
+  lines.push(table(rows));
+  lines.push("");
+  lines.push(`confidence: ${result.confidence.level} - ${result.confidence.reason}`);
+  if (result.infeasible.length > 0) {
+    const reasons = new Map<string, number>();
+    for (const i of result.infeasible) {
+      const kind = i.reason.startsWith("needs") ? "not enough memory" : i.reason.includes("usable cores") ? "more threads than usable cores" : i.reason;
+      reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
+    }
+    lines.push(`not run: ${[...reasons].map(([why, n]) => `${n} configurations (${why})`).join(", ")}; see the report`);
+  }
+  const failed = result.trials.filter((t) => t.value === null).length;
+  if (failed > 0) lines.push(`${failed} trials failed or timed out; their errors are in trials.jsonl`);
+  lines.push("");
+  lines.push(`results in ${outDir}:`);
+  for (const f of files) lines.push(`  ${f}`);
+  if (result.ended === "interrupted" || result.ended === "budget") lines.push(`continue with: paratune tune --resume ${outDir} --budget <more time>`);
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { UserInputError } from "../errors.js";
+import { Budget, DeadlineReached, parseBudget, TrialCostModel, TrialLimitReached } from "./budget.js";
+
+describe("parseBudget", () => {
+  it("reads seconds, minutes, hours and combinations", () => {
+    expect(parseBudget("90")).toBe(90_000);
+    expect(parseBudget("90s")).toBe(90_000);
+    expect(parseBudget("10m")).toBe(600_000);
+    expect(parseBudget("1h30m")).toBe(5_400_000);
+    expect(parseBudget("1.5m")).toBe(90_000);
+  });
+  it("refuses what is not a duration, in one line", () => {
+    for (const bad of ["", "ten minutes", "10x", "m", "0s", "5m junk"]) expect(() => parseBudget(bad)).toThrow(UserInputError);
+  });
+});
+
+describe("Budget", () => {
+  it("counts from its start on the clock it is given", () => {
+    let now = 1000;
+    const b = new Budget(5000, () => now);
+    now = 3000;
+    expect(b.elapsedMs()).toBe(2000);
+    expect(b.remainingMs()).toBe(3000);
+    now = 7000;
+    expect(b.remainingMs()).toBe(0);
+    expect(b.expired()).toBe(true);
+  });
+
+  it("aborts a trial's signal at the deadline, or at the trial's own limit", async () => {
+    const atDeadline = new Budget(100).trialSignal();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(atDeadline.signal.reason).toBeInstanceOf(DeadlineReached);
+    atDeadline.dispose();
+    const limited = new Budget(10_000).trialSignal(undefined, 0, 50);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(limited.signal.reason).toBeInstanceOf(TrialLimitReached);
+    limited.dispose();
+  });
+
+  it("passes on the user's interrupt", () => {
+    const user = new AbortController();
+    const t = new Budget(10_000).trialSignal(user.signal);
+    user.abort(new Error("ctrl-c"));
+    expect(t.signal.aborted).toBe(true);
+    expect((t.signal.reason as Error).message).toBe("ctrl-c");
+    t.dispose();
+  });
+});
+
+describe("TrialCostModel", () => {
+  it("knows nothing before the first trial", () => {
+    expect(new TrialCostModel().estimate(1)).toBeNull();
+  });
+  it("uses the 75th percentile at a fidelity it has seen", () => {
+    const c = new TrialCostModel();
+    for (const d of [1000, 2000, 3000, 4000, 5000]) c.record(0.25, d);
+    expect(c.estimate(0.25)).toBe(4000);
+  });
+  it("scales up proportionally from one fidelity, and along a line from two", () => {
+    const c = new TrialCostModel();
+    c.record(0.25, 2000);
+    expect(c.estimate(1)).toBe(8000);
+    // start-up 1.5 s + 2 s per unit of fidelity
+    c.record(1, 3500);
+    expect(c.estimate(0.5)).toBeCloseTo(2500, 6);
+    expect(c.estimate(0.01)).toBe(2000);
+  });
+});
