@@ -7,4 +7,7 @@ export { GaussianProcess, type GaussianProcessOptions } from "../models/gp.js";
 export { synthesize, resolveShape, planSynthetic, SYNTH_QUANTS, PRESET_NAMES, type SynthesizeOptions, type SynthesizedModel, type ModelShape } from "./synth.js";
 export { readModelInfo } from "./model-info.js";
 export { probe, usableCpus } from "../probes/index.js";
+export { LlamaWorkload, trialPlan, type LlamaWorkloadOptions } from "./workloads/llama.js";
+export { CommandWorkload, type CommandWorkloadOptions } from "./workloads/command.js";
+export { parseDuration } from "./workloads/duration.js";
 export { tune, tuneRun, type TuneOptions, type TuneRun } from "./tune/index.js";

@@ -5,6 +5,7 @@ import { registerReplay } from "./commands/replay.js";
 import { registerProbe } from "./commands/probe.js";
 import { registerSynth } from "./commands/synth.js";
 import { registerTune } from "./commands/tune.js";
+import { registerBench } from "./commands/bench.js";
 
 /** Builds the CLI. One file per command under commands/, each adding itself here. */
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerProbe(program);
   registerSynth(program);
   registerTune(program);
+  registerBench(program);
   return program;
 }
 

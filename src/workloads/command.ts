@@ -27,6 +27,8 @@ export interface CommandWorkloadOptions {
   cwd?: string;
   /** Fixed placeholder values, overridden by the trial's configuration. */
   defaults?: Config;
+  /** Called before each run of the command and once at the end (step === steps). */
+  onProgress?: (step: number, steps: number) => void;
 }
 
 /** How much of the output a failure reason quotes. */
@@ -35,6 +37,12 @@ const TAIL_CHARS = 2000;
 export function outputTail(output: string, chars = TAIL_CHARS): string {
   const trimmed = output.trimEnd();
   return trimmed.length <= chars ? trimmed : `...${trimmed.slice(-chars)}`;
+}
+
+/** A reason, followed by the output's tail when there was any output. */
+function withTail(reason: string, output: string): string {
+  const tail = outputTail(output);
+  return tail ? `${reason}\n${tail}` : reason;
 }
 
 interface RunResult {
@@ -119,13 +127,18 @@ export class CommandWorkload implements Workload {
     const metrics: Metrics = {};
     const total = this.warmup + this.repsAt(fidelity);
     for (let i = 0; i < total; i++) {
+      this.options.onProgress?.(i, total);
       if (signal?.aborted) return base("failed", "aborted");
       const r = await this.runOnce(command, env, signal);
-      metrics.peakRssBytes = Math.max(metrics.peakRssBytes ?? 0, r.peakRssBytes);
-      metrics.peakPssBytes = Math.max(metrics.peakPssBytes ?? 0, r.peakPssBytes);
+      // A run too short for one memory sample reports no memory rather than zero.
+      if (r.peakRssBytes > 0) {
+        metrics.peakRssBytes = Math.max(metrics.peakRssBytes ?? 0, r.peakRssBytes);
+        metrics.peakPssBytes = Math.max(metrics.peakPssBytes ?? 0, r.peakPssBytes);
+      }
       if (r.status !== "ok") return { ...base(r.status, r.error), metrics: { ...metrics, wallMs: r.wallMs } };
       if (i >= this.warmup) samples.push(this.regex ? r.value! : r.wallMs);
     }
+    this.options.onProgress?.(total, total);
     const { mean, rme } = summarize(samples);
     metrics[this.objective.metric] = mean;
     if (this.regex) metrics.wallMs = undefined;
@@ -184,7 +197,7 @@ export class CommandWorkload implements Workload {
     const mem = { peakRssBytes: sampler.peakRssBytes, peakPssBytes: sampler.peakPssBytes };
     const stray = leftovers.length > 0 ? ` (processes ${leftovers.join(", ")} could not be ended)` : "";
     if (ended === "timeout") {
-      return { status: "timeout", wallMs, output, error: `timed out after ${Math.round(this.timeoutMs / 1000)}s${stray}\n${outputTail(output)}`, ...mem };
+      return { status: "timeout", wallMs, output, error: withTail(`timed out after ${Math.round(this.timeoutMs / 1000)}s${stray}`, output), ...mem };
     }
     if (ended === "aborted") return { status: "failed", wallMs, output, error: `aborted${stray}`, ...mem };
     if (result.exitCode !== 0 || result.signal) {
@@ -195,7 +208,7 @@ export class CommandWorkload implements Workload {
         status: oom ? "oom" : "failed",
         wallMs,
         output,
-        error: `command ${how}${oom ? " (out of memory)" : ""}${stray}\n${outputTail(output)}`,
+        error: withTail(`command ${how}${oom ? " (out of memory)" : ""}${stray}`, output),
         ...mem,
       };
     }
@@ -206,7 +219,7 @@ export class CommandWorkload implements Workload {
     const value = captured === undefined ? Number.NaN : Number.parseFloat(captured);
     if (!Number.isFinite(value)) {
       const why = captured === undefined ? `the metric /${this.options.metric}/ was not found in the output` : `the metric matched "${captured}", which is not a number`;
-      return { status: "failed", wallMs, output, error: `${why}\n${outputTail(output)}`, ...mem };
+      return { status: "failed", wallMs, output, error: withTail(why, output), ...mem };
     }
     return { status: "ok", value, wallMs, output, ...mem };
   }

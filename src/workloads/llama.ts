@@ -25,6 +25,8 @@ export interface LlamaWorkloadOptions {
   timeoutMs?: number;
   dispatch?: WorkerSettings["dispatch"];
   flashAttention?: boolean;
+  /** Called as the trial moves on: step 0 is loading, 1 the warm-up, 2.. the timed repetitions. */
+  onProgress?: (step: number, steps: number) => void;
 }
 
 /** Tokens the untimed warm-up repetition generates: enough to touch every code path once. */
@@ -213,10 +215,12 @@ export class LlamaWorkload implements Workload {
       }
       sampler.start();
 
+      this.options.onProgress?.(0, 2 + plan.reps);
       const ready = await everyWorker("ready");
       const reps: RepResult[][] = [];
       const total = 1 + plan.reps;
       for (let rep = 0; rep < total; rep++) {
+        this.options.onProgress?.(1 + rep, 2 + plan.reps);
         const genTokens = rep === 0 ? Math.min(WARMUP_TOKENS, plan.genTokens) : plan.genTokens;
         const go: ParentMessage = { type: "go", rep, genTokens };
         // The barrier: no worker starts a repetition before every one has finished the last.
@@ -229,6 +233,7 @@ export class LlamaWorkload implements Workload {
         }
         if (rep > 0) reps.push(results);
       }
+      this.options.onProgress?.(2 + plan.reps, 2 + plan.reps);
       sampler.sample();
       succeeded = true;
       return this.summarizeTrial(reps, ready, sampler, fidelity, performance.now() - started);

@@ -26,12 +26,12 @@ export function readMemoryUse(pid: number): MemoryUse | null {
   return { rssBytes: kb("Rss"), pssBytes: kb("Pss") };
 }
 
-function processState(pid: number): { ppid: number; state: string } | null {
+function processState(pid: number): { ppid: number; pgrp: number; state: string } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name is in parentheses and may itself contain spaces or parentheses.
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { state: rest[0], ppid: Number(rest[1]) };
+    return { state: rest[0], ppid: Number(rest[1]), pgrp: Number(rest[2]) };
   } catch {
     return null;
   }
@@ -78,6 +78,23 @@ export function descendants(root: number): number[] {
   return out;
 }
 
+/** Live processes whose process group is `pgid`. */
+export function groupMembers(pgid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      const s = processState(pid);
+      return s !== null && s.pgrp === pgid && s.state !== "Z";
+    });
+}
+
 /** The root and its descendants that are alive now. */
 export function processTree(root: number): number[] {
   return [root, ...descendants(root)].filter(isAlive);
@@ -102,8 +119,11 @@ function signal(pid: number, sig: NodeJS.Signals): void {
  */
 export async function killTree(root: number, graceMs = 2000, group = true): Promise<number[]> {
   const known = new Set(processTree(root));
+  // Members of the group whose leader already died (a crashed shell) are found by their group id.
+  if (group) for (const m of groupMembers(root)) known.add(m);
   const send = (sig: NodeJS.Signals) => {
     for (const d of descendants(root)) known.add(d);
+    if (group) for (const m of groupMembers(root)) known.add(m);
     if (group) signal(-root, sig);
     for (const pid of known) signal(pid, sig);
   };

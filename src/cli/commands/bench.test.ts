@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { synthesize } from "../../synth.js";
+
+const bin = fileURLToPath(new URL("../../../bin/paratune.js", import.meta.url));
+const metricProgram = fileURLToPath(new URL("../../workloads/test-programs/metric.mjs", import.meta.url));
+const paratune = (args: string[]) => execa(process.execPath, [bin, ...args], { reject: false });
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "paratune-bench-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("paratune bench", () => {
+  it("runs the llama workload and prints the measurement as JSON", async () => {
+    const { path } = await synthesize({ shape: "tiny", quant: "q4_0", outDir: dir });
+    const r = await paratune(["bench", "--model", path, "--threads", "1", "--sequences", "2", "--prompt-tokens", "8", "--gen-tokens", "8", "--reps", "2", "--json"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.workload).toBe("llama");
+    expect(out.config).toEqual({ workers: 1, threads: 1, sequences: 2 });
+    expect(out.measurement.status).toBe("ok");
+    expect(out.measurement.samples).toHaveLength(2);
+    expect(out.measurement.metrics.decodeTps).toBeGreaterThan(0);
+  }, 90_000);
+
+  it("runs a command with placeholders and environment, reading its metric", async () => {
+    const r = await paratune([
+      "bench", "--cmd", `${JSON.stringify(process.execPath)} ${metricProgram} {workers}`,
+      "--set", "workers=3", "--env", "PARALLEL_WORKERS={workers}", "--metric", "throughput: ([0-9.]+)", "--reps", "2",
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/value\s+303\.00 ±0\.0%\s+\(2 samples/);
+  }, 30_000);
+
+  it("exits 1 with the reason when the trial fails", async () => {
+    const r = await paratune(["bench", "--cmd", "echo broken; exit 4", "--json"]);
+    expect(r.exitCode).toBe(1);
+    const m = JSON.parse(r.stdout).measurement;
+    expect(m.status).toBe("failed");
+    expect(m.error).toBe("command exited with code 4\nbroken");
+  });
+
+  it("answers user mistakes with one line and exit code 2", async () => {
+    for (const args of [
+      ["bench", "--cmd", "echo {x}"],
+      ["bench"],
+      ["bench", "--model", join(dir, "none.gguf")],
+      ["bench", "--cmd", "true", "--timeout", "soon"],
+      ["bench", "--cmd", "true", "--metric", "no group"],
+    ]) {
+      const r = await paratune(args);
+      expect(r.exitCode, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(/^paratune: /);
+      expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    }
+  }, 30_000);
+});
