@@ -85,7 +85,7 @@ function tag(xml: string, path: string[]): string | null {
 
 /**
  * Parses `nvidia-smi -q -x`. Used when the CSV query fails, as it does on drivers that do not
- * know a field (compute_cap arrived in driver 510); the XML has no compute capability.
+ * know a field (older ones lack compute_cap); the XML has no compute capability.
  */
 export function parseNvidiaSmiXml(xml: string): GpuInfo[] {
   const driver = tag(xml, ["driver_version"]);
