@@ -11,3 +11,6 @@ export { LlamaWorkload, trialPlan, type LlamaWorkloadOptions } from "./workloads
 export { CommandWorkload, type CommandWorkloadOptions } from "./workloads/command.js";
 export { parseDuration } from "./workloads/duration.js";
 export { tune, tuneRun, type TuneOptions, type TuneRun } from "./tune/index.js";
+export { recommend, predictRecommendation, type RecommendOptions, type RecommendAnswer } from "./recommend.js";
+export { writeOutputs, rebuildReport, loadResult, envBlock, renderEnv, mergeEnv, writeEnvFile, loadEnvMap, ENV_STYLES, type EnvStyle, type EnvMap, type OutputOptions, type WrittenOutputs, type Recommendation } from "./outputs/index.js";
+export { saveToStore, lookupStore, listStore, storeKey, storeKeyOf, type StoreKey, type StoreEntry } from "./store.js";

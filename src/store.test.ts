@@ -29,12 +29,11 @@ describe("store", () => {
     expect(readdirSync(join(dataDir, "store")).filter((f) => f.endsWith(".json"))).toHaveLength(1);
   });
 
-  it("keys by workload settings in any order, so the same settings hit", () => {
-    const a = storeKeyOf({ ...recorded, workload: { ...recorded.workload, settings: { reps: 3, x: 1 } } });
-    const b = storeKeyOf({ ...recorded, workload: { ...recorded.workload, settings: { x: 1, reps: 3 } } });
-    const c = storeKeyOf({ ...recorded, workload: { ...recorded.workload, settings: { x: 2, reps: 3 } } });
-    expect(a).toEqual(b);
-    expect(a.workload).not.toBe(c.workload);
+  it("keys by the prompt and generation lengths, not by repetitions or key order", () => {
+    const key = (settings: Record<string, number>) => storeKeyOf({ ...recorded, workload: { ...recorded.workload, kind: "llama", settings } });
+    const a = key({ reps: 3, promptTokens: 64, genTokens: 32 });
+    expect(key({ genTokens: 32, promptTokens: 64, reps: 5 })).toEqual(a);
+    expect(key({ reps: 3, promptTokens: 64, genTokens: 128 }).workload).not.toBe(a.workload);
   });
 
   it("keeps every entry when several processes save to the same key at once", async () => {

@@ -53,10 +53,16 @@ export function modelIdentity(workload: WorkloadDescription): string {
   return ids.join("+");
 }
 
-/** Settings as canonical JSON: the same settings in any key order give the same string. */
+/**
+ * Workload settings that change which configuration is fastest: the length of prompts and of
+ * generations. Repetitions and derived sizes only change how sure a result is, so a run with
+ * --reps 5 answers a later question asked with the default.
+ */
+export const KEY_SETTINGS = ["promptTokens", "genTokens"] as const;
+
+/** The workload's kind and its key settings in a fixed order. */
 export function workloadIdentity(workload: WorkloadDescription): string {
-  const settings = Object.keys(workload.settings)
-    .sort()
+  const settings = KEY_SETTINGS.filter((k) => workload.settings[k] !== undefined)
     .map((k) => `${k}=${workload.settings[k]}`)
     .join(",");
   return `${workload.kind}:${settings}`;

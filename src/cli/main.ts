@@ -6,6 +6,8 @@ import { registerProbe } from "./commands/probe.js";
 import { registerSynth } from "./commands/synth.js";
 import { registerTune } from "./commands/tune.js";
 import { registerBench } from "./commands/bench.js";
+import { registerRecommend } from "./commands/recommend.js";
+import { registerReport } from "./commands/report.js";
 
 /** Builds the CLI. One file per command under commands/, each adding itself here. */
 export function buildProgram(): Command {
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   registerSynth(program);
   registerTune(program);
   registerBench(program);
+  registerRecommend(program);
+  registerReport(program);
   return program;
 }
 

@@ -144,8 +144,8 @@ function effectComment(rec: Recommendation, param: string): string {
   const basis = rec.expected.basis;
   if (!effect || effect.baseline === value) return `paratune: ${param}=${value}, as in the baseline`;
   const whole = `whole configuration ${formatSpeedup(rec.speedup)} ${basis}`;
-  if (effect.speedup == null) return `paratune: ${param}=${value} (baseline ${effect.baseline}): ${whole}; not measured apart`;
-  return `paratune: ${param}=${value} (baseline ${effect.baseline}): ${formatSpeedup(effect.speedup)} measured with the rest equal; ${whole}`;
+  if (effect.speedup == null) return `paratune: ${param}=${value} (baseline ${effect.baseline}): ${whole}; not ${basis} apart`;
+  return `paratune: ${param}=${value} (baseline ${effect.baseline}): ${formatSpeedup(effect.speedup)} ${basis} with the rest equal; ${whole}`;
 }
 
 function renderValue(v: ParamValue): string {

@@ -24,6 +24,8 @@ export const RECOMMENDATION_FILE = "recommendation.json";
 export const REPORT_FILE = "report.md";
 export const ENV_FILE = ".env";
 export const CHARTS_DIR = "charts";
+/** What tune() writes: the whole TuneResult. */
+export const TUNE_RESULT_FILE = "result.json";
 
 export interface OutputOptions {
   envStyle?: EnvStyle;
@@ -105,15 +107,28 @@ export function readRecommendationFile(outDir: string): RecommendationFile {
   return parsed;
 }
 
+/** The run's metadata: recommendation.json's copy, or tune()'s result.json when outputs were never written. */
+function readMeta(outDir: string): Omit<TuneResult, "trials"> {
+  if (existsSync(join(outDir, RECOMMENDATION_FILE))) return readRecommendationFile(outDir).result;
+  const path = join(outDir, TUNE_RESULT_FILE);
+  if (!existsSync(path)) {
+    throw new UserInputError(`${outDir} holds no tuning run (no ${RECOMMENDATION_FILE} or ${TUNE_RESULT_FILE})`, "give the --out folder of a `paratune tune` run");
+  }
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as TuneResult;
+  } catch (err) {
+    throw new UserInputError(`${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 /**
- * The TuneResult of an out folder, with its trials from the journal: when the journal has more
- * trials than the result knew (a resumed run, a copied journal), ranking and speedups are
- * recomputed from all of them.
+ * The TuneResult of an out folder, with its trials from the journal: ranking, speedups and
+ * confidence are recomputed from the journal, so a folder whose journal grew (a resumed run) or
+ * whose run was killed before its results were written still gets a correct report.
  */
 export function loadResult(outDir: string): TuneResult {
-  const file = readRecommendationFile(outDir);
+  const meta = readMeta(outDir);
   const { records } = readJournal(join(outDir, JOURNAL_FILE));
-  const meta = file.result;
   return {
     ...buildResult({
       tuner: meta.tuner,
@@ -132,14 +147,14 @@ export function loadResult(outDir: string): TuneResult {
   };
 }
 
-/** Rebuilds report.md, charts and recommendation.json of an out folder from its journal. */
+/** Rebuilds report.md, charts, .env and recommendation.json of an out folder from its journal. */
 export async function rebuildReport(outDir: string, options: OutputOptions = {}): Promise<WrittenOutputs> {
-  const file = readRecommendationFile(outDir);
+  const previous = existsSync(join(outDir, RECOMMENDATION_FILE)) ? readRecommendationFile(outDir) : null;
   const result = loadResult(outDir);
-  const envMap = options.envMap ?? file.env.map ?? undefined;
-  const stored = (ENV_STYLES as readonly string[]).includes(file.env.style) ? (file.env.style as EnvStyle) : undefined;
+  const envMap = options.envMap ?? previous?.env.map ?? undefined;
+  const stored = previous && (ENV_STYLES as readonly string[]).includes(previous.env.style) ? (previous.env.style as EnvStyle) : undefined;
   const envStyle = options.envStyle ?? stored;
-  return writeOutputs(result, outDir, { ...options, envMap, envStyle, source: file.recommendation.source === "store" ? "store" : "tuned" });
+  return writeOutputs(result, outDir, { ...options, envMap, envStyle, source: previous?.recommendation.source === "store" ? "store" : "tuned" });
 }
 
 export { recommendationFromResult, type Recommendation } from "./recommendation.js";

@@ -1,0 +1,104 @@
+// `paratune recommend`: the recommended configuration as a .env on stdout, so that
+// `paratune recommend > .env` works. Everything meant for a person goes to stderr.
+import { Command, Option } from "commander";
+import { UserInputError } from "../../errors.js";
+import { ENV_STYLES, loadEnvMap, parseEnvStyle } from "../../outputs/env.js";
+import { describeConfig, formatSpeedup } from "../../outputs/recommendation.js";
+import { recommend, type RecommendAnswer } from "../../recommend.js";
+import { parseBudget } from "../../tune/budget.js";
+import { printJson } from "../format.js";
+
+interface RecommendFlags {
+  model?: string[];
+  shape?: string;
+  quant?: string;
+  budget: string;
+  objective?: "throughput" | "latency";
+  promptTokens?: string;
+  genTokens?: string;
+  envStyle: string;
+  envMap?: string;
+  writeEnv?: string;
+  out?: string;
+  fresh?: boolean;
+  json?: boolean;
+}
+
+export function registerRecommend(program: Command): void {
+  program
+    .command("recommend")
+    .description(
+      "Print the fastest configuration for this machine and model as a .env: from the store when tuned before (no trial), " +
+        "else by tuning within --budget, or predicted by the models with --budget 0.",
+    )
+    .option("--model <gguf...>", "GGUF model files, one per quantization of one model (default: a synthetic model, as `tune`)")
+    .option("--shape <preset>", "a synthetic model of this shape instead")
+    .option("--quant <list>", "quantizations to synthesise, comma-separated")
+    .option("--budget <duration>", "time to tune when the store has no answer; 0 predicts without any trial", "2m")
+    .addOption(new Option("--objective <name>", "what to optimise (default throughput)").choices(["throughput", "latency"]))
+    .option("--prompt-tokens <n>", "prompt tokens per request (default 64)")
+    .option("--gen-tokens <n>", "tokens generated per request (default 32)")
+    .option("--env-style <style>", `variable names: ${ENV_STYLES.join(", ")}`, "generic")
+    .option("--env-map <file>", 'JSON file naming your variables: {"extends": "generic", "vars": {"workers": "MY_WORKERS"}}')
+    .option("--write-env <file>", "also merge the values into this .env, keeping its other keys and comments")
+    .option("--out <dir>", "folder of the tuning run, when one runs (default ./paratune-out/<timestamp>)")
+    .option("--fresh", "ignore the store: tune (or predict) again")
+    .option("--json", "print the answer as JSON instead of a .env")
+    .action(async (flags: RecommendFlags) => {
+      const int = (name: string, v: string | undefined): number | undefined => {
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new UserInputError(`--${name} must be a positive integer, got "${v}"`);
+        return n;
+      };
+      const envStyle = parseEnvStyle(flags.envStyle);
+      const envMap = flags.envMap ? loadEnvMap(flags.envMap) : undefined;
+      const controller = new AbortController();
+      const onSigint = () => controller.abort(new Error("interrupted"));
+      process.once("SIGINT", onSigint);
+      let answer: RecommendAnswer;
+      try {
+        answer = await recommend({
+          models: flags.model,
+          shape: flags.shape,
+          quants: flags.quant?.split(",").map((s) => s.trim()).filter(Boolean),
+          budgetMs: parseBudget(flags.budget),
+          objective: flags.objective,
+          promptTokens: int("prompt-tokens", flags.promptTokens),
+          genTokens: int("gen-tokens", flags.genTokens),
+          envStyle,
+          envMap,
+          envFile: flags.writeEnv,
+          outDir: flags.out,
+          fresh: flags.fresh,
+          signal: controller.signal,
+          progress: !flags.json && process.stderr.isTTY === true,
+          onNote: (note) => process.stderr.write(`paratune: ${note}\n`),
+        });
+      } finally {
+        process.off("SIGINT", onSigint);
+      }
+      const rec = answer.recommendation;
+      if (flags.json) {
+        printJson({
+          source: rec.source,
+          confidence: rec.confidence,
+          speedup: rec.speedup,
+          config: rec.config,
+          env: answer.env,
+          note: rec.note,
+          outDir: answer.outDir,
+          elapsedMs: Math.round(answer.elapsedMs),
+          recommendation: rec,
+        });
+        return;
+      }
+      process.stdout.write(answer.envText);
+      const basis = rec.expected.basis;
+      process.stderr.write(
+        `paratune: ${describeConfig(rec.config)}: ${formatSpeedup(rec.speedup)} the baseline (${basis}), confidence ${rec.confidence.level}\n` +
+          `paratune: source ${rec.source}: ${rec.note}${answer.outDir ? ` Report: ${answer.outDir}/report.md` : ""}\n` +
+          (flags.writeEnv ? `paratune: merged into ${flags.writeEnv}\n` : ""),
+      );
+    });
+}

@@ -1,0 +1,226 @@
+// recommend(): the one call a deploy script makes. It answers from the store when this machine
+// and this model were tuned before (no trial, well under a second), otherwise tunes within the
+// budget and remembers the result; with a budget of 0 it answers from the performance model
+// alone and says so. Every answer states its source, its confidence and the expected speedup,
+// so a script can decide whether to trust it.
+
+import { probe } from "../probes/index.js";
+import { RooflineModel } from "../models/roofline.js";
+import { UserInputError } from "./errors.js";
+import { configKey, feasibleConfigs, infeasibility } from "./space.js";
+import { lookupStore, saveToStore, storeKey, type StoreKey, type StoreOptions } from "./store.js";
+import { Budget } from "./tune/budget.js";
+import { resolveModels } from "./tune/model-source.js";
+import { buildLlamaSpace, llamaBaseline } from "./tune/space-builder.js";
+import { tuneRun, type TuneOptions } from "./tune/index.js";
+import type { Config, HardwareProfile, ModelInfo, Prediction, WorkloadDescription } from "./types.js";
+import { envBlock, envRecord, renderEnv, writeEnvFile, type EnvMap, type EnvStyle } from "./outputs/env.js";
+import { writeOutputs } from "./outputs/index.js";
+import { hardwareSummary, metricUnit, recommendationFromResult, speedupOf, type Recommendation, type SettingEffect } from "./outputs/recommendation.js";
+
+/** What recommend() tunes when the store has no answer, unless told otherwise. */
+export const DEFAULT_RECOMMEND_BUDGET_MS = 120_000;
+/** The trial shape of tune()'s llama workload; part of the store key, so fixed here. */
+export const DEFAULT_PROMPT_TOKENS = 64;
+export const DEFAULT_GEN_TOKENS = 32;
+
+export interface RecommendOptions {
+  /** GGUF files, one per quantization variant of one model. */
+  models?: string[];
+  /** A synthetic model of this preset shape instead (the default, like tune()). */
+  shape?: string;
+  quants?: string[];
+  /** Time to spend tuning when the store has no answer; 0 answers from the models alone. */
+  budgetMs?: number;
+  objective?: "throughput" | "latency";
+  promptTokens?: number;
+  genTokens?: number;
+  /** Passed to tune() when it runs. */
+  tuner?: string;
+  seed?: number;
+  reps?: number;
+  maxSequences?: number;
+  batchSizes?: number[];
+  oversubscribe?: boolean;
+  /** Names of the variables in the answer's .env. */
+  envStyle?: EnvStyle;
+  envMap?: EnvMap;
+  /** Also merge the answer into this .env file, keeping its other keys. */
+  envFile?: string;
+  /** Where a tuning run writes its folder (default ./paratune-out/<timestamp>). */
+  outDir?: string;
+  /** Ignore the store and tune (or predict) again. */
+  fresh?: boolean;
+  /** A profile to use instead of probing. */
+  hardware?: HardwareProfile;
+  store?: StoreOptions;
+  signal?: AbortSignal;
+  progress?: boolean;
+  onNote?: (note: string) => void;
+}
+
+export interface RecommendAnswer {
+  recommendation: Recommendation;
+  /** The .env values, by variable name. */
+  env: Record<string, string>;
+  /** The .env as text, comments included (what `paratune recommend` prints). */
+  envText: string;
+  storeKey: StoreKey;
+  /** The tuning run's folder when this answer was tuned now. */
+  outDir: string | null;
+  /** How long answering took. */
+  elapsedMs: number;
+}
+
+function objectiveOf(options: RecommendOptions): WorkloadDescription["objective"] {
+  return options.objective === "latency" ? { metric: "latencyP50Ms", direction: "minimize" } : { metric: "decodeTps", direction: "maximize" };
+}
+
+export async function recommend(options: RecommendOptions = {}): Promise<RecommendAnswer> {
+  const started = performance.now();
+  const note = options.onNote ?? (() => {});
+  const budgetMs = options.budgetMs ?? DEFAULT_RECOMMEND_BUDGET_MS;
+  if (!(budgetMs >= 0) || !Number.isFinite(budgetMs)) throw new UserInputError(`budget must be 0 or a duration, got ${budgetMs} ms`, "e.g. --budget 0 (predict only) or --budget 2m");
+  if (options.models?.length && options.shape) throw new UserInputError("--model and --shape both say which model to use", "give one of them");
+  const promptTokens = options.promptTokens ?? DEFAULT_PROMPT_TOKENS;
+  const genTokens = options.genTokens ?? DEFAULT_GEN_TOKENS;
+  const objective = objectiveOf(options);
+
+  // Identify the question first: machine fingerprint (no bandwidth measurement needed), model
+  // identity (the GGUF header), workload and objective. That is all a store hit costs.
+  const hardware = options.hardware ?? (await probe({ bandwidth: false }));
+  const models = await resolveModels({
+    models: options.models,
+    shape: options.shape,
+    quants: options.quants,
+    note,
+    phase: () => {},
+    signal: options.signal,
+    budget: new Budget(Math.max(budgetMs, 60_000)),
+  });
+  const infos = models.map((m) => m.info);
+  const description: WorkloadDescription = { kind: "llama", objective, models: infos, settings: { promptTokens, genTokens } };
+  const key = storeKey(hardware.fingerprint, description);
+
+  const answer = async (recommendation: Recommendation, outDir: string | null): Promise<RecommendAnswer> => {
+    const block = envBlock(recommendation, { style: options.envStyle, map: options.envMap });
+    if (options.envFile) await writeEnvFile(options.envFile, block);
+    return { recommendation, env: envRecord(block), envText: renderEnv(block), storeKey: key, outDir, elapsedMs: performance.now() - started };
+  };
+
+  if (!options.fresh) {
+    const hit = lookupStore(key, options.store);
+    if (hit) return answer(recommendationFromResult(hit.result, "store"), null);
+  }
+
+  if (budgetMs === 0) {
+    // The roofline needs the bandwidth curve; probe() reuses a cached one, so only the first
+    // answer on a machine pays for measuring it (a few seconds, no trial).
+    const withBandwidth = hardware.bandwidth ? hardware : await probe({ bandwidth: true });
+    return answer(predictRecommendation(withBandwidth, infos, { ...options, promptTokens, genTokens, objective: options.objective }), null);
+  }
+
+  const tuneOptions: TuneOptions = {
+    models: options.models,
+    shape: options.models?.length ? undefined : options.shape,
+    quants: options.models?.length ? undefined : options.quants,
+    budgetMs,
+    objective: options.objective,
+    promptTokens,
+    genTokens,
+    tuner: options.tuner,
+    seed: options.seed,
+    reps: options.reps,
+    maxSequences: options.maxSequences,
+    batchSizes: options.batchSizes,
+    oversubscribe: options.oversubscribe,
+    outDir: options.outDir,
+    hardware: options.hardware,
+    signal: options.signal,
+    progress: options.progress,
+    onNote: note,
+  };
+  const run = await tuneRun(tuneOptions);
+  await writeOutputs(run.result, run.outDir, { envStyle: options.envStyle, envMap: options.envMap, source: "tuned" });
+  // Only a result with a measured best can answer a later question; a run where every trial
+  // failed is in its folder for the user to read, not in the store.
+  if (run.result.best && run.result.ended !== "interrupted") await saveToStore(run.result, key, options.store);
+  return answer(recommendationFromResult(run.result, "tuned"), run.outDir);
+}
+
+interface PredictOptions extends RecommendOptions {
+  promptTokens: number;
+  genTokens: number;
+  objective: "throughput" | "latency" | undefined;
+}
+
+/**
+ * The answer without a trial: the roofline's prediction over every feasible configuration of the
+ * same search space tune() would explore. Configurations predicted within 1% of the best are
+ * treated as equal and the one using the fewest workers and threads wins, because the roofline
+ * saturates (once memory-bound, more threads predict the same) and spare cores are worth keeping.
+ */
+export function predictRecommendation(hardware: HardwareProfile, models: ModelInfo[], options: PredictOptions): Recommendation {
+  if (options.objective === "latency") {
+    throw new UserInputError("with --budget 0 only throughput can be predicted: the models have no latency prediction", "give a budget (e.g. --budget 2m) to measure latency");
+  }
+  const objective = objectiveOf(options);
+  const space = buildLlamaSpace(hardware, models, {
+    contextPerSequence: options.promptTokens + options.genTokens + 8,
+    maxSequences: options.maxSequences,
+    batchSizes: options.batchSizes,
+    oversubscribe: options.oversubscribe,
+  });
+  const model = new RooflineModel({ hardware, models, contextTokens: options.promptTokens + options.genTokens / 2 });
+  const predicted = new Map<string, { config: Config; p: Prediction }>();
+  const predict = (config: Config): Prediction | null => {
+    const k = configKey(config);
+    const seen = predicted.get(k);
+    if (seen) return seen.p;
+    try {
+      const p = model.predict(config);
+      if (!Number.isFinite(p.mean) || p.mean <= 0) return null;
+      predicted.set(k, { config, p });
+      return p;
+    } catch {
+      return null;
+    }
+  };
+  const feasible = feasibleConfigs(space);
+  for (const c of feasible) predict(c);
+  const all = [...predicted.values()];
+  if (all.length === 0) throw new UserInputError("no configuration of this model fits this machine", "see `paratune tune` for the reasons (memory, cores)");
+  const top = Math.max(...all.map((x) => x.p.mean));
+  const cost = (c: Config) => Number(c.workers ?? 1) * Number(c.threads ?? 1) * 1000 + Number(c.sequences ?? 1);
+  const best = all.filter((x) => x.p.mean >= top * 0.99).sort((a, b) => cost(a.config) - cost(b.config))[0];
+  const baseline = llamaBaseline(space, hardware);
+  const base = predict(baseline);
+  const effects: Record<string, SettingEffect> = {};
+  for (const name of Object.keys(best.config)) {
+    const b = baseline[name] ?? best.config[name];
+    // A twin the constraints rule out (more threads than cores, say) is no comparison a user could make.
+    const twinConfig = { ...best.config, [name]: b };
+    const twin = b === best.config[name] ? best.p : infeasibility(space, twinConfig) ? null : predict(twinConfig);
+    effects[name] = { baseline: b, speedup: twin ? speedupOf(best.p.mean, twin.mean, objective.direction) : null };
+  }
+  const modelFor = models.find((m) => m.quant === best.config.quant) ?? models[0];
+  return {
+    source: "predicted",
+    config: best.config,
+    baseline,
+    objective,
+    expected: { value: best.p.mean, rme: best.p.std / best.p.mean, unit: metricUnit(objective.metric), basis: "predicted" },
+    baselineValue: base?.mean ?? null,
+    speedup: base ? speedupOf(best.p.mean, base.mean, objective.direction) : null,
+    effects,
+    confidence: {
+      level: "low",
+      reason: `predicted by the ${model.name} model from the probe and the model file over ${feasible.length} feasible configurations; no trial ran, so nothing here is measured`,
+    },
+    modelPath: modelFor.path,
+    hardware: { fingerprint: hardware.fingerprint, summary: hardwareSummary({ hardware }) },
+    createdAt: new Date().toISOString(),
+    note: "Predicted from the performance model alone (budget 0): no trial ran. Give a budget to measure.",
+    trials: 0,
+  };
+}
