@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getLlama, type Llama } from "node-llama-cpp";
+import { encodeHeader, kv } from "../fixtures/gguf/gguf-writer.js";
 import { UserInputError } from "./errors.js";
 import { readModelInfo } from "./model-info.js";
 import { SYNTH_QUANTS, synthesize } from "./synth.js";
@@ -106,6 +107,14 @@ describe("shapes from files", () => {
     expect(b.fileBytes).toBeGreaterThan(a.fileBytes - 200); // only general.name differs
     expect(b.fileBytes).toBeLessThan(a.fileBytes + 200);
     expect({ ...b.shape, name: "" }).toEqual({ ...a.shape, name: "" });
+  });
+
+  it("refuses a GGUF of an unsupported architecture, naming the supported ones", async () => {
+    const path = join(dir, "mamba.gguf");
+    await writeFile(path, encodeHeader([kv.str("general.architecture", "mamba"), kv.u32("mamba.block_count", 2)], []));
+    const err = await synthesize({ shape: path, quant: "q4_0", outDir: dir }).catch((e) => e);
+    expect(err).toBeInstanceOf(UserInputError);
+    expect(err.message).toMatch(/"mamba" is not supported \(supported: llama, qwen2\)/);
   });
 
   it("refuses a truncated GGUF as a shape source", async () => {
