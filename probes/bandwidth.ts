@@ -76,6 +76,8 @@ export async function measureBandwidth(opts: BandwidthOptions): Promise<Bandwidt
     (_, index) =>
       new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { memory, module, ctrl: ctrlBuf, times: timesBuf, index, n } }),
   );
+  // Listening from the start, so that a worker that dies early is not waited for forever.
+  const exited = workers.map((w) => new Promise((resolve) => w.once("exit", resolve)));
   const failed = new Promise<never>((_, reject) => {
     for (const w of workers) w.once("error", reject);
   });
@@ -135,7 +137,7 @@ export async function measureBandwidth(opts: BandwidthOptions): Promise<Bandwidt
     Atomics.store(ctrl, CTRL.CMD, CMD.EXIT);
     Atomics.add(ctrl, CTRL.GEN, 1);
     Atomics.notify(ctrl, CTRL.GEN);
-    await Promise.all(workers.map((w) => new Promise((resolve) => (w.threadId === -1 ? resolve(null) : w.once("exit", resolve)))));
+    await Promise.all(exited);
   }
 }
 
