@@ -1,7 +1,7 @@
 // NVIDIA GPUs, through nvidia-smi. No nvidia-smi means no GPU, which is a normal answer; an
 // nvidia-smi that fails (driver/library mismatch, a hung GPU) is reported as a warning and the
 // probe goes on with what it has.
-import { execa } from "execa";
+import { execFile } from "node:child_process";
 import type { GpuInfo, GpuLink } from "../src/types.js";
 
 /** What we ask `nvidia-smi --query-gpu` for, in this order. */
@@ -143,33 +143,56 @@ export interface GpuProbe {
   warnings: string[];
 }
 
+interface RunResult {
+  /** Exit code; null when it did not run or was killed. */
+  code: number | null;
+  missing: boolean;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+// node:child_process rather than execa keeps probes/ free of npm packages on this path, so the
+// bench scripts run them on machines that have only node and a built dist/.
+function run(command: string, args: string[], timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const e = err as (NodeJS.ErrnoException & { code?: string | number; killed?: boolean }) | null;
+      resolve({
+        code: e ? (typeof e.code === "number" ? e.code : null) : 0,
+        missing: e?.code === "ENOENT" || e?.code === "EACCES",
+        timedOut: Boolean(e?.killed),
+        stdout: String(stdout),
+        stderr: String(stderr),
+      });
+    });
+  });
+}
+
 /** Runs nvidia-smi (`command` may point elsewhere, for tests and odd installs). */
 export async function readGpus(command = "nvidia-smi", timeoutMs = 20_000): Promise<GpuProbe> {
   const warnings: string[] = [];
-  const run = (args: string[]) => execa(command, args, { timeout: timeoutMs, reject: false, stdin: "ignore" });
-  const first = await run([`--query-gpu=${GPU_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits"]);
-  if ((first as { code?: string }).code === "ENOENT" || /ENOENT/.test(String(first.message ?? ""))) {
-    return { gpus: [], links: [], warnings };
-  }
+  const first = await run(command, [`--query-gpu=${GPU_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits"], timeoutMs);
+  if (first.missing) return { gpus: [], links: [], warnings };
   let gpus: GpuInfo[] = [];
-  if (first.exitCode === 0) {
-    gpus = parseGpuQueryCsv(String(first.stdout));
+  if (first.code === 0) {
+    gpus = parseGpuQueryCsv(first.stdout);
   } else {
-    const xml = await run(["-q", "-x"]);
-    if (xml.exitCode === 0) {
-      gpus = parseNvidiaSmiXml(String(xml.stdout));
+    const xml = first.timedOut ? null : await run(command, ["-q", "-x"], timeoutMs);
+    if (xml && xml.code === 0) {
+      gpus = parseNvidiaSmiXml(xml.stdout);
     } else {
-      const why = tail(String(first.stderr || first.stdout || first.shortMessage || "no output"));
+      const why = tail(first.stderr || first.stdout);
       // "No devices were found" is the one failure that is simply the answer "no GPU".
-      if (!/No devices were found/i.test(why)) warnings.push(`nvidia-smi failed (exit ${first.exitCode ?? "?"}${first.timedOut ? ", timed out" : ""}): ${why}`);
+      if (!/No devices were found/i.test(why)) warnings.push(`nvidia-smi failed (${first.timedOut ? `timed out after ${timeoutMs} ms` : `exit ${first.code ?? "?"}`}): ${why}`);
       return { gpus: [], links: [], warnings };
     }
   }
   let links: GpuLink[] = [];
   if (gpus.length > 1) {
-    const topo = await run(["topo", "-m"]);
-    if (topo.exitCode === 0) links = parseTopoMatrix(String(topo.stdout));
-    else warnings.push(`nvidia-smi topo -m failed (exit ${topo.exitCode ?? "?"}): ${tail(String(topo.stderr || topo.stdout))}`);
+    const topo = await run(command, ["topo", "-m"], timeoutMs);
+    if (topo.code === 0) links = parseTopoMatrix(topo.stdout);
+    else warnings.push(`nvidia-smi topo -m failed (${topo.timedOut ? "timed out" : `exit ${topo.code ?? "?"}`}): ${tail(topo.stderr || topo.stdout)}`);
   }
   return { gpus, links, warnings };
 }
