@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,5 +28,23 @@ describe("paratune probe", () => {
     expect(rows).toEqual(expect.arrayContaining(["cpu", "cores", "caches", "numa", "isa", "usable", "memory", "bandwidth", "gpus", "fingerprint"]));
     expect(r.stdout).toMatch(/^bandwidth\s+1T \d+\.\d/m);
     expect(r.stdout).toMatch(/^(gpus\s+none|gpu0\s+.+)$/m);
+  });
+
+  it("shows GPUs and their NVLink (nvidia-smi replaying the H200 host's real outputs)", async () => {
+    const hw = (p: string) => fileURLToPath(new URL(`../../../fixtures/hardware/h200x2-32core/${p}`, import.meta.url));
+    const [, ...rows] = readFileSync(hw("nvidia-smi-query.csv"), "utf8").trim().split("\n");
+    // The sample's columns: index, name, uuid, total, used, free, util, driver, gen, width, cc, ...
+    const csv = rows.map((r) => {
+      const c = r.split(",").map((x) => x.trim());
+      return [c[0], c[1], c[2], c[3], c[5], c[10], c[7], c[8], c[9], "[N/A]", "[N/A]"].join(", ");
+    });
+    writeFileSync(join(cache, "query.csv"), `${csv.join("\n")}\n`);
+    const smi = join(cache, "nvidia-smi");
+    writeFileSync(smi, `#!/bin/sh\ncase "$1" in topo) cat '${hw("nvidia-smi-topo.txt")}';; *) cat '${join(cache, "query.csv")}';; esac\n`);
+    chmodSync(smi, 0o755);
+    const r = await execa("node", [bin, "probe", "--no-bandwidth"], { env: { ...env, PARATUNE_NVIDIA_SMI: smi } });
+    expect(r.stdout).toMatch(/^gpu0\s+NVIDIA H200, 140 GiB \(140 GiB free\), cc 9\.0, PCIe 5 x16, driver 580\.159\.04$/m);
+    expect(r.stdout).toMatch(/^gpu1\s+NVIDIA H200/m);
+    expect(r.stdout).toMatch(/^gpu links\s+0-1 NV18$/m);
   });
 });
