@@ -33,7 +33,7 @@ function formatQuartiles(q: Quartiles, digits = 0): string {
 function render(result: ReplayResult): string {
   const head = [
     `landscape ${result.landscape}: ${result.configurations} configurations, ${result.failed} failed`,
-    `best ${result.objective} = ${result.best.value} at ${configKey(result.best.config)}`,
+    `best ${result.objective} = ${Number(result.best.value.toPrecision(6))} at ${configKey(result.best.config)}`,
     `${result.seeds} seeds, N = ${result.trials} trials; median [quartiles] over seeds`,
     "",
   ];
