@@ -4,13 +4,19 @@
 // alone and says so. Every answer states its source, its confidence and the expected speedup,
 // so a script can decide whether to trust it.
 
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import writeFileAtomic from "write-file-atomic";
 import { probe } from "../probes/index.js";
 import { RooflineModel } from "../models/roofline.js";
 import { UserInputError } from "./errors.js";
 import { configKey, feasibleConfigs, infeasibility } from "./space.js";
 import { lookupStore, saveToStore, storeKey, type StoreKey, type StoreOptions } from "./store.js";
-import { Budget } from "./tune/budget.js";
-import { resolveModels } from "./tune/model-source.js";
+import { DEFAULT_QUANTS, DEFAULT_SHAPE } from "./tune/model-source.js";
+import { readModelInfo } from "./model-info.js";
+import { synthesize } from "./synth.js";
+import { cacheDir } from "./paths.js";
 import { buildLlamaSpace, llamaBaseline } from "./tune/space-builder.js";
 import { tuneRun, type TuneOptions } from "./tune/index.js";
 import type { Config, HardwareProfile, ModelInfo, Prediction, WorkloadDescription } from "./types.js";
@@ -72,6 +78,49 @@ export interface RecommendAnswer {
   elapsedMs: number;
 }
 
+/**
+ * ModelInfo by file path, size and modification time. Reading a GGUF header goes through
+ * node-llama-cpp, whose first call in a process costs over a second; a store hit must not pay
+ * that, and a file whose size and mtime did not change has the same header.
+ */
+async function cachedModelInfo(path: string): Promise<ModelInfo> {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UserInputError(`cannot read model file ${path}`, "pass an existing .gguf file with --model");
+  }
+  const id = createHash("sha256").update(`${resolve(path)}|${st.size}|${st.mtimeMs}`).digest("hex").slice(0, 24);
+  const file = cacheDir("model-info", `${id}.json`);
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as ModelInfo;
+  } catch {
+    // not cached yet (or unreadable): read the header below.
+  }
+  const info = await readModelInfo(path);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    await writeFileAtomic(file, JSON.stringify(info));
+  } catch {
+    // A read-only cache only costs speed.
+  }
+  return info;
+}
+
+/** The model files of the question, as tune() would resolve them (synthesised when none is given). */
+async function modelInfos(options: RecommendOptions, note: (s: string) => void): Promise<ModelInfo[]> {
+  if (options.models?.length) {
+    if (options.quants) throw new UserInputError("--quant picks quantizations to synthesise; with --model the files are the variants", "pass one --model per quantization instead");
+    return Promise.all(options.models.map((m) => cachedModelInfo(m)));
+  }
+  const shape = options.shape ?? DEFAULT_SHAPE;
+  const quants = options.quants?.length ? options.quants : DEFAULT_QUANTS;
+  if (!options.shape) note(`no model given: answering for a synthetic ${shape} model (${quants.join(", ")}); pass --model <file.gguf> for your own`);
+  const out: ModelInfo[] = [];
+  for (const quant of quants) out.push(await cachedModelInfo((await synthesize({ shape, quant })).path));
+  return out;
+}
+
 function objectiveOf(options: RecommendOptions): WorkloadDescription["objective"] {
   return options.objective === "latency" ? { metric: "latencyP50Ms", direction: "minimize" } : { metric: "decodeTps", direction: "maximize" };
 }
@@ -89,16 +138,7 @@ export async function recommend(options: RecommendOptions = {}): Promise<Recomme
   // Identify the question first: machine fingerprint (no bandwidth measurement needed), model
   // identity (the GGUF header), workload and objective. That is all a store hit costs.
   const hardware = options.hardware ?? (await probe({ bandwidth: false }));
-  const models = await resolveModels({
-    models: options.models,
-    shape: options.shape,
-    quants: options.quants,
-    note,
-    phase: () => {},
-    signal: options.signal,
-    budget: new Budget(Math.max(budgetMs, 60_000)),
-  });
-  const infos = models.map((m) => m.info);
+  const infos = await modelInfos(options, note);
   const description: WorkloadDescription = { kind: "llama", objective, models: infos, settings: { promptTokens, genTokens } };
   const key = storeKey(hardware.fingerprint, description);
 
@@ -140,11 +180,14 @@ export async function recommend(options: RecommendOptions = {}): Promise<Recomme
     progress: options.progress,
     onNote: note,
   };
+  const tunedAt = new Date().toISOString();
   const run = await tuneRun(tuneOptions);
+  // tune() writes its outputs with the default names; write them again with the asked ones.
   await writeOutputs(run.result, run.outDir, { envStyle: options.envStyle, envMap: options.envMap, source: "tuned" });
-  // Only a result with a measured best can answer a later question; a run where every trial
-  // failed is in its folder for the user to read, not in the store.
-  if (run.result.best && run.result.ended !== "interrupted") await saveToStore(run.result, key, options.store);
+  // tune() saves a result with a measured best to the store under the same key; save it here
+  // only when it did not (a run where every trial failed is for the user to read, not to reuse).
+  const saved = lookupStore(key, options.store);
+  if (run.result.best && !(saved && saved.savedAt >= tunedAt)) await saveToStore(run.result, key, options.store);
   return answer(recommendationFromResult(run.result, "tuned"), run.outDir);
 }
 

@@ -185,7 +185,7 @@ export function envBlock(rec: Recommendation, options: EnvOptions = {}): EnvBloc
     for (const n of modelNames) push(n, rec.modelPath, `paratune: the model file to load${quant}`);
   }
   const when = rec.createdAt.slice(0, 16).replace("T", " ");
-  const value = rec.expected.value == null ? "" : `${rec.objective.metric} ${formatValue(rec.expected.value)}${rec.expected.unit ? " " + rec.expected.unit : ""}${rec.expected.rme != null ? " " + formatRme(rec.expected.rme) : ""} ${rec.expected.basis}, `;
+  const value = rec.expected.value == null ? "" : `${rec.objective.metric} ${formatValue(rec.expected.value)}${rec.expected.unit ? " " + rec.expected.unit : ""}${formatRme(rec.expected.rme) ? " " + formatRme(rec.expected.rme) : ""} ${rec.expected.basis}, `;
   const header = [
     `paratune: ${describeConfig(rec.config)}`,
     `paratune: ${value}${formatSpeedup(rec.speedup)} the baseline (${describeConfig(rec.baseline)})`,
