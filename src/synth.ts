@@ -116,7 +116,9 @@ async function writeAtomically(plan: ModelPlan, path: string, onProgress?: Synth
     } catch {
       // already gone
     }
-    process.kill(process.pid, signal);
+    // Alone, we stand in for the default action (exit); with the application's own handlers
+    // present, they already got this signal and decide.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
