@@ -35,14 +35,14 @@ export class Budget {
    * workload kills its processes on abort, so the run ends on time even inside a slow trial.
    * `reserveMs` is kept back from the deadline for writing the results after the trial.
    */
-  trialSignal(parent?: AbortSignal, reserveMs = 0, limitMs = Number.POSITIVE_INFINITY): { signal: AbortSignal; dispose(): void } {
+  trialSignal(parent?: AbortSignal, reserveMs = 0, limitMs = Number.POSITIVE_INFINITY, limitWhy?: string): { signal: AbortSignal; dispose(): void } {
     const controller = new AbortController();
     const onParent = () => controller.abort(parent?.reason ?? new Error("interrupted"));
     if (parent?.aborted) onParent();
     else parent?.addEventListener("abort", onParent, { once: true });
     const left = Math.max(0, this.remainingMs() - reserveMs);
     const timers = [setTimeout(() => controller.abort(new DeadlineReached()), left)];
-    if (limitMs < left) timers.push(setTimeout(() => controller.abort(new TrialLimitReached(limitMs)), limitMs));
+    if (limitMs < left) timers.push(setTimeout(() => controller.abort(new TrialLimitReached(limitMs, limitWhy)), limitMs));
     // The timers must not keep a finished program alive.
     for (const t of timers) t.unref?.();
     return {
@@ -66,8 +66,8 @@ export class DeadlineReached extends Error {
 /** The abort reason when a trial ran so much longer than its peers that it cannot be a good one. */
 export class TrialLimitReached extends Error {
   override readonly name = "TrialLimitReached";
-  constructor(readonly limitMs: number) {
-    super(`cut after ${(limitMs / 1000).toFixed(1)} s, far longer than the trials before it`);
+  constructor(readonly limitMs: number, why = "far longer than the trials before it") {
+    super(`cut after ${(limitMs / 1000).toFixed(1)} s, ${why}`);
   }
 }
 

@@ -126,8 +126,13 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     const t0 = performance.now();
     const estimate = cost.estimate(fidelity);
     const slowLimit = estimate === null ? Number.POSITIVE_INFINITY : Math.max(minLimitMs, slowFactor * estimate);
-    const limitMs = capMs ?? slowLimit;
-    const { signal, dispose } = budget.trialSignal(opts.signal, reserveMs, limitMs);
+    // A short trial is meant to cost seconds; one that needs a third of the time left (the first
+    // trial has no peers to compare with) is a configuration this machine cannot run well.
+    const shortCap = fidelity < 1 ? (budget.remainingMs() - reserveMs) / 3 : Number.POSITIVE_INFINITY;
+    const limitMs = capMs ?? Math.min(slowLimit, shortCap);
+    const why =
+      capMs !== undefined ? "more than half the time left" : shortCap < slowLimit ? "a third of the time left for one short trial" : undefined;
+    const { signal, dispose } = budget.trialSignal(opts.signal, reserveMs, limitMs, why);
     let measurement: Measurement;
     try {
       measurement = await workload.run(config, { level: fidelity }, signal);
@@ -194,6 +199,8 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
         if (done.has(trialKey(base, fidelity))) continue;
         if (interrupted()) return "interrupted";
         if (budget.remainingMs() <= reserveMs) return "budget";
+        const short = rungs[0] < 1 ? done.get(trialKey(base, rungs[0])) : undefined;
+        if (fidelity === 1 && short && short.value === null) break; // it failed short; it would fail long
         const cap = fidelity === 1 && rungs[0] < 1 ? (budget.remainingMs() - reserveMs) / 2 : undefined;
         const r = await runTrial(base, fidelity, cap);
         if (r === "stopped") return interrupted() ? "interrupted" : "budget";
