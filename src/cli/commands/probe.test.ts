@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +20,14 @@ describe("paratune probe", () => {
     expect(p.bandwidth).toBeNull();
     expect(p.fingerprint).toMatch(/^[0-9a-f]{16}$/);
     expect(Object.keys(p).sort()).toEqual(["bandwidth", "cpu", "durationMs", "fingerprint", "gpuLinks", "gpus", "limits", "memory", "probedAt", "warnings"]);
+  });
+
+  const taskset = ["/usr/bin/taskset", "/bin/taskset"].find((p) => existsSync(p));
+  it.runIf(taskset && os.cpus().length > 1)("honours process affinity set by taskset", async () => {
+    const r = await execa(taskset!, ["-c", "1", "node", bin, "probe", "--json", "--no-bandwidth"], { env });
+    const p = JSON.parse(r.stdout) as HardwareProfile;
+    expect(p.limits).toMatchObject({ cpus: 1, allowedCpus: [1], cpuSource: "process affinity 1" });
+    expect(p.cpu.logical).toBe(os.cpus().length);
   });
 
   it("prints a compact table for people, bandwidth included", async () => {
