@@ -63,9 +63,13 @@ export function throughputChart(result: TuneResult): Chart | null {
     const better = !cur || Number(r.full) > Number(cur.full) || (r.full === cur.full && (objective.direction === "maximize" ? r.value > cur.value : r.value < cur.value));
     if (better) cells.set(k, r);
   }
+  // Viridis is dark at the low end: labels on the bright half of the scale are drawn dark.
+  const values = [...cells.values()].map((r) => Number(r.value));
+  const mid = (Math.min(...values) + Math.max(...values)) / 2;
   const data = [...cells.values()].map((r) => ({
     ...r,
     label: `${formatCell(Number(r.value))}${r.full ? "" : "*"}`,
+    bright: (objective.direction === "maximize" ? Number(r.value) > mid : Number(r.value) < mid) ? 1 : 0,
   }));
   const title = axisTitle(objective);
   const layer: TopLevelSpec = {
@@ -108,7 +112,7 @@ function heatmapLayers(axes: { x: string; y: string }, title: string, objective:
         mark: { type: "text", fontSize: 10 },
         encoding: {
           text: { field: "label" },
-          color: { condition: { test: "datum.full === 0", value: "#bbbbbb" }, value: "white" },
+          color: { condition: { test: "datum.bright === 1", value: "#222222" }, value: "white" },
         },
       },
     ],
@@ -170,12 +174,15 @@ export function progressChart(result: TuneResult): Chart | null {
   const points: { seconds: number; value: number; fidelity: string }[] = [];
   const best: { seconds: number; best: number }[] = [];
   let sofar: number | null = null;
+  // The line follows full-fidelity trials (what a recommendation rests on); a run that never
+  // reached full fidelity gets a line through its short trials instead, and the caption says so.
+  const anyFull = result.trials.some((t) => t.fidelity >= 1 && trialMetric(t, objective) != null);
   for (const t of [...result.trials].sort((a, b) => a.elapsedMs - b.elapsedMs)) {
     const v = trialMetric(t, objective);
     if (v == null) continue;
     const seconds = t.elapsedMs / 1000;
     points.push({ seconds, value: v, fidelity: t.fidelity >= 1 ? "full" : `short (${t.fidelity.toFixed(2)})` });
-    if (t.fidelity >= 1 && (sofar === null || better(v, sofar))) {
+    if ((t.fidelity >= 1 || !anyFull) && (sofar === null || better(v, sofar))) {
       sofar = v;
       best.push({ seconds, best: v });
     }
@@ -186,7 +193,9 @@ export function progressChart(result: TuneResult): Chart | null {
   return {
     file: "best-so-far.svg",
     title: "Best so far against time",
-    caption: "Points are trials (short trials in a lighter colour); the line is the best full-fidelity measurement found by then. A line that flattens early means a longer budget would likely not find better.",
+    caption: anyFull
+      ? "Points are trials, coloured by fidelity; the line is the best full-fidelity measurement found by then. A line that flattens early means a longer budget would likely not have found better."
+      : "Points are trials, coloured by fidelity. No configuration reached a full trial, so the line is the best short-trial number found by then: a hint, not a measurement.",
     spec: {
       $schema: "https://vega.github.io/schema/vega-lite/v5.json",
       width: 480,
