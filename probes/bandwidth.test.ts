@@ -10,6 +10,9 @@ describe("bandwidth plan", () => {
     expect(threadCounts(2)).toEqual([1, 2]);
     expect(threadCounts(6)).toEqual([1, 2, 4, 6]);
     expect(threadCounts(16)).toEqual([1, 2, 4, 8, 16]);
+    // A 2.5-CPU quota runs 1 and 2; 12 physical cores of 24 SMT threads adds 12.
+    expect(threadCounts(2.5)).toEqual([1, 2]);
+    expect(threadCounts(24, [12, 24, 40])).toEqual([1, 2, 4, 8, 12, 16, 24]);
   });
   it("sizes arrays at 4x all L3, within a quarter of memory and WebAssembly's 4 GiB", () => {
     expect(arrayBytesFor(32 * MIB, 24e9)).toEqual({ bytes: 128 * MIB, note: null });

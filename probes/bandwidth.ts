@@ -12,6 +12,8 @@ import { CMD, CTRL, WORKER_SOURCE, triadWasm } from "./bandwidth-kernel.js";
 export interface BandwidthOptions {
   /** Largest thread count; the curve runs 1, 2, 4, ... and ends exactly here. */
   maxThreads: number;
+  /** Further thread counts to measure, such as the usable physical cores on an SMT machine. */
+  alsoThreads?: number[];
   /** Total L3 over all instances; arrays are sized at 4x this each (64 MiB at least). */
   l3TotalBytes: number | null;
   /** Memory we may take; the three arrays stay under a quarter of it. */
@@ -26,12 +28,13 @@ export interface BandwidthOptions {
   onPoint?: (point: BandwidthPoint, done: number, total: number) => void;
 }
 
-/** 1, 2, 4, ... up to max, always ending with max itself. */
-export function threadCounts(max: number): number[] {
+/** 1, 2, 4, ... up to max, always ending with max itself, plus any `also` below max. */
+export function threadCounts(max: number, also: number[] = []): number[] {
+  const top = Math.max(1, Math.floor(max));
   const out: number[] = [];
-  for (let t = 1; t < max; t *= 2) out.push(t);
-  out.push(Math.max(1, Math.floor(max)));
-  return [...new Set(out)];
+  for (let t = 1; t < top; t *= 2) out.push(t);
+  out.push(top, ...also.filter((t) => Number.isInteger(t) && t >= 1 && t < top));
+  return [...new Set(out)].sort((a, b) => a - b);
 }
 
 // TypeScript declares WebAssembly only in its DOM library, which this package does not load;
@@ -104,7 +107,7 @@ export async function measureBandwidth(opts: BandwidthOptions): Promise<Bandwidt
     // Each worker first touches the pages it will use with the most threads, so that on a NUMA
     // machine they sit on its own node as they would for llama.cpp's threads.
     await command(CMD.INIT, maxThreads);
-    const counts = threadCounts(maxThreads);
+    const counts = threadCounts(maxThreads, opts.alsoThreads);
     const curve: BandwidthPoint[] = [];
     for (const [k, threads] of counts.entries()) {
       let best = Infinity;

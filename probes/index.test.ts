@@ -38,7 +38,8 @@ describe("probe() on this machine", () => {
     // Busy or not, keep the cache deterministic here: the busy rule has its own cases below.
     const opts = { bandwidth: true, bandwidthReps: 2, busyLoadPerCpu: Infinity };
     const first = await probe(opts);
-    expect(first.bandwidth!.curve.map((p) => p.threads)).toEqual(threadCounts(usableCpus()));
+    const cores = first.cpu.smtSiblings.filter((g) => g.some((c) => first.limits.allowedCpus.includes(c))).length;
+    expect(first.bandwidth!.curve.map((p) => p.threads)).toEqual(threadCounts(usableCpus(), [cores]));
     expect(first.bandwidth!.method).not.toMatch(/cached/);
     const second = await probe(opts);
     expect(second.bandwidth!.curve).toEqual(first.bandwidth!.curve);

@@ -62,8 +62,14 @@ export async function probe(options: ProbeOptions = {}): Promise<HardwareProfile
     if (cached && !(cached.busy && !busy)) {
       bandwidth = { ...cached.bandwidth, method: `${cached.bandwidth.method}; cached, measured ${cached.measuredAt}` };
     } else {
+      const maxThreads = Math.max(1, Math.min(Math.floor(limits.cpus + 1e-9), limits.allowedCpus.length || Infinity));
+      // With SMT, one thread per usable physical core is where llama.cpp usually peaks, so the
+      // curve gets that point too.
+      const allowed = new Set(limits.allowedCpus);
+      const usableCores = cpu.smtSiblings.filter((g) => g.some((c) => allowed.has(c))).length;
       bandwidth = await measureBandwidth({
-        maxThreads: Math.max(1, Math.min(Math.floor(limits.cpus + 1e-9), limits.allowedCpus.length || Infinity)),
+        maxThreads,
+        alsoThreads: [Math.min(usableCores, maxThreads)],
         l3TotalBytes,
         availableBytes: memory.availableBytes,
         reps: options.bandwidthReps,
