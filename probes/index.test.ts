@@ -51,6 +51,10 @@ describe("probe() on this machine", () => {
   it("a curve measured busy is flagged, and replaced once the machine is quiet", async () => {
     const busy = await probe({ bandwidth: true, bandwidthReps: 1, refresh: true, busyLoadPerCpu: -1 });
     expect(busy.warnings).toEqual([expect.stringMatching(/measured while the machine was busy/)]);
+    // Still busy: the busy curve is reused, and says so.
+    const again = await probe({ bandwidth: true, bandwidthReps: 1, busyLoadPerCpu: -1 });
+    expect(again.bandwidth!.curve).toEqual(busy.bandwidth!.curve);
+    expect(again.warnings).toEqual([expect.stringMatching(/^the cached memory bandwidth was measured while the machine was busy/)]);
     // Now every load counts as quiet: the busy curve must not be reused.
     const quiet = await probe({ bandwidth: true, bandwidthReps: 1, busyLoadPerCpu: Infinity });
     expect(quiet.bandwidth!.method).not.toMatch(/cached/);

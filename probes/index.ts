@@ -61,6 +61,12 @@ export async function probe(options: ProbeOptions = {}): Promise<HardwareProfile
     // A curve measured while the machine was busy gives way to the first one measured quiet.
     if (cached && !(cached.busy && !busy)) {
       bandwidth = { ...cached.bandwidth, method: `${cached.bandwidth.method}; cached, measured ${cached.measuredAt}` };
+      if (cached.busy) {
+        warnings.push(
+          `the cached memory bandwidth was measured while the machine was busy (load ${cached.loadPerCpu.toFixed(2)} per CPU); ` +
+            "it may read low, and the next quiet probe measures it again",
+        );
+      }
     } else {
       const maxThreads = Math.max(1, Math.min(Math.floor(limits.cpus + 1e-9), limits.allowedCpus.length || Infinity));
       // With SMT, one thread per usable physical core is where llama.cpp usually peaks, so the
