@@ -67,6 +67,17 @@ describe("synthesize", () => {
     expect(await readdir(out)).toEqual([]);
   });
 
+  it("stops on an abort signal and removes the partial file", async () => {
+    const out = await mkdtemp(join(dir, "abort-"));
+    const abort = new AbortController();
+    const pending = synthesize({
+      shape: "tinyllama-1.1b", quant: "q4_0", outDir: out, signal: abort.signal,
+      onProgress: () => abort.abort(new Error("user stopped it")),
+    });
+    await expect(pending).rejects.toThrow(/user stopped it/);
+    expect(await readdir(out)).toEqual([]);
+  });
+
   it("rejects an unknown preset and quantization with what is supported, writing nothing", async () => {
     const empty = await mkdtemp(join(dir, "bad-"));
     await expect(synthesize({ shape: "gpt-9", quant: "q4_0", outDir: empty })).rejects.toThrow(/unknown shape "gpt-9"/);

@@ -32,6 +32,8 @@ export interface SynthesizeOptions {
   force?: boolean;
   /** Called while writing with bytes written so far and the file's final size. */
   onProgress?: (written: number, total: number) => void;
+  /** Stops the write (the partial file is removed) and rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface SynthesizedModel {
@@ -106,24 +108,20 @@ async function ensureSpace(dir: string, bytes: number): Promise<void> {
 
 /**
  * Writes through a temporary name and renames when complete, so the final path only ever holds
- * a whole file; the temporary file is removed on failure and on SIGINT/SIGTERM.
+ * a whole file. The temporary file is removed on failure, on abort and when the process exits.
  */
-async function writeAtomically(plan: ModelPlan, path: string, onProgress?: SynthesizeOptions["onProgress"]): Promise<void> {
+async function writeAtomically(plan: ModelPlan, path: string, options: SynthesizeOptions): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.partial`;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onExit = () => {
     try {
       unlinkSync(tmp);
     } catch {
-      // already gone
+      // already renamed or removed
     }
-    // Alone, we stand in for the default action (exit); with the application's own handlers
-    // present, they already got this signal and decide.
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  process.once("exit", onExit);
   try {
-    await writeModel(plan, tmp, onProgress);
+    await writeModel(plan, tmp, options.onProgress, options.signal);
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => {});
@@ -136,8 +134,7 @@ async function writeAtomically(plan: ModelPlan, path: string, onProgress?: Synth
     }
     throw err;
   } finally {
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
+    process.removeListener("exit", onExit);
   }
 }
 
@@ -162,7 +159,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   const reused = !options.force && existing === plan.fileBytes;
   if (!reused) {
     await ensureSpace(dir, plan.fileBytes);
-    await writeAtomically(plan, path, options.onProgress);
+    await writeAtomically(plan, path, options);
   }
   return {
     path,

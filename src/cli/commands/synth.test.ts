@@ -28,6 +28,19 @@ describe("paratune synth", () => {
     expect(again[0]).toMatchObject({ reused: true, path: out[0].path });
   });
 
+  it("removes the partial file when interrupted with SIGINT", async () => {
+    const out = await mkdtemp(join(cache, "interrupted-"));
+    const child = execa("node", [bin, "synth", "--shape", "tinyllama-1.1b", "--quant", "f16", "--out", out], { env: env(), reject: false });
+    // wait until the temporary file exists, then interrupt
+    for (let i = 0; i < 200 && (await readdir(out)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await readdir(out))[0]).toMatch(/\.partial$/);
+    child.kill("SIGINT");
+    const r = await child;
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/interrupted/);
+    expect(await readdir(out)).toEqual([]);
+  });
+
   it("lists presets and quantizations", async () => {
     const r = await execa("node", [bin, "synth", "--list", "--json"]);
     const out = JSON.parse(r.stdout);

@@ -14,6 +14,52 @@ interface SynthFlags {
   json?: boolean;
 }
 
+function printList(json: boolean | undefined): void {
+  const presets = describePresets();
+  if (json) {
+    printJson({ presets, quants: SYNTH_QUANTS });
+    return;
+  }
+  process.stdout.write(`${table([["preset", "shape of"], ...presets.map((p) => [p.name, p.about])])}\n`);
+  process.stdout.write(`\nquantizations: ${SYNTH_QUANTS.join(", ")}\n`);
+}
+
+/** A progress bar with ETA on stderr, only on a terminal. */
+function progressFor(quant: string): ((written: number, total: number) => void) & { stop(): void } {
+  let bar: cliProgress.SingleBar | undefined;
+  const update = (written: number, total: number) => {
+    if (!bar) {
+      bar = new cliProgress.SingleBar(
+        { format: `${quant.padEnd(7)} [{bar}] {percentage}% {value}/{total} MiB  ETA {eta_formatted}`, clearOnComplete: true },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(Math.ceil(total / 2 ** 20), 0);
+    }
+    bar.update(Math.floor(written / 2 ** 20));
+  };
+  return Object.assign(update, { stop: () => bar?.stop() });
+}
+
+async function writeAll(shape: string, quants: string[], flags: SynthFlags, signal: AbortSignal): Promise<SynthesizedModel[]> {
+  const tty = !flags.json && process.stderr.isTTY;
+  const results: SynthesizedModel[] = [];
+  for (const quant of quants) {
+    const progress = tty ? progressFor(quant) : undefined;
+    try {
+      const m = await synthesize({ shape, quant, outDir: flags.out, force: flags.force, signal, onProgress: progress });
+      results.push(m);
+    } finally {
+      progress?.stop();
+    }
+    const m = results[results.length - 1];
+    if (!flags.json) {
+      const how = m.reused ? "cached" : `written in ${formatDuration(m.durationMs)}`;
+      process.stdout.write(`${m.shape.name} ${m.quant}: ${formatBytes(m.fileBytes)} (${how})\n  ${m.path}\n`);
+    }
+  }
+  return results;
+}
+
 export function registerSynth(program: Command): void {
   program
     .command("synth")
@@ -25,50 +71,22 @@ export function registerSynth(program: Command): void {
     .option("--list", "list the shape presets and quantizations")
     .option("--json", "print the result as JSON")
     .action(async (flags: SynthFlags) => {
-      if (flags.list) {
-        const presets = describePresets();
-        if (flags.json) printJson({ presets, quants: SYNTH_QUANTS });
-        else {
-          process.stdout.write(`${table([["preset", "shape of"], ...presets.map((p) => [p.name, p.about])])}\n`);
-          process.stdout.write(`\nquantizations: ${SYNTH_QUANTS.join(", ")}\n`);
-        }
-        return;
-      }
+      if (flags.list) return printList(flags.json);
       if (!flags.shape) throw new UserInputError("--shape is required", "run `paratune synth --list` for the presets");
       const quants = flags.quant.split(",").map((q) => q.trim()).filter(Boolean);
       if (quants.length === 0) throw new UserInputError("--quant is empty", `supported: ${SYNTH_QUANTS.join(", ")}`);
 
-      const tty = !flags.json && process.stderr.isTTY;
-      const results: SynthesizedModel[] = [];
-      for (const quant of quants) {
-        let bar: cliProgress.SingleBar | undefined;
-        const m = await synthesize({
-          shape: flags.shape,
-          quant,
-          outDir: flags.out,
-          force: flags.force,
-          onProgress: tty
-            ? (written, total) => {
-                if (!bar) {
-                  bar = new cliProgress.SingleBar(
-                    { format: `${quant.padEnd(7)} [{bar}] {percentage}% {value}/{total} MiB  ETA {eta_formatted}`, clearOnComplete: true },
-                    cliProgress.Presets.shades_classic,
-                  );
-                  bar.start(Math.ceil(total / 2 ** 20), 0);
-                }
-                bar.update(Math.floor(written / 2 ** 20));
-              }
-            : undefined,
-        });
-        bar?.stop();
-        results.push(m);
-        if (!flags.json) {
-          const how = m.reused ? "cached" : `written in ${formatDuration(m.durationMs)}`;
-          process.stdout.write(`${m.shape.name} ${m.quant}: ${formatBytes(m.fileBytes)} (${how})\n  ${m.path}\n`);
-        }
-      }
-      if (flags.json) {
-        printJson(results.map((m) => ({ ...m, durationMs: Math.round(m.durationMs) })));
+      // Ctrl-C stops the write; synthesize() removes the partial file and rejects with this reason.
+      const abort = new AbortController();
+      const onSignal = () => abort.abort(new UserInputError("interrupted; no partial file was left"));
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      try {
+        const results = await writeAll(flags.shape, quants, flags, abort.signal);
+        if (flags.json) printJson(results.map((m) => ({ ...m, durationMs: Math.round(m.durationMs) })));
+      } finally {
+        process.removeListener("SIGINT", onSignal);
+        process.removeListener("SIGTERM", onSignal);
       }
     });
 }
