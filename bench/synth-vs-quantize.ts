@@ -1,7 +1,7 @@
 // Does a synthetic model run like a real quantization of the same shape? For each quantization:
 // paratune's synthetic file vs llama-quantize's output from a synthetic f16 of the same shape.
-// Prints file sizes, per-tensor type mismatches and decode speed (llama-bench tg, alternating
-// rounds so that drift on a busy machine hits both files alike).
+// Prints file sizes, per-tensor type mismatches and decode speed (llama-bench tg, rounds in ABBA
+// order so that drift on a busy machine hits both files alike).
 //
 //   node dist/bench/synth-vs-quantize.js [--shape tinyllama-1.1b] [--quant q4_k_m,q8_0]
 //     [--bin /work/llama.cpp/build/bin] [--threads N] [--gen 64] [--reps 3] [--rounds 3] [--types-only]
@@ -75,9 +75,15 @@ for (const quant of quants) {
   if (flag("types-only")) continue;
   const s: number[] = [];
   const r: number[] = [];
+  // ABBA order, so that a trend in the machine's load does not favour whichever file runs first
   for (let i = 0; i < rounds; i++) {
-    s.push(...(await decodeSamples(synthetic.path)));
-    r.push(...(await decodeSamples(reference)));
+    if (i % 2 === 0) {
+      s.push(...(await decodeSamples(synthetic.path)));
+      r.push(...(await decodeSamples(reference)));
+    } else {
+      r.push(...(await decodeSamples(reference)));
+      s.push(...(await decodeSamples(synthetic.path)));
+    }
   }
   const [ss, rs] = [summary(s), summary(r)];
   console.log(
