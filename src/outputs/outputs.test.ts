@@ -123,3 +123,37 @@ describe("writeOutputs and paratune report", () => {
     rmSync(short, { recursive: true, force: true });
   });
 });
+
+describe("a real llama run (fixtures/results/llama-tiny-2core)", () => {
+  const llamaFixture = fileURLToPath(new URL("../../fixtures/results/llama-tiny-2core", import.meta.url));
+  const llama = JSON.parse(readFileSync(join(llamaFixture, "result.json"), "utf8")) as TuneResult;
+
+  it("plots every successful trial's measurement against its prediction", async () => {
+    const chart = charts(llama).find((c) => c.file === "measured-vs-predicted.svg");
+    expect(chart).toBeDefined();
+    const svg = await renderSvg(chart!.spec);
+    const withPrediction = llama.trials.filter((t) => t.prediction && t.measurement.status === "ok");
+    expect(withPrediction.length).toBeGreaterThan(5);
+    const symbols = svg.match(/<g class="mark-symbol role-mark[^"]*"[^>]*>(.*?)<\/g>/s)?.[1] ?? "";
+    expect(countMatches(symbols, /<path /g)).toBe(withPrediction.length);
+    expect(svg).toContain("predicted decodeTps (tok/s)");
+  });
+
+  it("writes the model file of the recommended quantization and reports predictions, timeouts and infeasible configurations", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "paratune-out-"));
+    cpSync(llamaFixture, dir, { recursive: true });
+    const written = await writeOutputs(llama, dir, { envStyle: "llama-server" });
+    const quant = llama.best!.config.quant;
+    expect(written.env.LLAMA_ARG_MODEL).toBe(llama.workload.models!.find((m) => m.quant === quant)!.path);
+    expect(written.env.LLAMA_ARG_N_PARALLEL).toBe(String(llama.best!.config.sequences));
+    expect(written.env.LLAMA_ARG_THREADS).toBe(String(llama.best!.config.threads));
+    const report = readFileSync(join(dir, "report.md"), "utf8");
+    expect(report).toContain("charts/measured-vs-predicted.svg");
+    expect(countMatches(report, /\| timeout \|/g)).toBe(llama.trials.filter((t) => t.measurement.status === "timeout").length);
+    expect(report).toContain(`${llama.infeasible.length} configurations were ruled out`);
+    expect(report).toContain(llama.infeasible[0].reason);
+    // The predicted column shows the model's mean ± std for the best.
+    expect(report).toMatch(/\| 1 \| .* \| \d+ ± \d+ \|/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
