@@ -176,10 +176,13 @@ export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
         reserveMs: Math.min(3000, budgetMs * 0.05),
         elapsedOffsetMs,
         onNote: note,
+        onTrialStart: (config, fidelity) => {
+          const what = Object.entries(config).map(([k, v]) => `${k}=${v}`).join(" ");
+          progress.setPhase(`${fidelity < 1 ? "short" : "full"} trial: ${what}`);
+        },
         onTrial: (record, state) => {
           setup.learn?.(state.trials);
           progress.trialDone(record, state.best);
-          progress.setPhase(`trial ${record.id + 1} done`);
         },
       });
     } finally {

@@ -42,6 +42,8 @@ export interface StudyOptions {
   predict?: (config: Config) => Prediction | null;
   /** Things the user should know, e.g. that the baseline's full trial was dropped. */
   onNote?: (note: string) => void;
+  /** Called when a trial starts (progress display). */
+  onTrialStart?: (config: Config, fidelity: number) => void;
   /** Called after every journaled trial (progress display). */
   onTrial?: (record: TrialRecord, study: StudyState) => void;
   /** Kept back from the deadline for writing the results after the last trial. */
@@ -122,6 +124,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
    */
   const runTrial = async (config: Config, fidelity: number, capMs?: number): Promise<"done" | "stopped" | "dropped"> => {
     const prediction = opts.predict?.(config) ?? undefined;
+    opts.onTrialStart?.(config, fidelity);
     const startedAt = new Date().toISOString();
     const t0 = performance.now();
     const estimate = cost.estimate(fidelity);

@@ -122,7 +122,7 @@ function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
     budgetMs: parseBudget(flags.budget),
     tuner: flags.tuner,
     objective: flags.objective,
-    seed: flags.seed === undefined ? undefined : Number(flags.seed),
+    seed: flags.seed === undefined ? undefined : seedOf(flags.seed),
     oversubscribe: flags.oversubscribe,
     maxSequences: int("max-sequences", flags.maxSequences),
     batchSizes: batch,
@@ -131,6 +131,12 @@ function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
     outDir: flags.out,
     resume: flags.resume,
   };
+}
+
+function seedOf(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UserInputError(`--seed must be a whole number, got "${v}"`);
+  return n;
 }
 
 function describe(config: RankedConfig["config"]): string {
@@ -154,12 +160,18 @@ export function summary(result: TuneResult, outDir: string, files: string[]): st
   lines.push(`objective: ${metric}`);
   lines.push("");
   const rows = [["", "configuration", "measured", "speedup", "predicted speedup"]];
-  const row = (label: string, r: RankedConfig | null) => {
-    if (r) rows.push([label, describe(r.config), measuredText(r), times(r.speedupMeasured), times(r.speedupPredicted)]);
-  };
-  row("best", result.best);
-  if (result.runnerUp && (!result.best || configKey(result.runnerUp.config) !== configKey(result.best.config))) row("runner-up", result.runnerUp);
-  row("baseline", result.baseline);
+  // One row per configuration: the baseline is often the best or the runner-up on few cores.
+  const shown = new Map<string, { labels: string[]; r: RankedConfig }>();
+  for (const [label, r] of [["best", result.best], ["runner-up", result.runnerUp], ["baseline", result.baseline]] as const) {
+    if (!r) continue;
+    const key = configKey(r.config);
+    const entry = shown.get(key);
+    if (entry) entry.labels.push(label);
+    else shown.set(key, { labels: [label], r });
+  }
+  for (const { labels, r } of shown.values()) {
+    rows.push([labels.join(" = "), describe(r.config), measuredText(r), times(r.speedupMeasured), times(r.speedupPredicted)]);
+  }
   lines.push(table(rows));
   lines.push("");
   lines.push(`confidence: ${result.confidence.level} - ${result.confidence.reason}`);
