@@ -61,6 +61,8 @@ describe("usable CPUs and memory limit", () => {
   it("a quota and memory limit on an ancestor cgroup apply to the process", () => {
     const l = readLimits(tree("synthetic/cgroup-v2-ancestor-limit"));
     expect(l.cpus).toBe(2);
+    // The container's own cgroup has no cpuset file; the pod's "0-7" applies.
+    expect(l.allowedCpus).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(l.memoryBytes).toBe(2 * 1024 ** 3);
   });
   it("the dev VM's captured tree: no quota, both CPUs", () => {

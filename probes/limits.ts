@@ -147,11 +147,14 @@ export function readLimits(fs: KernelFiles): Limits {
   const cpusetWhere = cgroupDirs(memberships, mounts, "cpuset");
   if (cpusetWhere) {
     const names = cpusetWhere.version === 2 ? ["cpuset.cpus.effective"] : ["cpuset.effective_cpus", "cpuset.cpus"];
-    for (const name of names) {
-      const text = fs.read(`${cpusetWhere.dirs[0]}/${name}`);
-      if (text !== null && text.trim() !== "") {
-        cpuset = parseCpuList(text);
-        break;
+    // The nearest cgroup that has the file: v2 shows cpuset files only where the controller is on.
+    search: for (const dir of cpusetWhere.dirs) {
+      for (const name of names) {
+        const text = fs.read(`${dir}/${name}`);
+        if (text !== null && text.trim() !== "") {
+          cpuset = parseCpuList(text);
+          break search;
+        }
       }
     }
   }
