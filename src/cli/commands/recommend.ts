@@ -4,7 +4,7 @@ import { Command, Option } from "commander";
 import { UserInputError } from "../../errors.js";
 import { ENV_STYLES, loadEnvMap, parseEnvStyle } from "../../outputs/env.js";
 import { describeConfig, formatSpeedup } from "../../outputs/recommendation.js";
-import { recommend, type RecommendAnswer } from "../../recommend.js";
+import type { RecommendAnswer } from "../../recommend.js";
 import { parseBudget } from "../../tune/budget.js";
 import { printJson } from "../format.js";
 
@@ -57,6 +57,9 @@ export function registerRecommend(program: Command): void {
       const onSigint = () => controller.abort(new Error("interrupted"));
       process.once("SIGINT", onSigint);
       let answer: RecommendAnswer;
+      // Loaded here, not at the top: recommend() pulls in the tuner, the workloads and
+      // node-llama-cpp, which every other command would otherwise pay for at start-up.
+      const { recommend } = await import("../../recommend.js");
       try {
         answer = await recommend({
           models: flags.model,

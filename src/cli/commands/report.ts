@@ -4,7 +4,6 @@
 import { Command } from "commander";
 import { relative } from "node:path";
 import { loadEnvMap, parseEnvStyle } from "../../outputs/env.js";
-import { rebuildReport } from "../../outputs/index.js";
 import { describeConfig, formatSpeedup } from "../../outputs/recommendation.js";
 import { printJson } from "../format.js";
 
@@ -23,6 +22,8 @@ export function registerReport(program: Command): void {
     .option("--env-map <file>", "JSON file naming your variables")
     .option("--json", "print the recommendation and the files written as JSON")
     .action(async (outDir: string, flags: ReportFlags) => {
+      // vega is loaded only when a report is really rebuilt.
+      const { rebuildReport } = await import("../../outputs/index.js");
       const written = await rebuildReport(outDir, {
         envStyle: flags.envStyle ? parseEnvStyle(flags.envStyle) : undefined,
         envMap: flags.envMap ? loadEnvMap(flags.envMap) : undefined,
