@@ -4,7 +4,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadEnvMap, mergeEnv, renderEnv, writeEnvFile, type EnvBlock } from "./env.js";
+import { envBlock, envRecord, loadEnvMap, mergeEnv, renderEnv, writeEnvFile, type EnvBlock } from "./env.js";
+import { recommendationFromResult } from "./recommendation.js";
+import type { TuneResult } from "../types.js";
 import { UserInputError } from "../errors.js";
 
 const block: EnvBlock = {
@@ -147,5 +149,49 @@ describe("atomic .env write", () => {
     await writeEnvFile(target, block);
     expect(readFileSync(target, "utf8")).toBe(mergeEnv("", block));
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("env styles on a real recommendation (fixtures/results/llama-tiny-2core)", () => {
+  const result = JSON.parse(readFileSync(fileURLToPath(new URL("../../fixtures/results/llama-tiny-2core/result.json", import.meta.url)), "utf8")) as TuneResult;
+  const rec = recommendationFromResult(result, "tuned");
+  const { workers, threads, sequences, quant } = rec.config;
+
+  it("names the values as each style's program reads them", () => {
+    expect(envRecord(envBlock(rec, { style: "generic" }))).toMatchObject({
+      PARALLEL_WORKERS: String(workers),
+      INFERENCE_NUM_THREADS: String(threads),
+      PARALLEL_SEQUENCES: String(sequences),
+      MODEL_QUANT: String(quant),
+    });
+    expect(envRecord(envBlock(rec, { style: "llama-server" }))).toMatchObject({
+      LLAMA_ARG_THREADS: String(threads),
+      LLAMA_ARG_THREADS_BATCH: String(threads),
+      LLAMA_ARG_N_PARALLEL: String(sequences),
+      PARATUNE_SERVER_INSTANCES: String(workers),
+    });
+    const omp = envBlock(rec, { style: "omp" });
+    expect(envRecord(omp)).toMatchObject({ OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), PARALLEL_WORKERS: String(workers) });
+    // What a style has no name for is said in the header, not silently dropped.
+    expect(omp.header.join("\n")).toMatch(new RegExp(`not written by this style: .*sequences=${sequences}`));
+  });
+
+  it("uses an --env-map's names on top of its base style, and refuses a key the recommendation does not set", () => {
+    const block = envBlock(rec, { map: { extends: "omp", vars: { workers: "JOBS", threads: ["OMP_NUM_THREADS", "MY_THREADS"], quant: null } } });
+    const vals = envRecord(block);
+    expect(vals.JOBS).toBe(String(workers));
+    expect(vals.MY_THREADS).toBe(String(threads));
+    expect(vals.PARALLEL_WORKERS).toBeUndefined();
+    expect(() => envBlock(rec, { map: { vars: { gpus: "GPUS" } } })).toThrow(/does not set/);
+    expect(() => envBlock(rec, { map: { vars: { workers: "X", threads: "X" } } })).toThrow(/writes X twice/);
+  });
+
+  it("comments every value with the measured speedup", () => {
+    const text = renderEnv(envBlock(rec));
+    expect(text).toContain(`${rec.speedup!.toFixed(2)}x the baseline`);
+    for (const line of text.split("\n").filter((l) => /^[A-Z]/.test(l))) {
+      const prev = text.split("\n")[text.split("\n").indexOf(line) - 1];
+      expect(prev).toMatch(/^# paratune: /);
+    }
   });
 });
