@@ -27,7 +27,7 @@ export interface RooflineParams {
   flopsPerCore: number;
   /** Barrier cost per layer per extra thread of one worker, in seconds. */
   syncSecondsPerLayerThread: number;
-  /** Stall per layer per step when more threads are runnable than usable cores, in seconds. */
+  /** Stall per layer per step for a worker of 8 threads when threads exceed usable cores 2:1, in seconds. */
   oversubscribedSecondsPerLayer: number;
 }
 
@@ -38,7 +38,7 @@ export interface RooflineParams {
  */
 export const DEFAULT_ROOFLINE_PARAMS: RooflineParams = {
   bandwidthFraction: 0.8,
-  flopsPerCore: 44e9,
+  flopsPerCore: 88e9,
   syncSecondsPerLayerThread: 1e-5,
   oversubscribedSecondsPerLayer: 0.09,
 };
@@ -52,6 +52,16 @@ const PARAM_PRIOR_LOG_SD = [0.5, 0.7, 1.0, 1.5];
 /** Never claim better than this, however well the first trials fit: trial noise is ~3-5%. */
 const MIN_LOG_SD = 0.05;
 
+/** Threads per worker at which `oversubscribedSecondsPerLayer` is stated. */
+const OVERSUBSCRIPTION_REFERENCE_THREADS = 8;
+/**
+ * Cost of one pass over the weights (unpacking q4_0 blocks, quantizing activations) in FLOP
+ * equivalents per parameter: on the Xeon a 1-thread step took ~63 ms plus ~25 ms per sequence,
+ * i.e. the pass costs as much as ~2.5 sequences' worth of 2 FLOPs per parameter.
+ */
+const WEIGHT_PASS_FLOPS_PER_PARAM = 5;
+/** Compute slowdown with every usable core busy, relative to one busy core. */
+const ALL_CORES_BUSY_SLOWDOWN = 0.22;
 /** Extra compute a second hardware thread on a busy core gives (SMT shares the execution units). */
 const SMT_GAIN = 0.2;
 /** Fixed per-step cost outside the matmuls: graph setup, sampling, the JS round trip. */
@@ -264,13 +274,22 @@ export class RooflineModel implements PerformanceModel {
     const cores = Math.min(runnable, m.physicalCores) + SMT_GAIN * Math.max(0, runnable - m.physicalCores);
     const coresPerThread = cores / Math.max(totalThreads, 1);
     const flopsPerToken = 2 * model.parameterCount + 4 * model.layers * this.contextTokens * model.embeddingLength;
-    const workerFlops = s.threads * coresPerThread * p.flopsPerCore * quantComputeFactor(model.quant);
-    const computeSeconds = (cpuShare * s.sequences * flopsPerToken) / workerFlops;
+    // Unpacking the quantized weights is paid once per pass over them, however many sequences the
+    // pass serves: that is why batching sequences helps even where memory is not the bound.
+    const weightPassFlops = passes * WEIGHT_PASS_FLOPS_PER_PARAM * model.parameterCount;
+    // All cores busy run slower than one (shared clocks and caches): ~20% on the 16-core Xeon.
+    const busyFactor = 1 / (1 + ALL_CORES_BUSY_SLOWDOWN * (runnable - 1) / Math.max(1, m.usableCpus - 1));
+    const workerFlops = s.threads * coresPerThread * busyFactor * p.flopsPerCore * quantComputeFactor(model.quant);
+    const computeSeconds = (cpuShare * (weightPassFlops + s.sequences * flopsPerToken)) / workerFlops;
 
     const cpuLayers = cpuShare * model.layers;
     const syncSeconds = cpuLayers * p.syncSecondsPerLayerThread * (s.threads - 1) + STEP_OVERHEAD_S;
-    // Oversubscription stalls grow with how many threads queue on each core.
-    const stallSeconds = oversubscribed ? model.layers * p.oversubscribedSecondsPerLayer * (Math.ceil(totalThreads / m.usableCpus) - 1) : 0;
+    // Oversubscription stalls grow with how many threads queue on each core and steeply with the
+    // threads that must meet at each barrier: on the 16-core Xeon at 2x, 16x2 lost 20%, 8x4 75%
+    // and 4x8 98% (docs/models.md), i.e. about the cube of a worker's threads.
+    const stallSeconds = oversubscribed
+      ? model.layers * p.oversubscribedSecondsPerLayer * (s.threads / OVERSUBSCRIPTION_REFERENCE_THREADS) ** 3 * (Math.ceil(totalThreads / m.usableCpus - 1e-9) - 1)
+      : 0;
 
     const gpuSeconds =
       offload > 0
