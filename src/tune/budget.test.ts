@@ -66,4 +66,11 @@ describe("TrialCostModel", () => {
     expect(c.estimate(0.5)).toBeCloseTo(2500, 6);
     expect(c.estimate(0.01)).toBe(2000);
   });
+  it("scales the estimate up for a configuration doing more work than the typical trial, never down", () => {
+    const c = new TrialCostModel();
+    for (const d of [2000, 2000, 2000]) c.record(0.25, d, 1);
+    c.record(0.25, 2000, 2);
+    expect(c.estimateFor(0.25, 8)).toBe(16000);
+    expect(c.estimateFor(0.25, 0.5)).toBe(2000);
+  });
 });

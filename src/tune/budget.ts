@@ -78,12 +78,31 @@ export class TrialLimitReached extends Error {
  */
 export class TrialCostModel {
   private readonly byFidelity = new Map<number, number[]>();
+  private readonly works: number[] = [];
 
-  record(fidelity: number, durationMs: number): void {
+  /**
+   * `work` is how much a configuration does per trial relative to others (for the llama workload
+   * workers x sequences: each sequence is prompted and generates its tokens), so that a trial of
+   * eight sequences is not judged by the duration of one-sequence trials.
+   */
+  record(fidelity: number, durationMs: number, work = 1): void {
     if (!Number.isFinite(durationMs) || durationMs <= 0) return;
     const list = this.byFidelity.get(fidelity) ?? [];
     list.push(durationMs);
     this.byFidelity.set(fidelity, list);
+    if (work > 0 && Number.isFinite(work)) this.works.push(work);
+  }
+
+  /**
+   * The estimate for a configuration that does `work`: scaled up in proportion when it does more
+   * than the typical trial so far (proportional overestimates, since model loading does not
+   * grow with the work, which is the safe side both for cutting slow trials and for the deadline),
+   * never scaled down.
+   */
+  estimateFor(fidelity: number, work: number): number | null {
+    const base = this.estimate(fidelity);
+    if (base === null || this.works.length === 0) return base;
+    return base * Math.max(1, work / percentile(this.works, 0.5));
   }
 
   /**

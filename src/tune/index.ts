@@ -175,6 +175,7 @@ export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
         predict: setup.predictBefore,
         reserveMs: Math.min(3000, budgetMs * 0.05),
         elapsedOffsetMs,
+        work: setup.work,
         onNote: note,
         onTrialStart: (config, fidelity) => {
           const what = Object.entries(config).map(([k, v]) => `${k}=${v}`).join(" ");
@@ -233,6 +234,8 @@ interface Setup {
   /** Prediction from the uncalibrated model: the predicted speedups of the result. */
   predictPrior?: (config: Config) => Prediction | null;
   learn?: (trials: TrialRecord[]) => void;
+  /** Relative work of a configuration's trial, for judging its duration. */
+  work?: (config: Config) => number;
 }
 
 function commandSetup(def: StudyDefinition): Setup {
@@ -293,6 +296,8 @@ async function llamaSetup(
     // src/workloads/llama.ts); a full one all of them, `reps` times.
     rungs: [Math.min(1, Math.max(8 / genTokens, 1 / 9)), 1],
     description,
+    // Every sequence of every worker is prompted and generates its tokens.
+    work: (c) => Number(c.workers ?? 1) * Number(c.sequences ?? 1),
   };
   if (objective === "throughput") {
     // The roofline predicts decode tok/s; for latency we have no model, and claim none.

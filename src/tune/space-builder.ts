@@ -14,15 +14,27 @@ export interface SpaceOptions {
   batchSizes?: number[];
   /** Context tokens each sequence holds: its KV cache is sized for this many tokens. */
   contextPerSequence: number;
-  /** Memory a worker process needs besides weights and KV cache (runtime, compute buffers). */
+  /** Memory a worker process needs besides weights and KV cache; default `workerOverheadBytes`. */
   workerOverheadBytes?: number;
 }
 
 /**
- * Per-worker memory besides weights and KV cache: a Node.js process with node-llama-cpp loaded
- * and llama.cpp's compute buffers. Deliberately generous; see docs/tuning.md for the measurement.
+ * Memory a worker process needs besides weights and KV cache. Measured (docs/tuning.md): a
+ * worker of the 4M-parameter tiny model peaks at 167 MB RSS, one of qwen2.5-0.5b (349 MB file)
+ * at 773 MB; the difference is mostly llama.cpp's logits buffer, n_vocab x n_batch floats (311 MB
+ * for a 151936-token vocabulary at batch 512). So: a fixed part for Node.js, node-llama-cpp and
+ * the llama.cpp runtime, the logits buffer, and activations of a batch (a few hidden-size
+ * vectors per token), rounded up.
  */
-export const DEFAULT_WORKER_OVERHEAD_BYTES = 256 * 1024 * 1024;
+export function workerOverheadBytes(model: ModelInfo, batch: number): number {
+  const runtime = 160 * 2 ** 20;
+  const logits = model.vocabSize * batch * 4;
+  const activations = 8 * model.embeddingLength * batch * 4;
+  return runtime + logits + activations;
+}
+
+/** node-llama-cpp's batch size when the configuration does not set one. */
+export const DEFAULT_BATCH = 512;
 
 /** Part of available memory we plan to use: the rest is headroom for the OS and page cache churn. */
 export const MEMORY_HEADROOM = 0.85;
@@ -47,7 +59,7 @@ export function usableMemoryBytes(hw: HardwareProfile): number {
 export function memoryNeed(config: Config, model: ModelInfo, opts: SpaceOptions): number {
   const workers = Number(config.workers ?? 1);
   const sequences = Number(config.sequences ?? 1);
-  const overhead = opts.workerOverheadBytes ?? DEFAULT_WORKER_OVERHEAD_BYTES;
+  const overhead = opts.workerOverheadBytes ?? workerOverheadBytes(model, Number(config.batch ?? DEFAULT_BATCH));
   const kv = sequences * opts.contextPerSequence * model.kvBytesPerToken;
   return model.fileBytes + workers * (overhead + kv);
 }

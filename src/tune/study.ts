@@ -58,6 +58,8 @@ export interface StudyOptions {
   slowTrialFactor?: number;
   /** Never cut a trial for slowness before this many milliseconds. Default 15 s. */
   minTrialLimitMs?: number;
+  /** Relative amount of work a configuration's trial does (see TrialCostModel). Default 1. */
+  work?: (config: Config) => number;
 }
 
 export interface StudyState {
@@ -101,6 +103,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
   const offset = opts.elapsedOffsetMs ?? 0;
   const slowFactor = opts.slowTrialFactor ?? 6;
   const minLimitMs = opts.minTrialLimitMs ?? 15_000;
+  const workOf = (config: Config) => opts.work?.(config) ?? 1;
   const trials: TrialRecord[] = [...(opts.previous ?? [])];
   const done = new Map<string, TrialRecord>();
   const cost = new TrialCostModel();
@@ -111,7 +114,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
 
   for (const t of trials) {
     done.set(trialKey(t.config, t.fidelity), t);
-    cost.record(t.fidelity, t.measurement.durationMs);
+    cost.record(t.fidelity, t.measurement.durationMs, workOf(t.config));
     tuner.tell(toObservation(t));
   }
 
@@ -127,7 +130,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     opts.onTrialStart?.(config, fidelity);
     const startedAt = new Date().toISOString();
     const t0 = performance.now();
-    const estimate = cost.estimate(fidelity);
+    const estimate = cost.estimateFor(fidelity, workOf(config));
     const slowLimit = estimate === null ? Number.POSITIVE_INFINITY : Math.max(minLimitMs, slowFactor * estimate);
     // A short trial is meant to cost seconds; one that needs a third of the time left (the first
     // trial has no peers to compare with) is a configuration this machine cannot run well.
@@ -175,7 +178,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     };
     trials.push(record);
     done.set(trialKey(config, fidelity), record);
-    cost.record(fidelity, measurement.durationMs);
+    cost.record(fidelity, measurement.durationMs, workOf(config));
     opts.journal?.append(record);
     tuner.tell(toObservation(record));
     opts.onTrial?.(record, state());
@@ -183,8 +186,8 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
   };
 
   /** Whether a trial at this fidelity is expected to end before the deadline. */
-  const affordable = (fidelity: number): boolean => {
-    const estimate = cost.estimate(fidelity);
+  const affordable = (fidelity: number, config?: Config): boolean => {
+    const estimate = config ? cost.estimateFor(fidelity, workOf(config)) : cost.estimate(fidelity);
     return estimate === null || estimate <= budget.remainingMs() - reserveMs;
   };
 
@@ -219,7 +222,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
 
       const promotion = nextPromotion(trials, rungs, eta, done, unaffordable, budget, cost);
       if (promotion) {
-        if (!affordable(promotion.fidelity)) {
+        if (!affordable(promotion.fidelity, promotion.config)) {
           unaffordable.add(trialKey(promotion.config, promotion.fidelity));
           continue;
         }
@@ -248,6 +251,8 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
       }
       repeats = 0;
       if (!affordable(rungs[0])) return "budget";
+      // A heavier configuration than the time left fits: skip it, a lighter one may still fit.
+      if (!affordable(rungs[0], config)) continue;
       if ((await runTrial(config, rungs[0])) === "stopped") return interrupted() ? "interrupted" : "budget";
     }
   })();

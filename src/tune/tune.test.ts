@@ -79,11 +79,12 @@ describe("the search space of a real model file", () => {
     const { synthesize } = await import("../synth.js");
     const { readModelInfo } = await import("../model-info.js");
     const model = await readModelInfo((await synthesize({ shape: "tiny", quant: "q4_0" })).path);
-    // Two usable cores and 400 MiB available: one worker fits (weights + 256 MiB), two do not.
+    // Two usable cores and 300 MiB available (255 MiB usable): one worker fits (a few MiB of
+    // weights + 168 MiB runtime and buffers), two do not.
     const hardware: HardwareProfile = {
       ...real,
       limits: { ...real.limits, cpus: 2, cpuSource: "test: two CPUs" },
-      memory: { ...real.memory, availableBytes: 400 * 2 ** 20 },
+      memory: { ...real.memory, availableBytes: 300 * 2 ** 20 },
     };
     const space = buildLlamaSpace(hardware, [model], { contextPerSequence: 104 });
     expect(space.params.map((p) => p.name)).toEqual(["workers", "threads", "sequences", "quant"]);
