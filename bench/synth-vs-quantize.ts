@@ -54,7 +54,7 @@ function summary(xs: number[]): { mean: number; rme: number } {
 
 const source = await synthesize({ shape, quant: "f16" });
 console.log(`shape ${shape}; source for llama-quantize: ${source.path}`);
-console.log(`llama.cpp tools: ${bin}; llama-bench -p 0 -n ${gen} -r ${reps} -t ${threads}, ${rounds} alternating rounds\n`);
+console.log(`llama.cpp tools: ${bin}; llama-bench -p 0 -n ${gen} -r ${reps} -t ${threads}, ${rounds} rounds in ABBA order\n`);
 
 for (const quant of quants) {
   const synthetic = await synthesize({ shape, quant });
