@@ -91,7 +91,7 @@ export function buildResult(input: ResultInput): TuneResult {
     best,
     runnerUp,
     ranking,
-    confidence: confidenceOf(ranked[0], ranked[1], baselineTrial),
+    confidence: confidenceOf(ranked, baselineTrial),
   };
 }
 
@@ -120,11 +120,8 @@ export function speedup(value: number | null, baseline: number | null, direction
  * error, and a lead over the runner-up larger than both margins together: then repeating the
  * run would very likely pick the same configuration.
  */
-export function confidenceOf(
-  best: TrialRecord | undefined,
-  runnerUp: TrialRecord | undefined,
-  baseline: TrialRecord | undefined,
-): TuneResult["confidence"] {
+export function confidenceOf(ranked: TrialRecord[], baseline: TrialRecord | undefined): TuneResult["confidence"] {
+  const [best, runnerUp] = ranked;
   if (!best) return { level: "low", reason: "no configuration completed a trial" };
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const rme = finiteOr(best.measurement.rme, 1);
@@ -134,6 +131,11 @@ export function confidenceOf(
   if (!runnerUp) {
     const vsBase = baseline && baseline !== best ? "" : "; only the baseline was measured";
     return { level: rme < 0.05 && vsBase === "" ? "medium" : "low", reason: `one configuration measured at full fidelity (±${pct(rme)})${vsBase}` };
+  }
+  const promising = ranked.find((t) => t.fidelity < best.fidelity && t.value! > best.value!);
+  if (promising) {
+    const by = pct((promising.value! - best.value!) / Math.abs(best.value!));
+    return { level: "low", reason: `a configuration measured only in a short trial did ${by} better; resume with more budget to measure it fully` };
   }
   const rmeRunner = finiteOr(runnerUp.measurement.rme, 1);
   const margin = (best.value! - runnerUp.value!) / Math.abs(runnerUp.value!);

@@ -292,7 +292,7 @@ export function bestOf(trials: TrialRecord[]): TrialRecord | null {
  * Asynchronous successive halving: a configuration in the top 1/eta of its rung moves to the
  * next rung; higher rungs are served first so that good configurations reach full fidelity
  * early. With few trials in a short budget 1/eta of a rung rounds to nobody, so when the time
- * left only fits about one more trial at the next rung, that rung's leader is promoted anyway:
+ * left only fits a few more trials at the next rung, that rung's leader is promoted anyway:
  * better one full measurement of the best candidate than none.
  */
 function nextPromotion(
@@ -311,7 +311,7 @@ function nextPromotion(
     if (here.length === 0) continue;
     const next = rungs[k + 1];
     const estimate = cost.estimate(next);
-    const endgame = estimate !== null && budget.remainingMs() < 2 * estimate;
+    const endgame = estimate !== null && budget.remainingMs() < 3 * estimate;
     const quota = endgame ? Math.max(1, Math.floor(here.length / eta)) : Math.floor(here.length / eta);
     for (const t of here.slice(0, quota)) {
       const key = trialKey(t.config, next);
