@@ -1,0 +1,58 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parseLandscape } from "../src/replay.js";
+import { checkPick, evaluatePredictions, loadLandscapeContext, type MeasuredPoint } from "./evaluate.js";
+import { createPerformanceModel } from "./index.js";
+import { RooflineModel } from "./roofline.js";
+import { SurrogateModel } from "./surrogate.js";
+
+// A real landscape: 51 configurations of llama-batched-bench (synthetic TinyLlama-1.1B q4_0) on the
+// 16-core Xeon, recorded by bench/models-record-16core.sh; its sidecar carries the probed hardware
+// profile and the model file's ModelInfo.
+const file = new URL("./data/xeon16-tinyllama-q4_0.jsonl", import.meta.url).pathname;
+const context = loadLandscapeContext(file);
+const landscape = parseLandscape(readFileSync(file, "utf8"), file, { params: context.params!, objective: context.objective! });
+const points: MeasuredPoint[] = landscape.rows.map((r) => ({ config: r.config, value: r.value }));
+const options = { hardware: context.hardware, models: context.models, contextTokens: context.contextTokens, space: landscape.space };
+
+describe("landscape context", () => {
+  it("reads the hardware profile and model info named by the sidecar", () => {
+    expect(context.hardware?.cpu.logical).toBe(16);
+    expect(context.hardware?.bandwidth?.curve.length).toBeGreaterThan(2);
+    expect(context.models?.[0].quant).toBe("q4_0");
+    expect(context.contextTokens).toBe(56);
+  });
+
+  it("returns nothing for a landscape without a sidecar", () => {
+    expect(loadLandscapeContext("/nonexistent/landscape.jsonl")).toEqual({});
+  });
+});
+
+describe("prediction accuracy on the recorded Xeon landscape", () => {
+  it("calibrated on 8 random trials, predicts the other configurations within 15% on average", () => {
+    const ev = evaluatePredictions(points, () => createPerformanceModel(options), { k: 8, repeats: 3, seed: 11 });
+    expect(ev.splits).toHaveLength(3);
+    expect(ev.splits.every((s) => s.trained === 8 && s.tested > 35)).toBe(true);
+    expect(ev.mape).toBeLessThan(0.15);
+    // The stated uncertainty is honest: most held-out measurements fall inside +-2 std.
+    expect(ev.coverage).toBeGreaterThan(0.8);
+  });
+
+  it("picks, before any trial, a configuration that measures within 25% of the true best", () => {
+    const pick = checkPick(points, new RooflineModel({ hardware: context.hardware!, models: context.models!, contextTokens: context.contextTokens }));
+    expect(pick.bestMeasured).toBeCloseTo(506.72, 2);
+    expect(pick.fractionOfBest).toBeGreaterThan(0.75);
+  });
+
+  it("scores the GP surrogate too, and its error falls as it sees more trials", () => {
+    const make = () => new SurrogateModel(landscape.space, new RooflineModel({ hardware: context.hardware!, models: context.models!, contextTokens: context.contextTokens }));
+    const few = evaluatePredictions(points, make, { k: 4, repeats: 3, seed: 5 });
+    const many = evaluatePredictions(points, make, { k: 30, repeats: 3, seed: 5 });
+    expect(many.mape).toBeLessThan(few.mape);
+    expect(many.splits[0].sources[0]).toMatch(/^gp x roofline/);
+  });
+
+  it("rejects a K that leaves nothing to score", () => {
+    expect(() => evaluatePredictions(points, () => createPerformanceModel(options), { k: points.length })).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,45 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parseLandscape } from "../src/replay.js";
+import { createRng, shuffle } from "../src/random.js";
+import type { Observation } from "../src/types.js";
+import { loadLandscapeContext } from "./evaluate.js";
+import { createPerformanceModel } from "./index.js";
+
+// The recorded 16-core Xeon landscape (see evaluate.test.ts).
+const file = new URL("./data/xeon16-tinyllama-q4_0.jsonl", import.meta.url).pathname;
+const context = loadLandscapeContext(file);
+const landscape = parseLandscape(readFileSync(file, "utf8"), file, { params: context.params!, objective: context.objective! });
+const observations: Observation[] = shuffle(createRng(3), landscape.rows).map((r) => ({
+  config: r.config,
+  status: r.value === null ? "timeout" : "ok",
+  value: r.value,
+}));
+
+describe("createPerformanceModel", () => {
+  it("answers with the roofline prior before any trial, and calibrates it on the first few", () => {
+    const model = createPerformanceModel({ hardware: context.hardware, models: context.models, space: landscape.space });
+    expect(model.predict({ workers: 4, threads: 4, sequences: 4 }).source).toBe("roofline (prior)");
+    model.fit(observations.slice(0, 3));
+    expect(model.predict({ workers: 4, threads: 4, sequences: 4 }).source).toMatch(/^roofline \(calibrated on \d\)$/);
+  });
+
+  it("chooses between the calibrated roofline and the GP by cross-validation once it has enough trials", () => {
+    const model = createPerformanceModel({ hardware: context.hardware, models: context.models, contextTokens: 56, space: landscape.space });
+    model.fit(observations.slice(0, 20));
+    expect(Object.keys(model.scores).sort()).toEqual(["roofline", "surrogate"]);
+    const best = Object.entries(model.scores).reduce((a, b) => (b[1] < a[1] ? b : a))[0];
+    const source = model.predict({ workers: 2, threads: 8, sequences: 4 }).source;
+    expect(source.startsWith(best === "roofline" ? "roofline" : "gp x roofline")).toBe(true);
+  });
+
+  it("without hardware or model file, uses the USL and the GP on what was measured", () => {
+    const model = createPerformanceModel({ space: landscape.space });
+    expect(() => model.predict({ workers: 1, threads: 1, sequences: 1 })).toThrow(/no performance model can predict yet/);
+    model.fit(observations.slice(0, 12));
+    expect(Object.keys(model.scores).sort()).toEqual(["surrogate", "usl"]);
+    const p = model.predict({ workers: 2, threads: 8, sequences: 4 });
+    expect(p.mean).toBeGreaterThan(0);
+    expect(p.source).toMatch(/^(usl|gp) /);
+  });
+});
