@@ -10,6 +10,7 @@ import { printJson } from "../format.js";
 interface ReportFlags {
   envStyle?: string;
   envMap?: string;
+  writeEnv?: string;
   json?: boolean;
 }
 
@@ -20,6 +21,7 @@ export function registerReport(program: Command): void {
     .description("Rebuild a tuning run's report.md, charts/*.svg, .env and recommendation.json from its trials.jsonl.")
     .option("--env-style <style>", "variable names of the .env (default: as before, else generic)")
     .option("--env-map <file>", "JSON file naming your variables")
+    .option("--write-env <file>", "also merge the values into this .env (your project's), keeping its other keys and comments")
     .option("--json", "print the recommendation and the files written as JSON")
     .action(async (outDir: string, flags: ReportFlags) => {
       // vega is loaded only when a report is really rebuilt.
@@ -27,6 +29,7 @@ export function registerReport(program: Command): void {
       const written = await rebuildReport(outDir, {
         envStyle: flags.envStyle ? parseEnvStyle(flags.envStyle) : undefined,
         envMap: flags.envMap ? loadEnvMap(flags.envMap) : undefined,
+        envFile: flags.writeEnv,
       });
       if (flags.json) {
         printJson({ files: written.files, env: written.env, recommendation: written.recommendation });
@@ -35,8 +38,14 @@ export function registerReport(program: Command): void {
       const rec = written.recommendation;
       process.stdout.write(
         `${describeConfig(rec.config)}: ${formatSpeedup(rec.speedup)} the baseline, confidence ${rec.confidence.level}\n` +
-          written.files.map((f) => `  ${relative(process.cwd(), f) || f}`).join("\n") +
+          written.files.map((f) => `  ${shortPath(f)}`).join("\n") +
           "\n",
       );
     });
+}
+
+/** A path relative to the working folder when it is inside it, else as given. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith("..") ? rel : path;
 }
