@@ -44,6 +44,10 @@ describe("lscpu summary", () => {
     expect(s.get("CPU(s)")).toBe("16");
     expect(parseLscpuCaches(s)?.l3Bytes).toBe(300 * 1024 ** 2);
   });
+  it("reads the H100 host's full lscpu: 2 MiB L2 per core, 300 MiB L3", () => {
+    expect(parseLscpuCaches(parseLscpuSummary(text("h100-16core/lscpu.txt")))).toEqual({ l2Bytes: 2 * 1024 ** 2, l3Bytes: 300 * 1024 ** 2, l3Instances: 1 });
+    expect(isaFlags("x64", (parseLscpuSummary(text("h100-16core/lscpu.txt")).get("Flags") ?? "").split(" "))).toContain("amx_int8");
+  });
   it("parses both size spellings", () => {
     expect(parseCacheSize("32768K")).toBe(32 * 1024 ** 2);
     expect(parseCacheSize("1.5 MiB")).toBe(1.5 * 1024 ** 2);

@@ -39,6 +39,26 @@ describe("nvidia-smi parsers", () => {
     expect(gpus.map((g) => g.uuid)).toEqual(["GPU-e16f4db8-9d38-0bc0-0556-51277a321d7c", "GPU-761bab37-1c5f-2822-919b-953c5dc4e3ba"]);
     expect(gpus[0]).toMatchObject({ index: 0, computeCapability: null, ...h200 });
   });
+  it("reads the H100 host's output for the probe's own query (no header, no units)", () => {
+    expect(parseGpuQueryCsv(text("h100-16core/nvidia-smi-query-noheader.csv"))).toEqual([
+      {
+        index: 0,
+        name: "NVIDIA H100 80GB HBM3",
+        uuid: "GPU-1a0aec65-4699-ae99-f81a-688e442d8e69",
+        vramBytes: 81559 * MIB,
+        vramFreeBytes: 81079 * MIB,
+        computeCapability: "9.0",
+        driver: "580.159.04",
+        pcieGen: 5,
+        pcieWidth: 16,
+      },
+    ]);
+  });
+  it("reads the H100 host's -q -x XML and its one-GPU topo -m (no links)", () => {
+    const [gpu] = parseNvidiaSmiXml(text("h100-16core/nvidia-smi-q.xml"));
+    expect(gpu).toMatchObject({ name: "NVIDIA H100 80GB HBM3", vramBytes: 81559 * MIB, pcieGen: 5, pcieWidth: 16 });
+    expect(parseTopoMatrix(text("h100-16core/nvidia-smi-topo.txt"))).toEqual([]);
+  });
   it("reads the NVLink between the two H200s from topo -m", () => {
     expect(parseTopoMatrix(text("h200x2-32core/nvidia-smi-topo.txt"))).toEqual([{ a: 0, b: 1, kind: "NV18", nvlink: true }]);
   });

@@ -47,8 +47,6 @@ export async function probe(options: ProbeOptions = {}): Promise<HardwareProfile
   const { info: cpu, l3TotalBytes } = await readCpu(fs);
   const limits = readLimits(fs);
   const memory = readMemory(fs);
-  // A limit above the machine's memory limits nothing.
-  if (limits.memoryBytes !== null && limits.memoryBytes >= memory.totalBytes) limits.memoryBytes = null;
   const { gpus, links, warnings } = await gpuProbe;
   const print = fingerprint(fingerprintInputs(cpu, limits, memory, gpus));
 

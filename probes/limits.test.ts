@@ -65,6 +65,10 @@ describe("usable CPUs and memory limit", () => {
     expect(l.allowedCpus).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(l.memoryBytes).toBe(2 * 1024 ** 3);
   });
+  it("a memory limit above the RAM is no limit (the H100 host: 128 GiB over 125.9 GiB)", () => {
+    const l = readLimits(tree("synthetic/cgroup-v2-limit-above-ram"));
+    expect(l).toEqual({ cpus: 16, allowedCpus: Array.from({ length: 16 }, (_, i) => i), cpuSource: "all 16 online CPUs", memoryBytes: null });
+  });
   it("the dev VM's captured tree: no quota, both CPUs", () => {
     const l = readLimits(tree("dev-2core-amd/tree"));
     expect(l).toEqual({ cpus: 2, allowedCpus: [0, 1], cpuSource: "all 2 online CPUs", memoryBytes: null });

@@ -200,7 +200,13 @@ export function readLimits(fs: KernelFiles): Limits {
   } else {
     cpuSource = `all ${online.length} online CPUs`;
   }
-  return { cpus, allowedCpus, cpuSource, memoryBytes: readCgroupMemory(fs).limitBytes };
+  // A limit at or above the machine's memory limits nothing (the 16-core H100 host's cgroup says
+  // 128 GiB over 125.9 GiB of RAM).
+  let memoryBytes = readCgroupMemory(fs).limitBytes;
+  const memTotal = /^MemTotal:\s+(\d+)\s*kB/m.exec(fs.read("/proc/meminfo") ?? "");
+  const total = memTotal ? Number(memTotal[1]) * 1024 : os.totalmem();
+  if (memoryBytes !== null && memoryBytes >= total) memoryBytes = null;
+  return { cpus, allowedCpus, cpuSource, memoryBytes };
 }
 
 /**

@@ -14,6 +14,9 @@ describe("lscpu -p", () => {
     expect(t.smtSiblings[31]).toEqual([31]);
     expect(t.numaNodes).toEqual([{ id: 0, cpus: Array.from({ length: 32 }, (_, i) => i) }]);
   });
+  it("reads the 16-core H100 host", () => {
+    expect(summarizeTopology(parseLscpuParsable(text("h100-16core/lscpu-p.txt")))).toMatchObject({ logical: 16, physical: 16, sockets: 1, threadsPerCore: 1 });
+  });
   it("reads the 2-core dev VM (comma cache columns)", () => {
     const t = summarizeTopology(parseLscpuParsable(text("dev-2core-amd/lscpu-p.txt")));
     expect(t).toMatchObject({ logical: 2, physical: 2, sockets: 1, threadsPerCore: 1, smtSiblings: [[0], [1]] });
