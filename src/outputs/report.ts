@@ -96,10 +96,12 @@ export function renderReport(result: TuneResult, rec: Recommendation, options: R
   out.push("## Recommendation", "");
   if (result.best) {
     out.push(`**${describeConfig(rec.config)}**`, "");
+    const withRme = (v: number | null | undefined, rme: number | null | undefined) => [`${formatValue(v)}${unit}`, formatRme(rme)].filter(Boolean).join(" ");
     out.push(
-      `- ${obj.metric}: ${formatValue(rec.expected.value)}${unit} ${formatRme(rec.expected.rme)} (mean of the samples, 95% margin of error)`,
+      `- ${obj.metric}: ${withRme(rec.expected.value, rec.expected.rme)} ` +
+        (formatRme(rec.expected.rme) ? "(mean of the timed repetitions, 95% margin of error)" : "(one sample: no margin of error)"),
       `- Speedup: **${formatSpeedup(rec.speedup)}** over the baseline ${describeConfig(rec.baseline)}` +
-        (rec.baselineValue != null ? ` (${formatValue(rec.baselineValue)}${unit} ${formatRme(result.baseline.measured?.rme)})` : " (baseline not measured)"),
+        (rec.baselineValue != null ? ` (${withRme(rec.baselineValue, result.baseline.measured?.rme)})` : " (baseline not measured)"),
       `- Confidence: **${rec.confidence.level}**: ${rec.confidence.reason}`,
     );
     const effects = Object.entries(rec.effects).filter(([name, e]) => e.baseline !== rec.config[name]);
@@ -110,7 +112,7 @@ export function renderReport(result: TuneResult, rec: Recommendation, options: R
           .join("; ")}`,
       );
     }
-    if (result.runnerUp) out.push(`- Runner-up: ${describeConfig(result.runnerUp.config)}, ${formatValue(result.runnerUp.measured?.mean)}${unit} ${formatRme(result.runnerUp.measured?.rme)}, ${formatSpeedup(result.runnerUp.speedupMeasured)}`);
+    if (result.runnerUp) out.push(`- Runner-up: ${describeConfig(result.runnerUp.config)}, ${withRme(result.runnerUp.measured?.mean, result.runnerUp.measured?.rme)}, ${formatSpeedup(result.runnerUp.speedupMeasured)}`);
     if (rec.modelPath) out.push(`- Model file: \`${rec.modelPath}\``);
     if (options.env) out.push(`- Environment: \`${options.env.file}\` (style ${options.env.style}); load it with \`set -a; . ./${options.env.file}; set +a\` or your process manager's env-file option`);
   } else {
