@@ -16,7 +16,7 @@ import { buildResult } from "../tune/result.js";
 import { JOURNAL_FILE, readJournal } from "../tune/journal.js";
 import type { TuneResult } from "../types.js";
 import { writeCharts } from "./charts.js";
-import { ENV_STYLES, envBlock, envRecord, writeEnvFile, type EnvMap, type EnvStyle } from "./env.js";
+import { ENV_STYLES, envBlock, envRecord, renderEnv, writeEnvFile, type EnvMap, type EnvStyle } from "./env.js";
 import { recommendationFromResult, type Recommendation } from "./recommendation.js";
 import { renderReport } from "./report.js";
 
@@ -75,8 +75,10 @@ export async function writeOutputs(result: TuneResult, outDir: string, options: 
   await writeFileAtomic(recPath, JSON.stringify(file, null, 2) + "\n");
   files.push(recPath);
 
+  // The run folder's .env is ours: written whole, so a rebuild in another style leaves no stale
+  // names behind. Only the user's own file (envFile) is merged into.
   const envPath = join(outDir, ENV_FILE);
-  await writeEnvFile(envPath, block);
+  await writeFileAtomic(envPath, renderEnv(block));
   files.push(envPath);
   if (options.envFile) {
     await writeEnvFile(options.envFile, block);

@@ -110,6 +110,14 @@ describe("writeOutputs and paratune report", () => {
     expect(existsSync(join(dir, "charts/throughput.svg"))).toBe(true);
   });
 
+  it("rewrites the run folder's .env whole when rebuilt in another style: no stale names", async () => {
+    await rebuildReport(dir, { envStyle: "omp" });
+    const env = readFileSync(join(dir, ".env"), "utf8");
+    expect(env).toMatch(/^OMP_NUM_THREADS=/m);
+    expect(env).not.toMatch(/INFERENCE_NUM_THREADS/);
+    await rebuildReport(dir, { envStyle: "generic" });
+  });
+
   it("recomputes the ranking when the journal holds fewer trials than the result did", () => {
     const lines = readFileSync(join(dir, "trials.jsonl"), "utf8").trim().split("\n");
     const short = mkdtempSync(join(tmpdir(), "paratune-out-"));
