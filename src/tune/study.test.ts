@@ -156,8 +156,9 @@ describe("runStudy", () => {
     const run1 = await runStudy({
       space,
       tuner: createTuner("grid", space),
-      workload: workload(250),
-      budget: new Budget(1500),
+      // 8 short trials of 0.2 s and 9 full ones of 0.6 s do not fit in 4 s.
+      workload: workload(600),
+      budget: new Budget(4000),
       journal: first,
       baseline,
       rungs: [1 / 3, 1],

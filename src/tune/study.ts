@@ -186,8 +186,10 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
   };
 
   /** Whether a trial at this fidelity is expected to end before the deadline. */
-  const affordable = (fidelity: number, config?: Config): boolean => {
-    const estimate = config ? cost.estimateFor(fidelity, workOf(config)) : cost.estimate(fidelity);
+  // Not scaled by the configuration's work: trial time grows far less than linearly with
+  // sequences (they decode in one batch), and the deadline still cuts a trial that overruns.
+  const affordable = (fidelity: number): boolean => {
+    const estimate = cost.estimate(fidelity);
     return estimate === null || estimate <= budget.remainingMs() - reserveMs;
   };
 
@@ -220,9 +222,9 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
       if (interrupted()) return "interrupted";
       if (budget.remainingMs() <= reserveMs) return "budget";
 
-      const promotion = nextPromotion(trials, rungs, eta, done, unaffordable, budget, cost);
+      const promotion = nextPromotion(trials, rungs, eta, done, unaffordable, budget, cost, tunerDone);
       if (promotion) {
-        if (!affordable(promotion.fidelity, promotion.config)) {
+        if (!affordable(promotion.fidelity)) {
           unaffordable.add(trialKey(promotion.config, promotion.fidelity));
           continue;
         }
@@ -251,8 +253,6 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
       }
       repeats = 0;
       if (!affordable(rungs[0])) return "budget";
-      // A heavier configuration than the time left fits: skip it, a lighter one may still fit.
-      if (!affordable(rungs[0], config)) continue;
       if ((await runTrial(config, rungs[0])) === "stopped") return interrupted() ? "interrupted" : "budget";
     }
   })();
@@ -293,7 +293,8 @@ export function bestOf(trials: TrialRecord[]): TrialRecord | null {
  * next rung; higher rungs are served first so that good configurations reach full fidelity
  * early. With few trials in a short budget 1/eta of a rung rounds to nobody, so when the time
  * left only fits a few more trials at the next rung, that rung's leader is promoted anyway:
- * better one full measurement of the best candidate than none.
+ * better one full measurement of the best candidate than none. Once the tuner has nothing left
+ * to ask, every configuration may move up, best first, while the budget lasts.
  */
 function nextPromotion(
   trials: TrialRecord[],
@@ -303,6 +304,7 @@ function nextPromotion(
   unaffordable: Set<string>,
   budget: Budget,
   cost: TrialCostModel,
+  tunerDone: boolean,
 ): { config: Config; fidelity: number } | null {
   for (let k = rungs.length - 2; k >= 0; k--) {
     const here = trials
@@ -312,7 +314,9 @@ function nextPromotion(
     const next = rungs[k + 1];
     const estimate = cost.estimate(next);
     const endgame = estimate !== null && budget.remainingMs() < 3 * estimate;
-    const quota = endgame ? Math.max(1, Math.floor(here.length / eta)) : Math.floor(here.length / eta);
+    // With nothing new left to try, the rest of the budget confirms configurations at higher
+    // fidelity, best first.
+    const quota = tunerDone ? here.length : endgame ? Math.max(1, Math.floor(here.length / eta)) : Math.floor(here.length / eta);
     for (const t of here.slice(0, quota)) {
       const key = trialKey(t.config, next);
       if (!done.has(key) && !unaffordable.has(key)) return { config: t.config, fidelity: next };

@@ -95,8 +95,9 @@ describe("paratune tune", () => {
     expect(result.best?.config).toEqual({ a: 4, b: 1 });
     expect(result.best?.measured?.mean).toBe(41);
     expect(result.best?.speedupMeasured).toBeCloseTo(41 / 11, 6);
-    // Every configuration was tried once at the short rung; only the best reached full fidelity beyond the baseline.
+    // Every configuration was tried, and the best was confirmed at full fidelity.
     expect(new Set(result.trials.map((t) => JSON.stringify(t.config))).size).toBe(9);
+    expect(result.trials.some((t) => t.config.a === 4 && t.config.b === 1 && t.fidelity === 1)).toBe(true);
   });
 
   it("says in one line what is wrong with its flags", async () => {
