@@ -138,3 +138,18 @@ function crossValidatedMape(make: () => PerformanceModel, all: Observation[], ok
 export function createPerformanceModel(options: PerformanceModelOptions): AdaptiveModel {
   return new AdaptiveModel(options);
 }
+
+/**
+ * The 95% interval of a prediction. Throughput errors are multiplicative, so the interval is
+ * log-normal around the mean (never below zero), from the relative std.
+ */
+export function predictionInterval(p: Prediction): [number, number] {
+  if (!(p.mean > 0) || !Number.isFinite(p.std)) return [Math.max(0, p.mean - 1.96 * p.std), p.mean + 1.96 * p.std];
+  const logSd = Math.sqrt(Math.log1p((p.std / p.mean) ** 2));
+  return [p.mean * Math.exp(-1.96 * logSd), p.mean * Math.exp(1.96 * logSd)];
+}
+
+/** Predicted speedup of `config` over `baseline` (decode tok/s ratio) under one model. */
+export function predictedSpeedup(model: PerformanceModel, config: Config, baseline: Config): number {
+  return model.predict(config).mean / model.predict(baseline).mean;
+}

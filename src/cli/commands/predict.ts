@@ -1,0 +1,279 @@
+// `paratune predict`: what the performance models expect for configurations never run, with an
+// interval and the name of the model that made each number.
+
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import cliProgress from "cli-progress";
+import { z } from "zod";
+import { UserInputError } from "../../errors.js";
+import { readModelInfo } from "../../model-info.js";
+import type { Config, HardwareProfile, ModelInfo, Observation, Param, PerformanceModel, Prediction, SearchSpace } from "../../types.js";
+import { probe } from "../../../probes/index.js";
+import { RooflineModel } from "../../../models/roofline.js";
+import { createPerformanceModel, predictionInterval } from "../../../models/index.js";
+import { formatBytes, printJson, table } from "../format.js";
+
+interface PredictFlags {
+  model: string[];
+  workers: string;
+  threads?: string;
+  sequences: string;
+  batch?: string;
+  quant?: string;
+  gpuLayers?: string;
+  hardware?: string;
+  context: string;
+  observed?: string;
+  objective: string;
+  json?: boolean;
+}
+
+const hardwareSchema = z.object({
+  cpu: z.object({ logical: z.number().positive(), physical: z.number().positive(), model: z.string(), smtSiblings: z.array(z.array(z.number())) }).passthrough(),
+  limits: z.object({ cpus: z.number().positive(), allowedCpus: z.array(z.number()) }).passthrough(),
+  bandwidth: z.object({ curve: z.array(z.object({ threads: z.number(), gbps: z.number() })), peakGbps: z.number() }).passthrough().nullable().optional(),
+  gpus: z.array(z.object({ name: z.string() }).passthrough()).optional(),
+}).passthrough();
+
+const CONFIG_KEYS = ["workers", "threads", "sequences", "batch", "quant", "gpuLayers"];
+
+/**
+ * Measured configurations to fit on: a tuning journal (trials.jsonl: {config, value, measurement})
+ * or a landscape (one flat object per line with the parameter fields, the objective and "ok").
+ */
+function readObserved(file: string, objective: string): Observation[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UserInputError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const out: Observation[] = [];
+  text.split("\n").forEach((raw, i) => {
+    if (raw.trim() === "") return;
+    let row: Record<string, unknown>;
+    try {
+      row = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      throw new UserInputError(`${file} line ${i + 1}: not valid JSON`, "give a tuning journal (trials.jsonl) or a landscape (.jsonl)");
+    }
+    if (row.config && typeof row.config === "object") {
+      const m = row.measurement as { status?: string } | undefined;
+      const value = typeof row.value === "number" ? row.value : null;
+      out.push({ config: row.config as Config, status: (m?.status ?? (value === null ? "failed" : "ok")) as Observation["status"], value, fidelity: typeof row.fidelity === "number" ? row.fidelity : undefined });
+      return;
+    }
+    const config: Config = {};
+    for (const k of CONFIG_KEYS) if (typeof row[k] === "number" || typeof row[k] === "string") config[k] = row[k] as number | string;
+    if (Object.keys(config).length === 0) throw new UserInputError(`${file} line ${i + 1}: no configuration fields (${CONFIG_KEYS.join(", ")})`);
+    const ok = row.ok === undefined || row.ok === 1 || row.ok === true;
+    const value = ok && typeof row[objective] === "number" && (row[objective] as number) > 0 ? (row[objective] as number) : null;
+    out.push({ config, status: value === null ? "failed" : "ok", value });
+  });
+  if (out.length === 0) throw new UserInputError(`${file} has no measured configurations`);
+  return out;
+}
+
+/** The smallest space holding every configuration seen or asked about, for the GP's encoding. */
+function spaceOf(configs: Config[]): SearchSpace {
+  const keys = [...new Set(configs.flatMap((c) => Object.keys(c)))];
+  const params: Param[] = keys.map((name) => {
+    const values = [...new Set(configs.map((c) => c[name]).filter((v) => v !== undefined))];
+    if (values.every((v) => typeof v === "number")) return { name, kind: "ordinal", values: (values as number[]).sort((a, b) => a - b) };
+    return { name, kind: "categorical", values: values.map(String).sort() };
+  });
+  return { params, constraints: [] };
+}
+
+/** "1,2,4" -> [1, 2, 4]; every value a positive integer. */
+function intList(flag: string, text: string, min = 1): number[] {
+  const parts = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const values = parts.map(Number);
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < min)) {
+    throw new UserInputError(`${flag} must be ${min === 0 ? "non-negative" : "positive"} integers, comma-separated; got "${text}"`, `e.g. ${flag} 1,2,4`);
+  }
+  return [...new Set(values)];
+}
+
+function readHardware(file: string): HardwareProfile {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserInputError(`cannot read hardware profile ${file}: ${code ?? (err as Error).message}`, "write one with `paratune probe --json > profile.json`");
+  }
+  // Only what the roofline reads is required; a profile from an older paratune still works.
+  const parsed = hardwareSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UserInputError(`${file} is not a hardware profile (${issue.path.join(".") || "top level"}: ${issue.message})`, "write one with `paratune probe --json > profile.json`");
+  }
+  const p = json as Partial<HardwareProfile>;
+  if (!p.bandwidth) process.stderr.write(`paratune: ${file} has no bandwidth curve; predictions use a generic one and are wider\n`);
+  return { gpus: [], gpuLinks: [], warnings: [], ...p } as HardwareProfile;
+}
+
+async function readModels(paths: string[]): Promise<ModelInfo[]> {
+  const infos: ModelInfo[] = [];
+  for (const path of paths) {
+    try {
+      infos.push(await readModelInfo(path));
+    } catch (err) {
+      if (err instanceof UserInputError) throw err;
+      throw new UserInputError(`cannot read model ${path}: ${(err as Error).message}`, "give a GGUF file (paratune synth makes one of any shape)");
+    }
+  }
+  const quants = infos.map((m) => m.quant);
+  const twice = quants.find((q, i) => quants.indexOf(q) !== i);
+  if (twice) throw new UserInputError(`two model files have quant ${twice}`, "give one --model per quantization");
+  return infos;
+}
+
+interface Row {
+  config: Config;
+  prediction: Prediction;
+  interval: [number, number];
+  speedup: number;
+  bound: string;
+}
+
+export function registerPredict(program: Command): void {
+  program
+    .command("predict")
+    .description("Predict decode throughput for configurations never run, with a 95% interval and the model that made it.")
+    .requiredOption("--model <gguf...>", "model file(s); one per quantization to compare with --quant")
+    .option("--workers <list>", "worker processes, comma-separated", "1")
+    .option("--threads <list>", "threads per worker, comma-separated (default: usable cores / workers)")
+    .option("--sequences <list>", "parallel sequences per worker, comma-separated", "1")
+    .option("--batch <n>", "batch size (tokens per decode pass); default: all sequences in one pass")
+    .option("--quant <list>", "quantizations to predict, comma-separated (default: every --model)")
+    .option("--gpu-layers <list>", "layers offloaded to the GPU, comma-separated")
+    .option("--hardware <profile.json>", "predict for another machine, from its `paratune probe --json`; default: probe this one")
+    .option("--context <tokens>", "average context per sequence while decoding (prompt + half the generated tokens)", "512")
+    .option("--observed <file>", "measured trials to calibrate on: a tuning journal (trials.jsonl) or a landscape (.jsonl)")
+    .option("--objective <field>", "the metric field of a landscape given to --observed", "decodeTps")
+    .option("--json", "print the predictions as JSON")
+    .action(async (flags: PredictFlags) => {
+      const workers = intList("--workers", flags.workers);
+      const sequences = intList("--sequences", flags.sequences);
+      const contextTokens = intList("--context", flags.context, 0)[0];
+      const batch = flags.batch === undefined ? undefined : intList("--batch", flags.batch)[0];
+      const gpuLayers = flags.gpuLayers === undefined ? [undefined] : intList("--gpu-layers", flags.gpuLayers, 0);
+      const models = await readModels(flags.model);
+      const quants = flags.quant === undefined ? models.map((m) => m.quant) : flags.quant.split(",").map((q) => q.trim().toLowerCase()).filter(Boolean);
+      for (const q of quants) {
+        if (!models.some((m) => m.quant === q)) {
+          throw new UserInputError(`no --model file has quant ${q}`, `the model files given are ${models.map((m) => m.quant).join(", ")}`);
+        }
+      }
+
+      let hardware: HardwareProfile;
+      if (flags.hardware) {
+        hardware = readHardware(flags.hardware);
+      } else {
+        // The bandwidth curve is cached per machine by the probe, so this is slow only once.
+        const tty = !flags.json && process.stderr.isTTY;
+        let bar: cliProgress.SingleBar | undefined;
+        hardware = await probe({
+          bandwidth: true,
+          onBandwidthProgress: tty
+            ? (done, total) => {
+                if (!bar) {
+                  bar = new cliProgress.SingleBar(
+                    { format: "measuring bandwidth [{bar}] {value}/{total} thread counts  ETA {eta_formatted}", clearOnComplete: true },
+                    cliProgress.Presets.shades_classic,
+                  );
+                  bar.start(total, 0);
+                }
+                bar.update(done);
+              }
+            : undefined,
+        });
+        bar?.stop();
+      }
+
+      const usable = Math.max(1, Math.floor(hardware.limits.cpus + 1e-9));
+      const roofline = new RooflineModel({ hardware, models, contextTokens });
+      const withQuant = (c: Config, q: string): Config => (models.length > 1 || flags.quant !== undefined ? { ...c, quant: q } : c);
+      const baselineConfig = withQuant({ workers: 1, threads: usable, sequences: 1 }, quants[0]);
+
+      const configs: Config[] = [];
+      for (const q of quants) {
+        for (const w of workers) {
+          const threadList = flags.threads === undefined ? [Math.max(1, Math.floor(usable / w))] : intList("--threads", flags.threads);
+          for (const t of threadList) {
+            for (const s of sequences) {
+              for (const g of gpuLayers) {
+                const config: Config = withQuant({ workers: w, threads: t, sequences: s }, q);
+                if (batch !== undefined) config.batch = batch;
+                if (g !== undefined) config.gpuLayers = g;
+                configs.push(config);
+              }
+            }
+          }
+        }
+      }
+
+      // With measured trials the best available model answers (calibrated roofline or the GP on
+      // its residuals, chosen by cross-validation); without, the roofline prior.
+      let model: PerformanceModel = roofline;
+      let observedCount = 0;
+      if (flags.observed) {
+        const observed = readObserved(flags.observed, flags.objective);
+        observedCount = observed.length;
+        const adaptive = createPerformanceModel({ hardware, models, contextTokens, space: spaceOf([...observed.map((o) => o.config), ...configs, baselineConfig]) });
+        adaptive.fit(observed);
+        model = adaptive;
+      }
+      const baseline = model.predict(baselineConfig);
+      const rows: Row[] = configs.map((config) => {
+        const prediction = model.predict(config);
+        return {
+          config,
+          prediction,
+          interval: predictionInterval(prediction),
+          speedup: prediction.mean / baseline.mean,
+          bound: roofline.breakdown(config).bound,
+        };
+      });
+
+      if (flags.json) {
+        printJson({
+          hardware: {
+            fingerprint: hardware.fingerprint,
+            cpu: hardware.cpu.model,
+            usableCpus: hardware.limits.cpus,
+            peakGbps: hardware.bandwidth?.peakGbps ?? null,
+          },
+          models: models.map((m) => ({ path: m.path, quant: m.quant, weightBytes: m.weightBytes, parameterCount: m.parameterCount })),
+          contextTokens,
+          observed: observedCount,
+          baseline: { config: baselineConfig, ...baseline },
+          predictions: rows.map((r) => ({ config: r.config, ...r.prediction, interval95: r.interval, speedup: r.speedup, bound: r.bound })),
+        });
+        return;
+      }
+      const bw = hardware.bandwidth ? `${hardware.bandwidth.peakGbps.toFixed(1)} GB/s peak bandwidth` : "no bandwidth curve (generic)";
+      const head = [
+        `${hardware.cpu.model}: ${hardware.limits.cpus} usable CPUs, ${bw}`,
+        ...models.map((m) => `${m.name}${m.name.includes(m.quant) ? "" : ` ${m.quant}`}: ${formatBytes(m.weightBytes)} of weights, ${(m.parameterCount / 1e9).toFixed(2)}B parameters`),
+        ...(flags.observed ? [`fitted on ${observedCount} measured configurations from ${flags.observed}`] : []),
+        `baseline (1 worker x ${usable} threads x 1 sequence): ${baseline.mean.toFixed(1)} tok/s (${baseline.source})`,
+        "",
+      ];
+      const keys = ["workers", "threads", "sequences", ...(rows.some((r) => r.config.quant !== undefined) ? ["quant"] : []), ...(batch !== undefined ? ["batch"] : []), ...(gpuLayers[0] !== undefined ? ["gpuLayers"] : [])];
+      const out = [[...keys, "decode tok/s", "95% interval", "speedup", "bound", "model"]];
+      for (const r of rows) {
+        out.push([
+          ...keys.map((k) => String(r.config[k])),
+          r.prediction.mean.toFixed(1),
+          `${r.interval[0].toFixed(1)}-${r.interval[1].toFixed(1)}`,
+          `${r.speedup.toFixed(2)}x`,
+          r.bound,
+          r.prediction.source,
+        ]);
+      }
+      process.stdout.write(`${head.join("\n")}${table(out)}\n`);
+    });
+}
