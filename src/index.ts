@@ -14,3 +14,4 @@ export { tune, tuneRun, type TuneOptions, type TuneRun } from "./tune/index.js";
 export { recommend, predictRecommendation, type RecommendOptions, type RecommendAnswer } from "./recommend.js";
 export { writeOutputs, rebuildReport, loadResult, envBlock, renderEnv, mergeEnv, writeEnvFile, loadEnvMap, ENV_STYLES, type EnvStyle, type EnvMap, type OutputOptions, type WrittenOutputs, type Recommendation } from "./outputs/index.js";
 export { saveToStore, lookupStore, listStore, storeKey, storeKeyOf, type StoreKey, type StoreEntry } from "./store.js";
+export { createPerformanceModel, AdaptiveModel, RooflineModel, rooflinePriorMean, UslModel, fitUsl, SurrogateModel, evaluatePredictions, checkPick, predictionInterval, predictedSpeedup, type PerformanceModelOptions } from "../models/index.js";

@@ -8,6 +8,7 @@ import { registerTune } from "./commands/tune.js";
 import { registerBench } from "./commands/bench.js";
 import { registerRecommend } from "./commands/recommend.js";
 import { registerReport } from "./commands/report.js";
+import { registerPredict } from "./commands/predict.js";
 
 /** Builds the CLI. One file per command under commands/, each adding itself here. */
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerRecommend(program);
   registerReport(program);
+  registerPredict(program);
   return program;
 }
 
