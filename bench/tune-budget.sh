@@ -45,4 +45,7 @@ row("runner-up", r.runnerUp);
 row("baseline", r.baseline);
 console.log(`confidence: ${r.confidence.level} - ${r.confidence.reason}`);
 console.log(`infeasible configurations: ${r.infeasible.length}`);
+for (const t of r.trials.filter((t) => t.value === null)) {
+  console.log(`not measured: ${cfg(t.config)} at ${t.fidelity.toFixed(2)}: ${t.measurement.status} ${(t.measurement.error ?? "").split("\n")[0].slice(0, 160)}`);
+}
 JS
