@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseLandscape } from "../src/replay.js";
-import { checkPick, evaluatePredictions, loadLandscapeContext, type MeasuredPoint } from "./evaluate.js";
+import { checkPick, evaluatePredictions, loadLandscapeContext, predictOnLandscape, renderLandscapeEvaluation, type MeasuredPoint } from "./evaluate.js";
+import { UserInputError } from "../src/errors.js";
 import { createPerformanceModel } from "./index.js";
 import { RooflineModel } from "./roofline.js";
 import { SurrogateModel } from "./surrogate.js";
@@ -54,5 +55,24 @@ describe("prediction accuracy on the recorded Xeon landscape", () => {
 
   it("rejects a K that leaves nothing to score", () => {
     expect(() => evaluatePredictions(points, () => createPerformanceModel(options), { k: points.length })).toThrow(RangeError);
+  });
+});
+
+describe("replay --predict", () => {
+  it("reports the error after K trials, the models that answered and the roofline's pick before any trial", () => {
+    const e = predictOnLandscape(landscape, { k: 8, repeats: 2, seed: 1 });
+    expect(e.roofline).toBe(true);
+    expect(e.configurations).toBe(51);
+    expect(e.mape).toBeLessThan(0.15);
+    expect(Object.keys(e.sources).some((s) => s.startsWith("roofline"))).toBe(true);
+    expect(e.prior!.pick.fractionOfBest).toBeGreaterThan(0.75);
+    const text = renderLandscapeEvaluation(e);
+    expect(text).toMatch(/mean absolute percentage error \d+\.\d%/);
+    expect(text).toMatch(/roofline before any trial/);
+  });
+
+  it("says what to do when K is out of range", () => {
+    expect(() => predictOnLandscape(landscape, { k: 51 })).toThrow(UserInputError);
+    expect(() => predictOnLandscape(landscape, { k: -1 })).toThrow(/from 0 to 50/);
   });
 });

@@ -7,7 +7,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { UserInputError } from "../src/errors.js";
 import { createRng, shuffle } from "../src/random.js";
+import type { Landscape } from "../src/replay.js";
 import type { Config, HardwareProfile, ModelInfo, Observation, PerformanceModel, Prediction } from "../src/types.js";
+import { createPerformanceModel } from "./index.js";
+import { RooflineModel } from "./roofline.js";
 
 /** A measured configuration: value null when the trial failed (it teaches, but cannot be scored). */
 export interface MeasuredPoint {
@@ -40,7 +43,7 @@ export interface PredictionEvaluation {
   /** Configurations with a measured value, i.e. what can be scored. */
   scorable: number;
   splits: SplitEvaluation[];
-  /** Mean over splits of each split's MAPE, as a fraction. */
+  /** Mean over splits of each split's MAPE, as a fraction (splits with nothing to fit on left out). */
   mape: number;
   /** Smallest and largest split MAPE. */
   mapeRange: [number, number];
@@ -77,6 +80,14 @@ export function evaluatePredictions(points: MeasuredPoint[], createModel: () => 
     const test = order.slice(k).filter((p): p is MeasuredPoint & { value: number } => p.value !== null && p.value > 0);
     const model = createModel();
     model.fit(train.map(toObservation));
+    // A draw whose K configurations all failed leaves a model without a number to start from
+    // (no roofline): nothing can be scored on it, and it says so by an empty split.
+    try {
+      model.predict(test[0]?.config ?? train[0].config);
+    } catch {
+      splits.push({ seed, trained: train.length, tested: 0, mape: Number.NaN, sources: [], checks: [] });
+      continue;
+    }
     const checks = test.map((p): PredictionCheck => {
       const predicted = model.predict(p.config);
       const ape = Math.abs(predicted.mean - p.value) / p.value;
@@ -86,6 +97,7 @@ export function evaluatePredictions(points: MeasuredPoint[], createModel: () => 
     splits.push({ seed, trained: train.length, tested: checks.length, mape, sources: [...new Set(checks.map((c) => c.predicted.source))], checks });
   }
   const mapes = splits.map((s) => s.mape).filter(Number.isFinite);
+  if (mapes.length === 0) throw new UserInputError(`every draw of ${k} configurations had no successful one to fit on`, "give a larger K");
   const all = splits.flatMap((s) => s.checks);
   return {
     k,
@@ -169,4 +181,86 @@ export function loadLandscapeContext(landscapeFile: string): LandscapeContext {
   if (Array.isArray(meta.params)) out.params = meta.params.map(String);
   if (typeof meta.objective === "string") out.objective = meta.objective;
   return out;
+}
+
+/** `paratune replay --predict K`: the models' accuracy on one landscape, in one object. */
+export interface LandscapeEvaluation {
+  landscape: string;
+  objective: string;
+  configurations: number;
+  k: number;
+  repeats: number;
+  /** Whether the sidecar gave the hardware profile and model info the roofline needs. */
+  roofline: boolean;
+  /** Mean absolute percentage error on the held-out configurations, mean over the K-draws. */
+  mape: number;
+  mapeRange: [number, number];
+  coverage: number;
+  /** Models that answered, with how many held-out predictions each made. */
+  sources: Record<string, number>;
+  /** The roofline before any trial: its error on every configuration and the one it would pick. */
+  prior: { mape: number; pick: PickCheck } | null;
+}
+
+export function predictOnLandscape(landscape: Landscape, options: { k: number; repeats?: number; seed?: number }): LandscapeEvaluation {
+  const points: MeasuredPoint[] = landscape.rows.map((r) => ({ config: r.config, value: r.value }));
+  const k = options.k;
+  if (!Number.isInteger(k) || k < 0 || k >= points.length) {
+    throw new UserInputError(`--predict must be an integer from 0 to ${points.length - 1} (the landscape has ${points.length} configurations), got ${k}`);
+  }
+  // Models predict a throughput; for a minimised objective (latency) the roofline does not apply.
+  const context = landscape.direction === "maximize" ? loadLandscapeContext(landscape.source) : {};
+  const withRoofline = Boolean(context.hardware && context.models);
+  const options_ = { hardware: context.hardware, models: context.models, contextTokens: context.contextTokens, space: landscape.space };
+  if (k === 0 && !withRoofline) {
+    throw new UserInputError(
+      `${landscape.source}: without a hardware profile and model info nothing can predict before a trial`,
+      "give --predict 1 or more, or add hardware and models to the landscape's .meta.json sidecar (docs/models.md)",
+    );
+  }
+  const ev = evaluatePredictions(points, () => createPerformanceModel(options_), { k, repeats: options.repeats, seed: options.seed });
+  const sources: Record<string, number> = {};
+  for (const check of ev.splits.flatMap((sp) => sp.checks)) {
+    const name = check.predicted.source.replace(/ \((calibrated on|fitted on) \d+\)$/, "").replace(/ \(.*fitted on \d+\)$/, "");
+    sources[name] = (sources[name] ?? 0) + 1;
+  }
+  let prior: LandscapeEvaluation["prior"] = null;
+  if (withRoofline) {
+    const roofline = new RooflineModel({ hardware: context.hardware!, models: context.models!, contextTokens: context.contextTokens });
+    const scored = points.filter((p): p is MeasuredPoint & { value: number } => p.value !== null && p.value > 0);
+    const mape = scored.reduce((sum, p) => sum + Math.abs(roofline.predict(p.config).mean - p.value) / p.value, 0) / scored.length;
+    prior = { mape, pick: checkPick(points, roofline) };
+  }
+  return {
+    landscape: landscape.source,
+    objective: landscape.objective,
+    configurations: points.length,
+    k,
+    repeats: ev.splits.length,
+    roofline: withRoofline,
+    mape: ev.mape,
+    mapeRange: ev.mapeRange,
+    coverage: ev.coverage,
+    sources,
+    prior,
+  };
+}
+
+export function renderLandscapeEvaluation(e: LandscapeEvaluation): string {
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const key = (c: Config) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(" ");
+  const lines = [
+    `landscape ${e.landscape}: ${e.configurations} configurations, objective ${e.objective}`,
+    `fitted on K=${e.k} random configurations, scored on the rest, ${e.repeats} draws`,
+    `mean absolute percentage error ${pct(e.mape)} (draws ${pct(e.mapeRange[0])}-${pct(e.mapeRange[1])}); ${pct(e.coverage)} of measurements inside the 95% interval`,
+    `models that answered: ${Object.entries(e.sources).map(([s, n]) => `${s} (${n})`).join(", ")}`,
+  ];
+  if (e.prior) {
+    lines.push(
+      `roofline before any trial: error ${pct(e.prior.mape)}; picks ${key(e.prior.pick.picked)} which measured ${e.prior.pick.measured} = ${pct(e.prior.pick.fractionOfBest)} of the best (${key(e.prior.pick.best)}: ${e.prior.pick.bestMeasured})`,
+    );
+  } else {
+    lines.push("no roofline: the landscape's .meta.json has no hardware profile and model info");
+  }
+  return `${lines.join("\n")}\n`;
 }

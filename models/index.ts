@@ -59,11 +59,11 @@ export class AdaptiveModel implements PerformanceModel {
     // The USL knows nothing the calibrated roofline does not, and with few points it fits noise
     // (16% error at K=8 on the Xeon landscape against the roofline's 10%): it answers only when
     // there is no roofline, e.g. for a command workload.
-    if (!hasRoofline && okCount >= 2) {
+    if (!hasRoofline && okCount >= 1) {
       const usableCpus = this.options.hardware?.limits.cpus;
       out.push({ name: "usl", make: () => new UslModel({ usableCpus }) });
     }
-    if (this.options.space && okCount >= 3) {
+    if (this.options.space && okCount >= (hasRoofline ? 3 : 2)) {
       const space = this.options.space;
       out.push({ name: "surrogate", make: () => new SurrogateModel(space, this.roofline()) });
     }
