@@ -6,6 +6,7 @@ import { UserInputError } from "../../errors.js";
 import { configKey } from "../../space.js";
 import { loadLandscape, replay, type Quartiles, type ReplayResult } from "../../replay.js";
 import { printJson, table } from "../format.js";
+import { predictOnLandscape, renderLandscapeEvaluation } from "../../../models/evaluate.js";
 
 interface ReplayFlags {
   landscape: string;
@@ -16,6 +17,7 @@ interface ReplayFlags {
   trials: string;
   seeds: string;
   seed: string;
+  predict?: string;
   json?: boolean;
 }
 
@@ -63,7 +65,7 @@ export function registerReplay(program: Command): void {
     .option("--trials <n>", "trial budget N for the best-after-N column", "30")
     .option("--seeds <k>", "number of seeds per tuner", "20")
     .option("--seed <s>", "first seed", "0")
-    // Issue 6 adds `--predict K` here: fit a performance model on K random rows, report its error.
+    .option("--predict <k>", "instead of tuners: fit the performance models on K random configurations, report their error on the rest (draws: --seeds)")
     .option("--json", "print the result as JSON")
     .action((flags: ReplayFlags) => {
       const params = flags.params.split(",").map((s) => s.trim()).filter(Boolean);
@@ -77,6 +79,12 @@ export function registerReplay(program: Command): void {
         objective: flags.objective,
         direction: flags.minimize ? "minimize" : "maximize",
       });
+      if (flags.predict !== undefined) {
+        const evaluation = predictOnLandscape(landscape, { k: Number(flags.predict), repeats: seeds, seed: firstSeed });
+        if (flags.json) printJson(evaluation);
+        else process.stdout.write(renderLandscapeEvaluation(evaluation));
+        return;
+      }
       const bar =
         process.stderr.isTTY && !flags.json
           ? new cliProgress.SingleBar({ format: "replay [{bar}] {value}/{total} runs | ETA {eta_formatted}", stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic)
