@@ -43,7 +43,7 @@ function heatmapAxes(params: Param[]): { x: string; y: string; facet: string | n
 export function throughputChart(result: TuneResult): Chart | null {
   const objective = result.workload.objective;
   const axes = heatmapAxes(result.params);
-  if (!axes) return null;
+  if (!axes) return singleParamChart(result);
   const rows: Record<string, number | string>[] = [];
   for (const m of measuredConfigs(result.trials, objective).values()) {
     rows.push({
@@ -90,6 +90,40 @@ export function throughputChart(result: TuneResult): Chart | null {
       result.params.some((p) => p !== undefined && ![axes.x, axes.y, axes.facet].includes(p.name)) ? " (best over the other parameters)" : ""
     }; * marks a cell measured only in a short trial. Empty cells were not run (infeasible, failed or not chosen by the tuner).`,
     spec: layer,
+  };
+}
+
+/** With one numeric parameter (a command tuned over --param threads=1,2,4 only): bars over it. */
+function singleParamChart(result: TuneResult): Chart | null {
+  const objective = result.workload.objective;
+  const param = result.params.find((p) => p.kind !== "categorical");
+  if (!param) return null;
+  const best = new Map<number, { x: number; value: number; full: number }>();
+  for (const m of measuredConfigs(result.trials, objective).values()) {
+    const x = Number(m.config[param.name]);
+    const full = m.fidelity >= 1 ? 1 : 0;
+    const cur = best.get(x);
+    const better = !cur || full > cur.full || (full === cur.full && (objective.direction === "maximize" ? m.mean > cur.value : m.mean < cur.value));
+    if (better) best.set(x, { x, value: m.mean, full });
+  }
+  if (best.size === 0) return null;
+  const data = [...best.values()].map((d) => ({ ...d, label: `${formatCell(d.value)}${d.full ? "" : "*"}` }));
+  const title = axisTitle(objective);
+  return {
+    file: "throughput.svg",
+    title: `${objective.metric} over ${param.name}`,
+    caption: "Each bar is the measured mean at the highest fidelity that value reached; * marks one measured only in a short trial.",
+    spec: {
+      $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+      data: { values: data },
+      width: { step: 44 },
+      height: 220,
+      encoding: { x: { field: "x", type: "ordinal", title: param.name, sort: "ascending" } },
+      layer: [
+        { mark: "bar", encoding: { y: { field: "value", type: "quantitative", title }, opacity: { condition: { test: "datum.full === 1", value: 1 }, value: 0.5 } } },
+        { mark: { type: "text", dy: -6, fontSize: 10 }, encoding: { y: { field: "value", type: "quantitative" }, text: { field: "label" } } },
+      ],
+    } as TopLevelSpec,
   };
 }
 

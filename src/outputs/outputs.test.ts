@@ -46,6 +46,19 @@ describe("charts", () => {
     expect(svg).toMatch(/class="mark-line role-mark/);
   });
 
+  it("draws bars over the parameter when a command was tuned over one numeric parameter", async () => {
+    // The same real trials seen as a tuning over threads alone (workers=1, sequences=1).
+    const only = recorded.trials
+      .filter((t) => t.config.workers === 1 && t.config.sequences === 1)
+      .map((t) => ({ ...t, config: { threads: t.config.threads } }));
+    const single: TuneResult = { ...recorded, params: [{ name: "threads", kind: "ordinal", values: [1, 2] }], trials: only };
+    const chart = charts(single).find((c) => c.file === "throughput.svg")!;
+    expect(chart.title).toBe("value over threads");
+    const svg = await renderSvg(chart.spec);
+    const bars = svg.match(/<g class="mark-rect role-mark[^"]*"[^>]*>(.*?)<\/g>/s)?.[1] ?? "";
+    expect(countMatches(bars, /<path /g)).toBe(2);
+  });
+
   it("leaves out measured-vs-predicted when no trial carried a prediction", () => {
     expect(recorded.trials.some((t) => t.prediction)).toBe(false);
     expect(charts(recorded).map((c) => c.file)).not.toContain("measured-vs-predicted.svg");
