@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { recommend } from "./recommend.js";
@@ -64,6 +64,16 @@ describe("recommend()", () => {
     expect(merged).toContain("# my service\nPORT=8080\n");
     expect(merged).toContain(`LLAMA_ARG_THREADS=${first.recommendation.config.threads}\n`);
     expect(merged).not.toContain("LLAMA_ARG_THREADS=99");
+
+    // The same model file under another path is the same model (header hash and size): a store
+    // hit, and the answer names the file asked about.
+    const moved = join(root, "elsewhere", "my-model.gguf");
+    mkdirSync(join(root, "elsewhere"));
+    copyFileSync(first.recommendation.modelPath!, moved);
+    const byPath = await recommend({ models: [moved], budgetMs: 0 });
+    expect(byPath.recommendation.source).toBe("store");
+    expect(byPath.recommendation.modelPath).toBe(moved);
+    expect(byPath.env.MODEL_PATH).toBe(moved);
 
     // A different question (longer generations) is not answered by this entry.
     const other = await recommend({ ...model, budgetMs: 0, genTokens: 256 });

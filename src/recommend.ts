@@ -150,7 +150,14 @@ export async function recommend(options: RecommendOptions = {}): Promise<Recomme
 
   if (!options.fresh) {
     const hit = lookupStore(key, options.store);
-    if (hit) return answer(recommendationFromResult(hit.result, "store"), null);
+    if (hit) {
+      // The stored run may have read the model from another path (same header, same size): the
+      // answer names the file this question was asked about.
+      const rec = recommendationFromResult(hit.result, "store");
+      const quant = rec.config.quant;
+      rec.modelPath = (infos.find((m) => m.quant === quant) ?? infos[0]).path;
+      return answer(rec, null);
+    }
   }
 
   if (budgetMs === 0) {
