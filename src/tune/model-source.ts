@@ -58,7 +58,13 @@ export async function resolveModels(o: ModelSourceOptions): Promise<ResolvedMode
   if (!o.shape) o.note(`no model given: tuning a synthetic ${shape} model (${quants.join(", ")}); pass --model <file.gguf> to tune your own`);
   const out: ResolvedModel[] = [];
   for (const quant of quants) {
-    if (o.signal?.aborted) throw new UserInputError("interrupted while synthesising the model");
+    // Interrupted: stop at the variants already written; the study then ends at once and the
+    // (empty) results are still written.
+    if (o.signal?.aborted && out.length > 0) break;
+    if (o.budget.expired() && out.length > 0) {
+      o.note(`the budget ran out while synthesising; ${quant} and later variants are left out`);
+      break;
+    }
     o.phase(`synthesising ${shape} ${quant}`);
     const synth = await synthesize({
       shape,

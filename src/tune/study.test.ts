@@ -132,7 +132,7 @@ describe("runStudy", () => {
     expect(out.trials.filter((t) => t.value !== null)).toHaveLength(8 - slow.length);
   });
 
-  it("caps a short trial at a third of the time left, so a pathological baseline does not eat the budget", async () => {
+  it("caps a short trial at a third of the tuning time, so a pathological baseline does not eat the budget", async () => {
     // The baseline here is an oversubscribed configuration: 100 ms x 1/3 x 40 = 1.3 s short.
     const out = await runStudy({
       space,
@@ -145,7 +145,7 @@ describe("runStudy", () => {
     });
     expect(out.trials[0].config).toEqual({ a: 4, b: 2 });
     expect(out.trials[0].measurement.status).toBe("timeout");
-    expect(out.trials[0].measurement.error).toMatch(/a third of the time left/);
+    expect(out.trials[0].measurement.error).toMatch(/a third of the tuning time/);
     expect(out.trials.filter((t) => t.config.a === 4 && t.config.b === 2)).toHaveLength(1);
     expect(out.trials.filter((t) => t.value !== null).length).toBeGreaterThanOrEqual(2);
   });

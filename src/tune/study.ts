@@ -104,6 +104,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
   const slowFactor = opts.slowTrialFactor ?? 6;
   const minLimitMs = opts.minTrialLimitMs ?? 15_000;
   const workOf = (config: Config) => opts.work?.(config) ?? 1;
+  const studyMs = Math.max(0, budget.remainingMs() - reserveMs);
   const trials: TrialRecord[] = [...(opts.previous ?? [])];
   const done = new Map<string, TrialRecord>();
   const cost = new TrialCostModel();
@@ -132,12 +133,14 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     const t0 = performance.now();
     const estimate = cost.estimateFor(fidelity, workOf(config));
     const slowLimit = estimate === null ? Number.POSITIVE_INFINITY : Math.max(minLimitMs, slowFactor * estimate);
-    // A short trial is meant to cost seconds; one that needs a third of the time left (the first
-    // trial has no peers to compare with) is a configuration this machine cannot run well.
-    const shortCap = fidelity < 1 ? (budget.remainingMs() - reserveMs) / 3 : Number.POSITIVE_INFINITY;
+    // A short trial is meant to cost seconds; one that needs a third of the study's time (the
+    // first trial has no peers to compare with) is a configuration this machine cannot run
+    // well. Fixed at the start: near the end the deadline cuts trials, and that says nothing
+    // about the configuration, so it must not be recorded as one too slow.
+    const shortCap = fidelity < 1 ? studyMs / 3 : Number.POSITIVE_INFINITY;
     const limitMs = capMs ?? Math.min(slowLimit, shortCap);
     const why =
-      capMs !== undefined ? "more than half the time left" : shortCap < slowLimit ? "a third of the time left for one short trial" : undefined;
+      capMs !== undefined ? "more than half the time left" : shortCap < slowLimit ? "a third of the tuning time for one short trial" : undefined;
     const { signal, dispose } = budget.trialSignal(opts.signal, reserveMs, limitMs, why);
     let measurement: Measurement;
     try {
