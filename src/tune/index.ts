@@ -151,6 +151,8 @@ export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
   try {
     progress.setPhase("probing the machine");
     const hardware = options.hardware ?? (await probe({ bandwidth: true }));
+    // A busy machine (other work on the cores) distorts every trial; the user should know.
+    for (const w of hardware.warnings) note(w);
 
     // ---- workload and search space
     const setup = definition.command
