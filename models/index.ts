@@ -90,9 +90,18 @@ export class AdaptiveModel implements PerformanceModel {
         }
       }
     }
-    const model = pick.make();
-    model.fit(observations);
-    this.chosen = model;
+    // A GP whose covariance will not factor (duplicate points with no noise, say) must not stop a
+    // tuning run: the first candidate (the calibrated roofline when there is one) answers instead.
+    for (const c of pick === candidates[0] ? [pick] : [pick, candidates[0]]) {
+      try {
+        const model = c.make();
+        model.fit(observations);
+        this.chosen = model;
+        return;
+      } catch (err) {
+        if (c === candidates[0]) throw err;
+      }
+    }
   }
 
   /** The model that answers now. */

@@ -125,3 +125,14 @@ describe("roofline calibration", () => {
     expect(model.observations).toBe(0);
   });
 });
+
+describe("roofline calibration with mixed quants", () => {
+  it("skips trials of a quant it has no model file for instead of failing", () => {
+    const model = new RooflineModel({ hardware: xeon16, models: tinyllamaQ4 });
+    model.calibrate([
+      { config: { workers: 1, threads: 16, sequences: 1, quant: "q8_0" }, status: "ok", value: 50 },
+      { config: { workers: 1, threads: 16, sequences: 1, quant: "q4_0" }, status: "ok", value: 87.4 },
+    ]);
+    expect(model.observations).toBe(1);
+  });
+});

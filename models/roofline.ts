@@ -338,8 +338,16 @@ export class RooflineModel implements PerformanceModel {
    * observations is the same as calling it once with all of them.
    */
   calibrate(observations: Observation[]): RooflineParams {
-    const usable = observations.filter((o) => o.status === "ok" && o.value !== null && Number.isFinite(o.value) && o.value > 0);
     const prior = { ...DEFAULT_ROOFLINE_PARAMS, ...this.options.params };
+    // A trial of a quant without a model file here cannot inform the roofline: skip it.
+    const computable = (c: Config) => {
+      try {
+        return Number.isFinite(this.breakdown(c, prior).tokensPerSecond);
+      } catch {
+        return false;
+      }
+    };
+    const usable = observations.filter((o) => o.status === "ok" && o.value !== null && Number.isFinite(o.value) && o.value > 0 && computable(o.config));
     this.params = prior;
     this.covariance = null;
     this.logSd = PRIOR_LOG_SD;
