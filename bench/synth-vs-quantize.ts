@@ -4,7 +4,8 @@
 // order so that drift on a busy machine hits both files alike).
 //
 //   node dist/bench/synth-vs-quantize.js [--shape tinyllama-1.1b] [--quant q4_k_m,q8_0]
-//     [--bin /work/llama.cpp/build/bin] [--threads N] [--gen 64] [--reps 3] [--rounds 3] [--types-only]
+//     [--bin /work/llama.cpp/build/bin] [--threads N] [--gen 64] [--reps 3] [--rounds 3]
+//     [--load-mode auto|none] [--types-only]
 import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
@@ -29,6 +30,9 @@ const threads = Number(arg("threads", String(availableParallelism())));
 const gen = Number(arg("gen", "64"));
 const reps = Number(arg("reps", "3"));
 const rounds = Number(arg("rounds", "3"));
+// llama-bench's load mode: "auto" maps the file (page-cache placement then matters, see
+// docs/synth.md), "none" reads it into fresh anonymous memory on every run.
+const loadMode = arg("load-mode", "auto");
 
 async function tensorTypes(path: string): Promise<Map<string, number>> {
   const info = await readGgufFileInfo(path, { logWarnings: false });
@@ -38,7 +42,7 @@ async function tensorTypes(path: string): Promise<Map<string, number>> {
 async function decodeSamples(model: string): Promise<number[]> {
   const { stdout } = await run(
     join(bin, "llama-bench"),
-    ["-m", model, "-p", "0", "-n", String(gen), "-r", String(reps), "-t", String(threads), "-o", "json"],
+    ["-m", model, "-p", "0", "-n", String(gen), "-r", String(reps), "-t", String(threads), "-lm", loadMode, "-o", "json"],
     { maxBuffer: 1 << 24 },
   );
   const rows = JSON.parse(stdout) as { samples_ts: number[] }[];
@@ -54,7 +58,7 @@ function summary(xs: number[]): { mean: number; rme: number } {
 
 const source = await synthesize({ shape, quant: "f16" });
 console.log(`shape ${shape}; source for llama-quantize: ${source.path}`);
-console.log(`llama.cpp tools: ${bin}; llama-bench -p 0 -n ${gen} -r ${reps} -t ${threads}, ${rounds} rounds in ABBA order\n`);
+console.log(`llama.cpp tools: ${bin}; llama-bench -p 0 -n ${gen} -r ${reps} -t ${threads} -lm ${loadMode}, ${rounds} rounds in ABBA order\n`);
 
 for (const quant of quants) {
   const synthetic = await synthesize({ shape, quant });
