@@ -56,7 +56,7 @@ export async function resolveShape(spec: string | ModelShape): Promise<ModelShap
     shape = spec;
   } else if (presetShape(spec)) {
     shape = presetShape(spec)!;
-  } else if (/\.gguf$/i.test(spec)) {
+  } else if (/\.gguf$/i.test(spec) || (extname(spec).toLowerCase() !== ".json" && (await sizeOf(spec)) !== null)) {
     const { info } = await readGgufHeader(spec);
     shape = shapeFromGgufInfo(info, basename(spec).replace(/\.gguf$/i, ""));
     if (typeof shape === "string") throw new UserInputError(`cannot copy the shape of ${spec}: ${shape}`);
