@@ -1,10 +1,13 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { execa } from "execa";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { recommend } from "./recommend.js";
-import { storeHistory } from "./store.js";
+import { storeHistory, storeKeyOf } from "./store.js";
 import { feasibleConfigs } from "./space.js";
+import type { TuneResult } from "./types.js";
 
 // Real runs: the tiny synthetic model, a real probe, real llama.cpp trials through node-llama-cpp.
 const root = mkdtempSync(join(tmpdir(), "paratune-recommend-"));
@@ -13,6 +16,7 @@ process.env.PARATUNE_CACHE_DIR = join(root, "cache");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const model = { shape: "tiny", quants: ["q4_0"] };
+const distRecommend = fileURLToPath(new URL("../dist/src/recommend.js", import.meta.url));
 
 describe("recommend()", () => {
   it("with budget 0 answers from the models alone: source predicted, no trial, nothing stored", async () => {
@@ -35,52 +39,61 @@ describe("recommend()", () => {
     expect(answer.env.MODEL_PATH).toMatch(/tiny-q4_0.*\.gguf$/);
   });
 
-  it("tunes on a store miss, then answers the same question from the store without a trial", async () => {
-    const out = join(root, "out-tuned");
-    const first = await recommend({ ...model, budgetMs: 30_000, outDir: out, envStyle: "llama-server" });
-    expect(first.recommendation.source).toBe("tuned");
-    expect(first.outDir).toBe(out);
-    expect(first.recommendation.trials).toBeGreaterThan(0);
-    for (const f of ["trials.jsonl", "recommendation.json", ".env", "report.md"]) expect(existsSync(join(out, f)), f).toBe(true);
-    const journalLines = readFileSync(join(out, "trials.jsonl"), "utf8").trim().split("\n").length;
-    expect(journalLines).toBe(first.recommendation.trials);
-    expect(storeHistory(first.storeKey)).toHaveLength(1);
+  it("lets one of two processes asking at once tune; the other waits and answers from the store", async () => {
+    expect(existsSync(distRecommend), "run `npx tsc -p .` first: the askers run the compiled recommend.js").toBe(true);
+    // A script file, not `node -e`: node-llama-cpp tests its binary in a child that inherits
+    // the parent's execArgv, and `--input-type` makes that child fail.
+    const script = join(root, "ask.mjs");
+    writeFileSync(
+      script,
+      `import { recommend } from ${JSON.stringify(distRecommend)};
+      const a = await recommend({ shape: "tiny", quants: ["q4_0"], budgetMs: 30000, envStyle: "llama-server", outDir: process.argv[2] });
+      process.stdout.write(JSON.stringify({ source: a.recommendation.source, config: a.recommendation.config, trials: a.recommendation.trials, outDir: a.outDir }));`,
+    );
+    const ask = (n: number) => execa(process.execPath, [script, join(root, `race-${n}`)], { env: { ...process.env } });
+    const answers = (await Promise.all([ask(1), ask(2)])).map((r) => JSON.parse(r.stdout));
+    expect(answers.map((x) => x.source).sort()).toEqual(["store", "tuned"]);
+    expect(answers[0].config).toEqual(answers[1].config);
+    // Only the tuning process made a run folder; the store holds its one result.
+    const tuned = answers.find((x) => x.source === "tuned");
+    expect([existsSync(join(root, "race-1")), existsSync(join(root, "race-2"))].filter(Boolean)).toHaveLength(1);
+    for (const f of ["trials.jsonl", "recommendation.json", ".env", "report.md"]) expect(existsSync(join(tuned.outDir, f)), f).toBe(true);
+    const result = JSON.parse(readFileSync(join(tuned.outDir, "result.json"), "utf8")) as TuneResult;
+    expect(storeHistory(storeKeyOf(result))).toHaveLength(1);
+    expect(readFileSync(join(tuned.outDir, "trials.jsonl"), "utf8").trim().split("\n")).toHaveLength(tuned.trials);
+  });
 
-    // A project .env with the user's own keys, merged into by the second answer.
+  it("answers the same question again from the store without a trial, merging into the user's .env", async () => {
+    const tunedDir = [join(root, "race-1"), join(root, "race-2")].find((d) => existsSync(d))!;
+    const journal = readFileSync(join(tunedDir, "trials.jsonl"), "utf8");
     const envFile = join(root, "project.env");
     writeFileSync(envFile, "# my service\nPORT=8080\nLLAMA_ARG_THREADS=99\n");
-    const second = await recommend({ ...model, budgetMs: 30_000, outDir: join(root, "out-second"), envStyle: "llama-server", envFile });
-    expect(second.recommendation.source).toBe("store");
-    expect(second.outDir).toBeNull();
-    expect(second.recommendation.config).toEqual(first.recommendation.config);
-    expect(second.recommendation.speedup).toBe(first.recommendation.speedup);
-    expect(second.env).toEqual(first.env);
-    expect(second.env.LLAMA_ARG_THREADS).toBe(String(first.recommendation.config.threads));
-    // No trial ran: no new folder, the first journal unchanged, still one entry in the store.
-    expect(existsSync(join(root, "out-second"))).toBe(false);
-    expect(readFileSync(join(out, "trials.jsonl"), "utf8").trim().split("\n")).toHaveLength(journalLines);
-    expect(storeHistory(first.storeKey)).toHaveLength(1);
+    const again = await recommend({ ...model, budgetMs: 30_000, outDir: join(root, "out-again"), envStyle: "llama-server", envFile });
+    expect(again.recommendation.source).toBe("store");
+    expect(again.outDir).toBeNull();
+    expect(again.recommendation.trials).toBeGreaterThan(0);
+    expect(again.env.LLAMA_ARG_THREADS).toBe(String(again.recommendation.config.threads));
+    // No trial ran: no new folder, the journal unchanged, still one entry in the store.
+    expect(existsSync(join(root, "out-again"))).toBe(false);
+    expect(readFileSync(join(tunedDir, "trials.jsonl"), "utf8")).toBe(journal);
+    expect(storeHistory(again.storeKey)).toHaveLength(1);
     const merged = readFileSync(envFile, "utf8");
     expect(merged).toContain("# my service\nPORT=8080\n");
-    expect(merged).toContain(`LLAMA_ARG_THREADS=${first.recommendation.config.threads}\n`);
+    expect(merged).toContain(`LLAMA_ARG_THREADS=${again.recommendation.config.threads}\n`);
     expect(merged).not.toContain("LLAMA_ARG_THREADS=99");
 
     // The same model file under another path is the same model (header hash and size): a store
     // hit, and the answer names the file asked about.
     const moved = join(root, "elsewhere", "my-model.gguf");
     mkdirSync(join(root, "elsewhere"));
-    copyFileSync(first.recommendation.modelPath!, moved);
+    copyFileSync(again.recommendation.modelPath!, moved);
     const byPath = await recommend({ models: [moved], budgetMs: 0 });
     expect(byPath.recommendation.source).toBe("store");
-    expect(byPath.recommendation.modelPath).toBe(moved);
     expect(byPath.env.MODEL_PATH).toBe(moved);
 
-    // A different question (longer generations) is not answered by this entry.
-    const other = await recommend({ ...model, budgetMs: 0, genTokens: 256 });
-    expect(other.recommendation.source).toBe("predicted");
-    // --fresh skips the store.
-    const fresh = await recommend({ ...model, budgetMs: 0, fresh: true });
-    expect(fresh.recommendation.source).toBe("predicted");
+    // A different question (longer generations) is not answered by this entry; --fresh skips the store.
+    expect((await recommend({ ...model, budgetMs: 0, genTokens: 256 })).recommendation.source).toBe("predicted");
+    expect((await recommend({ ...model, budgetMs: 0, fresh: true })).recommendation.source).toBe("predicted");
   });
 
   it("only recommends configurations of the feasible space", async () => {
@@ -93,6 +106,7 @@ describe("recommend()", () => {
     const space = buildLlamaSpace(hw, [info], { contextPerSequence: 64 + 32 + 8 });
     const keys = feasibleConfigs(space).map((c) => JSON.stringify(c));
     expect(keys).toContain(JSON.stringify(answer.recommendation.config));
-    expect(readdirSync(join(root, "data", "store"))).toHaveLength(1);
+    // No tuning lock left behind in the store.
+    expect(readdirSync(join(root, "data", "store")).every((f) => f.endsWith(".json"))).toBe(true);
   });
 });

@@ -12,14 +12,14 @@ import { probe } from "../probes/index.js";
 import { RooflineModel } from "../models/roofline.js";
 import { UserInputError } from "./errors.js";
 import { configKey, feasibleConfigs, infeasibility } from "./space.js";
-import { lookupStore, saveToStore, storeKey, type StoreKey, type StoreOptions } from "./store.js";
+import { lookupStore, saveToStore, storeKey, takeTurn, type StoreKey, type StoreOptions } from "./store.js";
 import { DEFAULT_QUANTS, DEFAULT_SHAPE } from "./tune/model-source.js";
 import { readModelInfo } from "./model-info.js";
 import { synthesize } from "./synth.js";
 import { cacheDir } from "./paths.js";
 import { buildLlamaSpace, llamaBaseline } from "./tune/space-builder.js";
 import { tuneRun, type TuneOptions } from "./tune/index.js";
-import type { Config, HardwareProfile, ModelInfo, Prediction, WorkloadDescription } from "./types.js";
+import type { Config, HardwareProfile, ModelInfo, Prediction, TuneResult, WorkloadDescription } from "./types.js";
 import { envBlock, envRecord, renderEnv, writeEnvFile, type EnvMap, type EnvStyle } from "./outputs/env.js";
 import { writeOutputs } from "./outputs/index.js";
 import { hardwareSummary, metricUnit, recommendationFromResult, speedupOf, type Recommendation, type SettingEffect } from "./outputs/recommendation.js";
@@ -148,16 +148,17 @@ export async function recommend(options: RecommendOptions = {}): Promise<Recomme
     return { recommendation, env: envRecord(block), envText: renderEnv(block), storeKey: key, outDir, elapsedMs: performance.now() - started };
   };
 
+  const storeAnswer = (result: TuneResult): Recommendation => {
+    // The stored run may have read the model from another path (same header, same size): the
+    // answer names the file this question was asked about.
+    const rec = recommendationFromResult(result, "store");
+    rec.modelPath = (infos.find((m) => m.quant === rec.config.quant) ?? infos[0]).path;
+    return rec;
+  };
+
   if (!options.fresh) {
     const hit = lookupStore(key, options.store);
-    if (hit) {
-      // The stored run may have read the model from another path (same header, same size): the
-      // answer names the file this question was asked about.
-      const rec = recommendationFromResult(hit.result, "store");
-      const quant = rec.config.quant;
-      rec.modelPath = (infos.find((m) => m.quant === quant) ?? infos[0]).path;
-      return answer(rec, null);
-    }
+    if (hit) return answer(storeAnswer(hit.result), null);
   }
 
   if (budgetMs === 0) {
@@ -187,15 +188,31 @@ export async function recommend(options: RecommendOptions = {}): Promise<Recomme
     progress: options.progress,
     onNote: note,
   };
-  const tunedAt = new Date().toISOString();
-  const run = await tuneRun(tuneOptions);
-  // tune() writes its outputs with the default names; write them again with the asked ones.
-  await writeOutputs(run.result, run.outDir, { envStyle: options.envStyle, envMap: options.envMap, source: "tuned" });
-  // tune() saves a result with a measured best to the store under the same key; save it here
-  // only when it did not (a run where every trial failed is for the user to read, not to reuse).
-  const saved = lookupStore(key, options.store);
-  if (run.result.best && !(saved && saved.savedAt >= tunedAt)) await saveToStore(run.result, key, options.store);
-  return answer(recommendationFromResult(run.result, "tuned"), run.outDir);
+  // One tuning of this question at a time on this machine: a second caller waits for the first
+  // one's answer instead of measuring while it measures.
+  const turn = await takeTurn(key, {
+    ...options.store,
+    waitMs: budgetMs + 5 * 60_000,
+    fresh: options.fresh,
+    onWait: () => note("another paratune is tuning this machine for this model; waiting for its answer"),
+  });
+  if ("entry" in turn) return answer(storeAnswer(turn.entry.result), null);
+  try {
+    // An answer may have been saved between our look-up and taking the turn.
+    const late = options.fresh ? null : lookupStore(key, options.store);
+    if (late) return answer(storeAnswer(late.result), null);
+    const tunedAt = new Date().toISOString();
+    const run = await tuneRun(tuneOptions);
+    // tune() writes its outputs with the default names; write them again with the asked ones.
+    await writeOutputs(run.result, run.outDir, { envStyle: options.envStyle, envMap: options.envMap, source: "tuned" });
+    // tune() saves a result with a measured best to the store under the same key; save it here
+    // only when it did not (a run where every trial failed is for the user to read, not to reuse).
+    const saved = lookupStore(key, options.store);
+    if (run.result.best && !(saved && saved.savedAt >= tunedAt)) await saveToStore(run.result, key, options.store);
+    return await answer(recommendationFromResult(run.result, "tuned"), run.outDir);
+  } finally {
+    await turn.release();
+  }
 }
 
 interface PredictOptions extends RecommendOptions {

@@ -165,3 +165,56 @@ export function listStore(options: StoreOptions = {}): StoreEntry[] {
   }
   return out.sort((a, b) => a.savedAt.localeCompare(b.savedAt));
 }
+
+export interface TurnOptions extends StoreOptions {
+  /** Longest wait for another process's tuning of the same key. */
+  waitMs: number;
+  /** Ignore entries saved while waiting (the caller wants its own run). */
+  fresh?: boolean;
+  /** Called once when another process holds the key. */
+  onWait?: () => void;
+}
+
+export type Turn = { release: () => Promise<void> } | { entry: StoreEntry };
+
+/**
+ * One tuning per key at a time on a machine. Trials measure the machine, so two processes tuning
+ * at once (replicas of a service starting together, each calling recommend()) would each measure
+ * the other's load and both be wrong. The first takes the key's tuning lock; the others wait and
+ * return the entry the first one saves, or take the lock when it gives up without one. The lock
+ * is refreshed while held and counts as stale 30 s after its holder died.
+ */
+export async function takeTurn(key: StoreKey, options: TurnOptions): Promise<Turn> {
+  mkdirSync(storeDir(options), { recursive: true });
+  const path = `${storeFile(key, options)}.tuning`;
+  const since = new Date().toISOString();
+  const until = Date.now() + options.waitMs;
+  let told = false;
+  for (;;) {
+    try {
+      const release = await lockfile.lock(path, {
+        realpath: false,
+        stale: 30_000,
+        update: 10_000,
+        // Losing the lock mid-run (a clock jump, a very slow disk) must not kill the run: at
+        // worst another process starts tuning too.
+        onCompromised: () => {},
+      });
+      return { release };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ELOCKED") throw err;
+    }
+    if (!told) {
+      options.onWait?.();
+      told = true;
+    }
+    if (!options.fresh) {
+      const entry = lookupStore(key, options);
+      if (entry && entry.savedAt >= since) return { entry };
+    }
+    if (Date.now() > until) {
+      throw new Error(`another paratune process has been tuning this machine for this model for over ${Math.round(options.waitMs / 1000)} s`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

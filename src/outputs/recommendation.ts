@@ -152,10 +152,13 @@ export function recommendationFromResult(result: TuneResult, source: "store" | "
   const speedup = best?.speedupMeasured ?? (bestMeasured && baselineValue != null ? speedupOf(bestMeasured.mean, baselineValue, objective.direction) : null);
   const ok = result.trials.filter((t) => t.measurement.status === "ok").length;
   const when = result.createdAt.slice(0, 16).replace("T", " ");
-  const note =
+  let note =
     source === "store"
       ? `From the store: this machine and model were tuned on ${when} UTC (${result.trials.length} trials, ${ok} ok); no trial ran now.`
       : `Tuned now: ${result.trials.length} trials (${ok} ok) in ${Math.round(result.elapsedMs / 1000)} s, ended by ${result.ended}.`;
+  // Without a measured best the configuration is the untuned baseline; say so rather than let it
+  // read like an answer.
+  if (!best) note += " No configuration completed a trial: these are the baseline settings, not a recommendation; the report says why the trials failed.";
   return {
     source,
     config,
