@@ -176,7 +176,9 @@ export function envBlock(rec: Recommendation, options: EnvOptions = {}): EnvBloc
   for (const [param, value] of Object.entries(rec.config)) {
     if (param === "model") continue;
     const names = namesFor(param, options);
-    if (names.length === 0) unset.push(`${param}=${value}`);
+    // The quantization is in the model file's name when the style writes the file (llama-server).
+    const carriedByModel = fieldOf(param) === "quant" && rec.modelPath !== null && namesFor("model", options).length > 0;
+    if (names.length === 0 && !carriedByModel) unset.push(`${param}=${value}`);
     for (const n of names) push(n, value, effectComment(rec, param));
   }
   const modelNames = namesFor("model", options);
