@@ -118,7 +118,9 @@ describe("atomic .env write", () => {
         const temp = readdirSync(dir).find((f) => f !== ".env");
         if (temp) {
           try {
-            if (statSync(join(dir, temp)).size > 0) {
+            // Prefer a kill while data is being written; on a file system where that window is
+            // too short to hit, later attempts kill as soon as the temporary file exists.
+            if (statSync(join(dir, temp)).size > 0 || attempt >= 3) {
               sawTemp = true;
               proc.kill("SIGKILL");
               break;

@@ -5,8 +5,9 @@
 //   report.md            the report, with charts/*.svg beside it
 //   trials.jsonl         one TrialRecord per line (the study's journal; written here only when
 //                        the caller has no journal, e.g. a result from the store)
-// `paratune report <out-dir>` rebuilds report.md and the charts from trials.jsonl plus
-// recommendation.json, so the journal stays the single record of what was measured.
+// `paratune report <out-dir>` rebuilds report.md and the charts from trials.jsonl plus the
+// metadata in recommendation.json (or tune()'s result.json), so the journal stays the single
+// record of what was measured.
 
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
