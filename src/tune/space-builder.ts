@@ -10,7 +10,7 @@ export interface SpaceOptions {
   oversubscribe?: boolean;
   /** Largest number of parallel sequences per worker (powers of two up to it). */
   maxSequences?: number;
-  /** Batch sizes (tokens per llama_decode call) to try. */
+  /** Batch sizes (tokens per llama_decode call) to try; default DEFAULT_BATCH_SIZES. One value fixes it. */
   batchSizes?: number[];
   /** Context tokens each sequence holds: its KV cache is sized for this many tokens. */
   contextPerSequence: number;
@@ -19,22 +19,39 @@ export interface SpaceOptions {
 }
 
 /**
- * Memory a worker process needs besides weights and KV cache. Measured (docs/tuning.md): a
- * worker of the 4M-parameter tiny model peaks at 167 MB RSS, one of qwen2.5-0.5b (349 MB file)
- * at 773 MB; the difference is mostly llama.cpp's logits buffer, n_vocab x n_batch floats (311 MB
- * for a 151936-token vocabulary at batch 512). So: a fixed part for Node.js, node-llama-cpp and
- * the llama.cpp runtime, the logits buffer, and activations of a batch (a few hidden-size
- * vectors per token), rounded up.
+ * Memory a worker process needs besides weights and KV cache: Node.js, node-llama-cpp and the
+ * llama.cpp runtime (a fixed part), output-side buffers that grow with the vocabulary, and
+ * activations of one batch. Fitted, rounded up, to peak RSS of real workers (docs/tuning.md):
+ * 164 MB beyond the file for the tiny model, 193 MB (q8_0) and 214 MB (f16) for qwen2.5-0.5b,
+ * and 45 MB more at batch 512 than at 128 with 8 sequences. llama.cpp caps the batch at the
+ * context size, so a one-sequence worker never holds a full batch.
  */
-export function workerOverheadBytes(model: ModelInfo, batch: number): number {
-  const runtime = 160 * 2 ** 20;
-  const logits = model.vocabSize * batch * 4;
-  const activations = 8 * model.embeddingLength * batch * 4;
-  return runtime + logits + activations;
+export function workerOverheadBytes(model: ModelInfo, batch: number, contextTokens = Number.POSITIVE_INFINITY): number {
+  const runtime = 168 * 1e6;
+  const vocabBuffers = model.vocabSize * 4 * 64;
+  const activations = 32 * model.embeddingLength * Math.min(batch, contextTokens) * 4;
+  return runtime + vocabBuffers + activations;
+}
+
+/**
+ * Quantizations whose weights llama.cpp's CPU backend repacks at load into an interleaved layout
+ * for its SIMD kernels (q4_0 and q4_K as 8x8 blocks on AVX2 and NEON, iq4_nl): the repacked copy
+ * lives in each worker's private memory, so these weights count once per worker. Measured:
+ * qwen2.5-0.5b q4_0 peaks at 424 MB beyond its 349 MB file, q8_0 at 193 MB beyond its 528 MB.
+ */
+export function repacksWeights(quant: string): boolean {
+  const q = quant.toLowerCase();
+  return q === "q4_0" || q.startsWith("q4_k") || q === "iq4_nl";
 }
 
 /** node-llama-cpp's batch size when the configuration does not set one. */
 export const DEFAULT_BATCH = 512;
+
+/**
+ * Batch sizes tried by default. Decode hardly depends on it (a step is one token per sequence);
+ * prefill and the activation buffers do. 512 is node-llama-cpp's default and the baseline's.
+ */
+export const DEFAULT_BATCH_SIZES = [128, 512];
 
 /** Part of available memory we plan to use: the rest is headroom for the OS and page cache churn. */
 export const MEMORY_HEADROOM = 0.85;
@@ -51,17 +68,20 @@ export function usableMemoryBytes(hw: HardwareProfile): number {
 }
 
 /**
- * Memory a configuration needs. The weights count once, not once per worker: every worker maps
- * the same GGUF file with mmap, so the pages are shared through the page cache. We still count
- * the whole file as resident (conservative: decode touches every weight each token, so all of it
- * is hot anyway). KV cache and overhead are private to each worker and count per worker.
+ * Memory a configuration needs. The file counts once, not once per worker: every worker maps the
+ * same GGUF with mmap, so its pages are shared through the page cache; we count all of it as
+ * resident (decode touches every weight each token, so all of it is hot). What is private to a
+ * worker counts per worker: KV cache, overhead, and for quantizations llama.cpp repacks, a second
+ * copy of the weights (conservatively all of them; the token embedding is not repacked).
  */
 export function memoryNeed(config: Config, model: ModelInfo, opts: SpaceOptions): number {
   const workers = Number(config.workers ?? 1);
   const sequences = Number(config.sequences ?? 1);
-  const overhead = opts.workerOverheadBytes ?? workerOverheadBytes(model, Number(config.batch ?? DEFAULT_BATCH));
-  const kv = sequences * opts.contextPerSequence * model.kvBytesPerToken;
-  return model.fileBytes + workers * (overhead + kv);
+  const context = sequences * opts.contextPerSequence;
+  const overhead = opts.workerOverheadBytes ?? workerOverheadBytes(model, Number(config.batch ?? DEFAULT_BATCH), context);
+  const kv = context * model.kvBytesPerToken;
+  const repacked = repacksWeights(model.quant) ? model.weightBytes : 0;
+  return model.fileBytes + workers * (overhead + kv + repacked);
 }
 
 export function buildLlamaSpace(hw: HardwareProfile, models: ModelInfo[], opts: SpaceOptions): SearchSpace {
@@ -75,7 +95,7 @@ export function buildLlamaSpace(hw: HardwareProfile, models: ModelInfo[], opts: 
     { name: "threads", kind: "int", min: 1, max: cores, log: true },
     { name: "sequences", kind: "int", min: 1, max: maxSequences, log: true },
   ];
-  const batches = [...new Set(opts.batchSizes ?? [512])].sort((a, b) => a - b);
+  const batches = [...new Set(opts.batchSizes ?? DEFAULT_BATCH_SIZES)].sort((a, b) => a - b);
   if (batches.length > 1) params.push({ name: "batch", kind: "ordinal", values: batches });
   params.push({ name: "quant", kind: "categorical", values: models.map((m) => m.quant) });
 

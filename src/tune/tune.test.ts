@@ -79,15 +79,15 @@ describe("the search space of a real model file", () => {
     const { synthesize } = await import("../synth.js");
     const { readModelInfo } = await import("../model-info.js");
     const model = await readModelInfo((await synthesize({ shape: "tiny", quant: "q4_0" })).path);
-    // Two usable cores and 300 MiB available (255 MiB usable): one worker fits (a few MiB of
-    // weights + 168 MiB runtime and buffers), two do not.
+    // Two usable cores and 300 MiB available (267 MB usable): one worker fits (a few MB of
+    // weights + ~175 MB runtime and buffers), two do not.
     const hardware: HardwareProfile = {
       ...real,
       limits: { ...real.limits, cpus: 2, cpuSource: "test: two CPUs" },
       memory: { ...real.memory, availableBytes: 300 * 2 ** 20 },
     };
     const space = buildLlamaSpace(hardware, [model], { contextPerSequence: 104 });
-    expect(space.params.map((p) => p.name)).toEqual(["workers", "threads", "sequences", "quant"]);
+    expect(space.params.map((p) => p.name)).toEqual(["workers", "threads", "sequences", "batch", "quant"]);
     const usable = usableMemoryBytes(hardware);
     for (const config of enumerate(space)) {
       const why = infeasibility(space, config);

@@ -53,7 +53,7 @@ export function registerTune(program: Command): void {
     .option("--seed <n>", "seed of the tuner's random choices (default 1)")
     .option("--oversubscribe", "also try workers x threads above the usable cores")
     .option("--max-sequences <n>", "largest number of parallel sequences per worker (default 8)")
-    .option("--batch <list>", "batch sizes to try, comma-separated (default 512)")
+    .option("--batch <list>", "batch sizes to try, comma-separated (default 128,512; one value fixes it)")
     .option("--prompt-tokens <n>", "prompt tokens per request (default 64)")
     .option("--gen-tokens <n>", "tokens generated per request in a full trial (default 32)")
     .option("--out <dir>", "output folder (default ./paratune-out/<timestamp>)")
