@@ -131,6 +131,21 @@ describe("writeOutputs and paratune report", () => {
     await rebuildReport(dir, { envStyle: "generic" });
   });
 
+  it("writes an honest report when no trial succeeded", async () => {
+    // The run's own failed trials alone (sequences=16, refused by the program).
+    const failedDir = mkdtempSync(join(tmpdir(), "paratune-out-"));
+    cpSync(fixture, failedDir, { recursive: true });
+    const failedLines = readFileSync(join(failedDir, "trials.jsonl"), "utf8").trim().split("\n").filter((l) => JSON.parse(l).measurement.status !== "ok");
+    writeFileSync(join(failedDir, "trials.jsonl"), failedLines.join("\n") + "\n");
+    const written = await rebuildReport(failedDir);
+    expect(written.recommendation.speedup).toBeNull();
+    expect(written.recommendation.note).toMatch(/not a recommendation/);
+    const report = readFileSync(join(failedDir, "report.md"), "utf8");
+    expect(report).toContain("No configuration completed a trial");
+    expect(countMatches(report, /16 streams leave chunks/g)).toBe(failedLines.length);
+    rmSync(failedDir, { recursive: true, force: true });
+  });
+
   it("recomputes the ranking when the journal holds fewer trials than the result did", () => {
     const lines = readFileSync(join(dir, "trials.jsonl"), "utf8").trim().split("\n");
     const short = mkdtempSync(join(tmpdir(), "paratune-out-"));
