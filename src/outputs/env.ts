@@ -190,7 +190,9 @@ export function envBlock(rec: Recommendation, options: EnvOptions = {}): EnvBloc
   const value = rec.expected.value == null ? "" : `${rec.objective.metric} ${formatValue(rec.expected.value)}${rec.expected.unit ? " " + rec.expected.unit : ""}${formatRme(rec.expected.rme) ? " " + formatRme(rec.expected.rme) : ""} ${rec.expected.basis}, `;
   const header = [
     `paratune: ${describeConfig(rec.config)}`,
-    `paratune: ${value}${formatSpeedup(rec.speedup)} the baseline (${describeConfig(rec.baseline)})`,
+    rec.speedup == null
+      ? `paratune: ${value}no ${rec.expected.basis} speedup over the baseline (${describeConfig(rec.baseline)})`
+      : `paratune: ${value}${formatSpeedup(rec.speedup)} the baseline (${describeConfig(rec.baseline)})`,
     `paratune: source ${rec.source} (${when} UTC), confidence ${rec.confidence.level}: ${rec.confidence.reason}`,
     `paratune: machine ${rec.hardware.summary}`,
   ];
