@@ -136,3 +136,15 @@ describe("roofline calibration with mixed quants", () => {
     expect(model.observations).toBe(1);
   });
 });
+
+describe("roofline with GPU offload", () => {
+  it("gets faster as layers move to the probed H100, and the GPU is shared by the workers", () => {
+    expect(xeon16.gpus[0]?.name).toMatch(/H100/);
+    const model = new RooflineModel({ hardware: xeon16, models: tinyllamaQ4 });
+    const at = (gpuLayers: number, workers = 1) => model.predict({ workers, threads: 16 / workers, sequences: 1, gpuLayers }).mean;
+    expect(at(11)).toBeGreaterThan(at(0));
+    expect(at(22)).toBeGreaterThan(at(11) * 2);
+    // Fully offloaded, four workers split one GPU's bandwidth: less than 4x one worker.
+    expect(at(22, 4)).toBeLessThan(4 * at(22));
+  });
+});
