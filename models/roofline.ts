@@ -49,6 +49,8 @@ const PRIOR_LOG_SD = 0.35;
 const OVERSUBSCRIBED_LOG_SD = 1.0;
 /** Prior spread of each calibrated parameter on the log scale (a factor of ~2 either way). */
 const PARAM_PRIOR_LOG_SD = [0.5, 0.7, 1.0, 1.5];
+/** Upper bound of the calibrated bandwidth fraction. */
+const MAX_BANDWIDTH_FRACTION = 1.2;
 /** Never claim better than this, however well the first trials fit: trial noise is ~3-5%. */
 const MIN_LOG_SD = 0.05;
 
@@ -375,7 +377,10 @@ export class RooflineModel implements PerformanceModel {
       initial: free.map((k) => priorLog[k]),
       prior: { mean: free.map((k) => priorLog[k]), sd: free.map((k) => PARAM_PRIOR_LOG_SD[k]) },
       min: free.map((k) => priorLog[k] - 4 * PARAM_PRIOR_LOG_SD[k]),
-      max: free.map((k) => priorLog[k] + 4 * PARAM_PRIOR_LOG_SD[k]),
+      // A decode step cannot stream much faster than the probe measured (a native kernel may beat
+      // the probe's WebAssembly triad a little); without this cap a slow barrier gets "paid for"
+      // by an impossible bandwidth.
+      max: free.map((k) => (k === 0 ? Math.min(Math.log(MAX_BANDWIDTH_FRACTION), priorLog[0] + 4 * PARAM_PRIOR_LOG_SD[0]) : priorLog[k] + 4 * PARAM_PRIOR_LOG_SD[k])),
     });
     const fullCov = priorLog.map(() => priorLog.map(() => 0));
     free.forEach((a, i) => free.forEach((b, j) => (fullCov[a][b] = fit.covariance[i][j])));
