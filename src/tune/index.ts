@@ -13,13 +13,13 @@ import { UserInputError } from "../errors.js";
 import { enumerate, infeasibility, parseParamSpec } from "../space.js";
 import type { Config, HardwareProfile, Param, Prediction, SearchSpace, TrialRecord, TuneResult, Workload, WorkloadDescription } from "../types.js";
 import { CommandWorkload } from "../workloads/command.js";
-import { LlamaWorkload } from "../workloads/llama.js";
+import { LlamaWorkload, trialPlan } from "../workloads/llama.js";
 import { writeOutputs } from "../outputs/index.js";
 import { saveToStore } from "../store.js";
 import { Budget } from "./budget.js";
 import { Journal, JOURNAL_FILE, readJournal } from "./journal.js";
 import { resolveModels, DEFAULT_SHAPE, DEFAULT_QUANTS } from "./model-source.js";
-import { withObjective } from "./objective.js";
+import { withRequestLatency } from "./objective.js";
 import { TuneProgress } from "./progress.js";
 import { buildResult } from "./result.js";
 import { buildLlamaSpace, firstValuesBaseline, llamaBaseline } from "./space-builder.js";
@@ -282,7 +282,7 @@ async function llamaSetup(
   });
   const llama = new LlamaWorkload({ models: Object.fromEntries(models.map((m) => [m.info.quant, m.info.path])), promptTokens, genTokens, reps });
   const objective = def.objective ?? "throughput";
-  const workload = objective === "latency" ? withObjective(llama, { metric: "latencyP50Ms", direction: "minimize" }) : llama;
+  const workload = objective === "latency" ? withRequestLatency(llama, genTokens, (level) => trialPlan({ level }, genTokens, reps).genTokens) : llama;
   const infos = models.map((m) => m.info);
   const description: WorkloadDescription = {
     kind: "llama",
