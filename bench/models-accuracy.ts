@@ -19,7 +19,7 @@ import { parseLandscape, type Landscape } from "../src/replay.js";
 import type { PerformanceModel } from "../src/types.js";
 import { checkPick, evaluatePredictions, loadLandscapeContext, type LandscapeContext, type MeasuredPoint } from "../models/evaluate.js";
 import { createPerformanceModel } from "../models/index.js";
-import { RooflineModel } from "../models/roofline.js";
+import { DEFAULT_ROOFLINE_PARAMS, RooflineModel } from "../models/roofline.js";
 import { SurrogateModel } from "../models/surrogate.js";
 import { UslModel } from "../models/usl.js";
 
@@ -68,6 +68,24 @@ for (const file of landscapes()) {
   const factories: Record<string, () => PerformanceModel> = {
     adaptive: () => createPerformanceModel({ hardware: context.hardware, models: context.models, contextTokens: context.contextTokens, space: landscape.space }),
     ...(hasRoofline ? { roofline } : {}),
+    // A stand-in for a machine the prior does not know: every constant off by 2x (bandwidth
+    // fraction and FLOP/s halved, barrier and stall costs doubled), then calibrated on K trials.
+    ...(hasRoofline
+      ? {
+          "prior/2": () =>
+            new RooflineModel({
+              hardware: context.hardware!,
+              models: context.models!,
+              contextTokens: context.contextTokens,
+              params: {
+                bandwidthFraction: DEFAULT_ROOFLINE_PARAMS.bandwidthFraction / 2,
+                flopsPerCore: DEFAULT_ROOFLINE_PARAMS.flopsPerCore / 2,
+                syncSecondsPerLayerThread: DEFAULT_ROOFLINE_PARAMS.syncSecondsPerLayerThread * 2,
+                oversubscribedSecondsPerLayer: DEFAULT_ROOFLINE_PARAMS.oversubscribedSecondsPerLayer * 2,
+              },
+            }),
+        }
+      : {}),
     usl: () => new UslModel({ usableCpus: context.hardware?.limits.cpus }),
     surrogate: () => new SurrogateModel(landscape.space, hasRoofline ? roofline() : null),
   };
@@ -77,7 +95,7 @@ for (const file of landscapes()) {
   for (const [name, make] of Object.entries(factories)) {
     table[name] = {};
     for (const k of ks) {
-      if (k >= points.length || (k === 0 && name !== "roofline" && !(name === "adaptive" && hasRoofline)) || (k < 2 && name === "surrogate" && !hasRoofline)) continue;
+      if (k >= points.length || (k === 0 && name !== "roofline" && name !== "prior/2" && !(name === "adaptive" && hasRoofline)) || (k < 2 && name === "surrogate" && !hasRoofline)) continue;
       if (k === 0 && name === "surrogate") continue;
       try {
         const ev = evaluatePredictions(points, make, { k, repeats: k === 0 ? 1 : repeats, seed: 1 });

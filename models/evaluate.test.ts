@@ -4,7 +4,7 @@ import { parseLandscape } from "../src/replay.js";
 import { checkPick, evaluatePredictions, loadLandscapeContext, predictOnLandscape, renderLandscapeEvaluation, type MeasuredPoint } from "./evaluate.js";
 import { UserInputError } from "../src/errors.js";
 import { createPerformanceModel } from "./index.js";
-import { RooflineModel } from "./roofline.js";
+import { DEFAULT_ROOFLINE_PARAMS, RooflineModel } from "./roofline.js";
 import { SurrogateModel } from "./surrogate.js";
 
 // A real landscape: 51 configurations of llama-batched-bench (synthetic TinyLlama-1.1B q4_0) on the
@@ -43,6 +43,20 @@ describe("prediction accuracy on the recorded Xeon landscape", () => {
     const pick = checkPick(points, new RooflineModel({ hardware: context.hardware!, models: context.models!, contextTokens: context.contextTokens }));
     expect(pick.bestMeasured).toBeCloseTo(506.72, 2);
     expect(pick.fractionOfBest).toBeGreaterThan(0.75);
+  });
+
+  it("recovers from a prior that is 2x off in every constant after 8 trials (a machine the prior does not know)", () => {
+    const params = {
+      bandwidthFraction: DEFAULT_ROOFLINE_PARAMS.bandwidthFraction / 2,
+      flopsPerCore: DEFAULT_ROOFLINE_PARAMS.flopsPerCore / 2,
+      syncSecondsPerLayerThread: DEFAULT_ROOFLINE_PARAMS.syncSecondsPerLayerThread * 2,
+      oversubscribedSecondsPerLayer: DEFAULT_ROOFLINE_PARAMS.oversubscribedSecondsPerLayer * 2,
+    };
+    const make = () => createPerformanceModel({ ...options, rooflineParams: params });
+    const before = evaluatePredictions(points, make, { k: 0, repeats: 1 });
+    const after = evaluatePredictions(points, make, { k: 8, repeats: 3, seed: 2 });
+    expect(before.mape).toBeGreaterThan(0.3);
+    expect(after.mape).toBeLessThan(0.15);
   });
 
   it("scores the GP surrogate too, and its error falls as it sees more trials", () => {
