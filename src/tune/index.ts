@@ -106,7 +106,13 @@ export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
   const budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
   if (!(budgetMs > 0)) throw new UserInputError(`budget must be positive, got ${budgetMs} ms`, "e.g. --budget 10m");
   const budget = new Budget(budgetMs);
-  const note = options.onNote ?? (() => {});
+  // Notes go above the progress bar once it exists.
+  let progressRef: TuneProgress | null = null;
+  const note = (n: string) => {
+    const print = () => options.onNote?.(n);
+    if (progressRef) progressRef.above(print);
+    else print();
+  };
 
   // ---- the study's definition, fresh or from the folder being resumed
   let definition: StudyDefinition;
@@ -148,6 +154,7 @@ export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
     formatValue: (v) => formatObjective(v, definition),
     enabled: options.progress === true,
   });
+  progressRef = progress;
   try {
     progress.setPhase("probing the machine");
     const hardware = options.hardware ?? (await probe({ bandwidth: true }));

@@ -51,6 +51,14 @@ export class TuneProgress {
     this.redraw();
   }
 
+  /** Prints lines above the bar (notes, warnings) without tearing it. */
+  above(print: () => void): void {
+    if (!this.bar) return print();
+    process.stderr.write("\r\x1b[2K");
+    print();
+    this.redraw();
+  }
+
   trialDone(record: TrialRecord, best: TrialRecord | null): void {
     this.trials++;
     if (record.value === null) this.failed++;

@@ -134,6 +134,7 @@ describe("runStudy", () => {
 
   it("caps a short trial at a third of the tuning time, so a pathological baseline does not eat the budget", async () => {
     // The baseline here is an oversubscribed configuration: 100 ms x 1/3 x 40 = 1.3 s short.
+    const notes: string[] = [];
     const out = await runStudy({
       space,
       tuner: createTuner("grid", space),
@@ -142,11 +143,11 @@ describe("runStudy", () => {
       baseline: { a: 4, b: 2 },
       rungs: [1 / 3, 1],
       minTrialLimitMs: 200,
+      onNote: (n) => notes.push(n),
     });
-    expect(out.trials[0].config).toEqual({ a: 4, b: 2 });
-    expect(out.trials[0].measurement.status).toBe("timeout");
-    expect(out.trials[0].measurement.error).toMatch(/a third of the tuning time/);
-    expect(out.trials.filter((t) => t.config.a === 4 && t.config.b === 2)).toHaveLength(1);
+    // Cut, said so, and not recorded (a longer budget may afford it); the rest of the run goes on.
+    expect(notes.some((n) => /a=4 b=2: short trial cut .*a third of the tuning time/.test(n))).toBe(true);
+    expect(out.trials.filter((t) => t.config.a === 4 && t.config.b === 2)).toHaveLength(0);
     expect(out.trials.filter((t) => t.value !== null).length).toBeGreaterThanOrEqual(2);
   });
 

@@ -12,7 +12,9 @@
 //      line is what makes the trial count on --resume.
 // Trials cut short by the deadline or by Ctrl-C measured nothing and are neither told nor
 // journaled; a resumed study runs them again. A trial far slower than its peers is cut too, and
-// that one is recorded, as a timeout: its slowness is the measurement.
+// that one is recorded, as a timeout: its slowness is the measurement. A short trial that needs
+// a third of the tuning time is cut and told to the tuner but not journaled: whether that is
+// too slow depends on the budget, and a resume may bring a longer one.
 
 import { configKey, infeasibility } from "../space.js";
 import type { Config, Measurement, Observation, Prediction, SearchSpace, TrialRecord, Tuner, Workload } from "../types.js";
@@ -124,7 +126,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
 
   /**
    * Runs one trial. "stopped" when the deadline or Ctrl-C cut it (the study ends); "dropped"
-   * when the baseline's cap cut it (nothing recorded, the study goes on).
+   * when a budget-relative cap cut it (nothing journaled, the study goes on).
    */
   const runTrial = async (config: Config, fidelity: number, capMs?: number): Promise<"done" | "stopped" | "dropped"> => {
     const prediction = opts.predict?.(config) ?? undefined;
@@ -167,6 +169,15 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
       // Ctrl-C: nothing was learnt about the configuration.
       if (!(signal.reason instanceof TrialLimitReached)) return "stopped";
       if (capMs !== undefined) return "dropped";
+      if (shortCap < slowLimit) {
+        // Too slow for this budget, which says as much about the budget as about the
+        // configuration: the tuner keeps away from it now, but it is not journaled, so a resume
+        // with a longer budget tries it again.
+        tuner.tell({ config, status: "timeout", value: null, fidelity });
+        const what = Object.entries(config).map(([k, v]) => `${k}=${v}`).join(" ");
+        opts.onNote?.(`${what}: short trial cut after ${(limitMs / 1000).toFixed(1)} s (a third of the tuning time); not recorded, a longer budget retries it`);
+        return "dropped";
+      }
       measurement = { ...measurement, status: "timeout", error: signal.reason.message };
     }
     const record: TrialRecord = {
@@ -215,6 +226,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
         const cap = fidelity === 1 && rungs[0] < 1 ? (budget.remainingMs() - reserveMs) / 2 : undefined;
         const r = await runTrial(base, fidelity, cap);
         if (r === "stopped") return interrupted() ? "interrupted" : "budget";
+        if (r === "dropped" && fidelity < 1) break; // far too slow short; it would be slower long
         if (r === "dropped") opts.onNote?.("the baseline's full trial would take more than half the time left; speedups are against its short trial");
       }
     }
