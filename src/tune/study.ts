@@ -111,7 +111,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
   const done = new Map<string, TrialRecord>();
   const cost = new TrialCostModel();
   const skipped = new Map<string, { config: Config; reason: string }>();
-  /** Promotions that did not fit in the time left; not offered again. */
+  /** Promotions that did not fit in the time left, or were cut for it; not offered again. */
   const unaffordable = new Set<string>();
   let nextId = trials.reduce((m, t) => Math.max(m, t.id + 1), 0);
 
@@ -243,7 +243,9 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
           unaffordable.add(trialKey(promotion.config, promotion.fidelity));
           continue;
         }
-        if ((await runTrial(promotion.config, promotion.fidelity)) === "stopped") return interrupted() ? "interrupted" : "budget";
+        const r = await runTrial(promotion.config, promotion.fidelity);
+        if (r === "stopped") return interrupted() ? "interrupted" : "budget";
+        if (r === "dropped") unaffordable.add(trialKey(promotion.config, promotion.fidelity));
         continue;
       }
       if (tunerDone) return "exhausted";
