@@ -5,7 +5,7 @@
 //
 //   node dist/bench/synth-vs-quantize.js [--shape tinyllama-1.1b] [--quant q4_k_m,q8_0]
 //     [--bin /work/llama.cpp/build/bin] [--threads N] [--gen 64] [--reps 3] [--rounds 3]
-//     [--load-mode auto|none] [--types-only]
+//     [--load-mode none|auto] [--types-only]
 import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
@@ -30,9 +30,10 @@ const threads = Number(arg("threads", String(availableParallelism())));
 const gen = Number(arg("gen", "64"));
 const reps = Number(arg("reps", "3"));
 const rounds = Number(arg("rounds", "3"));
-// llama-bench's load mode: "auto" maps the file (page-cache placement then matters, see
-// docs/synth.md), "none" reads it into fresh anonymous memory on every run.
-const loadMode = arg("load-mode", "auto");
+// llama-bench's load mode. "none" (default) reads the file into fresh memory on every run, so
+// both files start alike; "auto" maps it, and then the page cache's history of each file
+// matters (docs/synth.md measured 22 % between two byte-identical copies).
+const loadMode = arg("load-mode", "none");
 
 async function tensorTypes(path: string): Promise<Map<string, number>> {
   const info = await readGgufFileInfo(path, { logWarnings: false });
@@ -47,6 +48,24 @@ async function decodeSamples(model: string): Promise<number[]> {
   );
   const rows = JSON.parse(stdout) as { samples_ts: number[] }[];
   return rows.flatMap((r) => r.samples_ts);
+}
+
+/**
+ * CPU milliseconds per decoded token: user + system time of llama-bench decoding gen + 8 tokens
+ * minus decoding 8 (loading cancels out). On a shared machine this is far steadier than
+ * wall-clock tok/s, which mostly measures how much of the CPU the neighbours left us.
+ */
+async function cpuMsPerToken(model: string): Promise<number> {
+  const once = async (n: number): Promise<number> => {
+    const cmd = [join(bin, "llama-bench"), "-m", model, "-p", "0", "-n", String(n), "-r", "1", "--no-warmup",
+      "-t", String(threads), "-lm", loadMode, "-o", "json"].map((a) => `'${a}'`).join(" ");
+    // bash's `times` prints the shell's and then its children's user and system time
+    const { stdout } = await run("bash", ["-c", `${cmd} >/dev/null 2>&1 || exit 1; times`]);
+    const m = stdout.trim().split("\n")[1].match(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/);
+    if (!m) throw new Error(`cannot read CPU times from: ${stdout}`);
+    return (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000;
+  };
+  return ((await once(gen + 8)) - (await once(8))) / gen;
 }
 
 function summary(xs: number[]): { mean: number; rme: number } {
@@ -77,21 +96,31 @@ for (const quant of quants) {
   console.log(`${quant}: synthetic ${synthetic.fileBytes} B, llama-quantize ${refBytes} B (${diff >= 0 ? "+" : ""}${diff.toFixed(3)} %)`);
   console.log(`${quant}: tensor types differ for ${mismatches.length} of ${b.size} tensors${mismatches.length ? ":\n  " + mismatches.slice(0, 10).join("\n  ") : ""}`);
   if (flag("types-only")) continue;
-  const s: number[] = [];
-  const r: number[] = [];
+  const tps = { s: [] as number[], r: [] as number[] };
+  const cpu = { s: [] as number[], r: [] as number[] };
+  const measure = async (which: "s" | "r") => {
+    const path = which === "s" ? synthetic.path : reference;
+    tps[which].push(...(await decodeSamples(path)));
+    cpu[which].push(await cpuMsPerToken(path));
+  };
   // ABBA order, so that a trend in the machine's load does not favour whichever file runs first
   for (let i = 0; i < rounds; i++) {
     if (i % 2 === 0) {
-      s.push(...(await decodeSamples(synthetic.path)));
-      r.push(...(await decodeSamples(reference)));
+      await measure("s");
+      await measure("r");
     } else {
-      r.push(...(await decodeSamples(reference)));
-      s.push(...(await decodeSamples(synthetic.path)));
+      await measure("r");
+      await measure("s");
     }
   }
-  const [ss, rs] = [summary(s), summary(r)];
-  console.log(
-    `${quant}: decode tok/s synthetic ${ss.mean.toFixed(2)} ±${(ss.rme * 100).toFixed(1)} %, ` +
-      `llama-quantize ${rs.mean.toFixed(2)} ±${(rs.rme * 100).toFixed(1)} %, ratio ${(ss.mean / rs.mean).toFixed(3)}\n`,
-  );
+  const line = (what: string, s: number[], r: number[], digits: number) => {
+    const [ss, rs] = [summary(s), summary(r)];
+    console.log(
+      `${quant}: ${what} synthetic ${ss.mean.toFixed(digits)} ±${(ss.rme * 100).toFixed(1)} %, ` +
+        `llama-quantize ${rs.mean.toFixed(digits)} ±${(rs.rme * 100).toFixed(1)} %, ratio ${(ss.mean / rs.mean).toFixed(3)}`,
+    );
+  };
+  line("decode tok/s (wall)", tps.s, tps.r, 2);
+  line("CPU ms per decoded token", cpu.s, cpu.r, 1);
+  console.log("");
 }
