@@ -146,7 +146,6 @@ export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
     throw new UserInputError(`unknown tuner "${tunerName}"`, `use one of: ${TUNER_NAMES.join(", ")}`);
   }
   mkdirSync(outDir, { recursive: true });
-  if (!options.resume) await writeJson(join(outDir, STUDY_FILE), { version: 1, createdAt: new Date().toISOString(), definition });
 
   const progress = new TuneProgress({
     budgetMs,
@@ -160,6 +159,18 @@ export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
     const hardware = options.hardware ?? (await probe({ bandwidth: true }));
     // A busy machine (other work on the cores) distorts every trial; the user should know.
     for (const w of hardware.warnings) note(w);
+    if (options.resume) {
+      // Trials measured on another machine (a copied folder) must not mix with this one's.
+      const saved = JSON.parse(readFileSync(join(outDir, STUDY_FILE), "utf8")) as { fingerprint?: string };
+      if (saved.fingerprint && saved.fingerprint !== hardware.fingerprint && !options.hardware) {
+        throw new UserInputError(
+          `${outDir} was measured on another machine (fingerprint ${saved.fingerprint}, this one is ${hardware.fingerprint})`,
+          "start a new study here with --out; trials from different machines do not compare",
+        );
+      }
+    } else {
+      await writeJson(join(outDir, STUDY_FILE), { version: 1, createdAt: new Date().toISOString(), fingerprint: hardware.fingerprint, definition });
+    }
 
     // ---- workload and search space
     const setup = definition.command
@@ -167,6 +178,7 @@ export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
       : await llamaSetup(definition, hardware, budget, note, (p) => progress.setPhase(p), options.signal);
 
     const tuner = createTuner(tunerName, setup.space, { seed: definition.seed ?? 1, priorMean: setup.priorMean });
+    if (previous.length > 0) setup.learn?.(previous);
     const journal = new Journal(join(outDir, JOURNAL_FILE));
     const elapsedOffsetMs = previous.reduce((m, t) => Math.max(m, t.elapsedMs), 0);
     let outcome: { trials: TrialRecord[]; skipped: { config: Config; reason: string }[]; ended: EndReason };

@@ -2,7 +2,7 @@
 // interrupted with a real SIGINT, resumed, and tuning a real command.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,6 +73,16 @@ describe("paratune tune", () => {
     expect(printed.result.trials).toHaveLength(after.length);
     // Elapsed time continues from the first session.
     expect(after[before.length].elapsedMs).toBeGreaterThan(before[before.length - 1].elapsedMs);
+  });
+
+  it("refuses to resume a study measured on another machine", async () => {
+    const copy = join(dir, "copied");
+    cpSync(out(), copy, { recursive: true });
+    const study = JSON.parse(readFileSync(join(copy, "study.json"), "utf8"));
+    writeFileSync(join(copy, "study.json"), JSON.stringify({ ...study, fingerprint: "0000000000000000" }));
+    const r = await tune(["--resume", copy, "--budget", "10s"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.all).toMatch(/was measured on another machine/);
   });
 
   it("tunes a command: finds the best values of its placeholders", async () => {
