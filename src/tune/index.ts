@@ -23,7 +23,7 @@ import { withRequestLatency } from "./objective.js";
 import { TuneProgress } from "./progress.js";
 import { buildResult } from "./result.js";
 import { buildLlamaSpace, firstValuesBaseline, llamaBaseline } from "./space-builder.js";
-import { runStudy, type EndReason } from "./study.js";
+import { bestOf, runStudy, type EndReason } from "./study.js";
 
 export { parseBudget } from "./budget.js";
 export { buildLlamaSpace, llamaBaseline, memoryNeed, usableCores, usableMemoryBytes } from "./space-builder.js";
@@ -178,7 +178,10 @@ export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
       : await llamaSetup(definition, hardware, budget, note, (p) => progress.setPhase(p), options.signal);
 
     const tuner = createTuner(tunerName, setup.space, { seed: definition.seed ?? 1, priorMean: setup.priorMean });
-    if (previous.length > 0) setup.learn?.(previous);
+    if (previous.length > 0) {
+      setup.learn?.(previous);
+      progress.resumeFrom(previous, bestOf(previous));
+    }
     const journal = new Journal(join(outDir, JOURNAL_FILE));
     const elapsedOffsetMs = previous.reduce((m, t) => Math.max(m, t.elapsedMs), 0);
     let outcome: { trials: TrialRecord[]; skipped: { config: Config; reason: string }[]; ended: EndReason };

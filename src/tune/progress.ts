@@ -59,6 +59,14 @@ export class TuneProgress {
     this.redraw();
   }
 
+  /** Trials of an earlier session (--resume) count too. */
+  resumeFrom(trials: TrialRecord[], best: TrialRecord | null): void {
+    this.trials = trials.length;
+    this.failed = trials.filter((t) => t.value === null).length;
+    if (best?.value != null) this.best = `${this.opts.formatValue(best.value)}${best.fidelity < 1 ? " (short trial)" : ""}`;
+    this.redraw();
+  }
+
   trialDone(record: TrialRecord, best: TrialRecord | null): void {
     this.trials++;
     if (record.value === null) this.failed++;
