@@ -14,7 +14,7 @@ xz -T0 -6 -c "$(command -v node)" >"$OUT/node.xz"
 tar -cf - dist bin package.json | xz -T0 -6 >"$OUT/dist.tar.xz"
 tar --exclude='node_modules/@node-llama-cpp/linux-x64-*' --exclude='node_modules/@node-llama-cpp/linux-arm*' \
   --exclude='node_modules/@node-llama-cpp/linux-riscv*' --exclude=node_modules/node-llama-cpp/llama/gitRelease.bundle \
-  --exclude=node_modules/typescript --exclude='node_modules/vega*' --exclude=node_modules/vite --exclude=node_modules/vitest \
+  --exclude=node_modules/typescript --exclude=node_modules/vite --exclude=node_modules/vitest \
   --exclude='node_modules/*esbuild' --exclude='node_modules/*rollup' --exclude=node_modules/@types \
   --exclude='*.map' --exclude='*.d.ts' --exclude=node_modules/.cache -cf - node_modules | xz -T0 -6 >"$OUT/node_modules.tar.xz"
 SRC=$(mktemp -d)

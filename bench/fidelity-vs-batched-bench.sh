@@ -19,6 +19,7 @@
 #                from node-llama-cpp's own llama.cpp source (gitRelease.bundle) into LLAMA_BUILD_DIR
 #                twice: "omp" (llama.cpp's default build: OpenMP, -march=native) and "noomp"
 #                (-DGGML_OPENMP=OFF, the threading that node-llama-cpp's prebuilt binaries use).
+#   BUILDS       which of those two to build (default "omp noomp")
 #   LLAMA_BUILD_DIR  where to clone and build (default: /tmp/paratune-llama.cpp)
 #   LLAMA_SRC    an existing llama.cpp source tree to build from instead of cloning the bundle
 #   DISPATCH     paratune dispatch modes to measure (default "lockstep free")
@@ -67,7 +68,11 @@ build_batched_bench() { # build_batched_bench <label> <cmake flags...>
 if [ -z "${BATCHED_BENCH:-}" ]; then
   echo "building llama-batched-bench from node-llama-cpp's llama.cpp source in $LLAMA_BUILD_DIR ..." >&2
   mkdir -p "$LLAMA_BUILD_DIR"
-  BATCHED_BENCH="$(build_batched_bench omp) $(build_batched_bench noomp -DGGML_OPENMP=OFF)"
+  BATCHED_BENCH=""
+  for b in ${BUILDS:-omp noomp}; do
+    if [ "$b" = noomp ]; then BATCHED_BENCH="$BATCHED_BENCH $(build_batched_bench noomp -DGGML_OPENMP=OFF)"
+    else BATCHED_BENCH="$BATCHED_BENCH $(build_batched_bench omp)"; fi
+  done
 fi
 
 mean() { "$NODE" -e 'const v=process.argv.slice(1).map(Number); console.log((v.reduce((a,b)=>a+b,0)/v.length).toFixed(1))' "$@"; }

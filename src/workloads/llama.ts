@@ -224,7 +224,8 @@ export class LlamaWorkload implements Workload {
         const genTokens = rep === 0 ? Math.min(WARMUP_TOKENS, plan.genTokens) : plan.genTokens;
         const go: ParentMessage = { type: "go", rep, genTokens };
         // The barrier: no worker starts a repetition before every one has finished the last.
-        await Promise.all(pool.map((w) => w.process.sendMessage(go)));
+        // A worker that died cannot take the message; its exit handler fails the trial with the reason.
+        await Promise.race([Promise.all(pool.map((w) => w.process.sendMessage(go).catch(() => undefined))), failed]);
         const results = (await everyWorker("result")).map((m) => m.result);
         for (const r of results) {
           if (r.generated.some((g) => g !== genTokens)) {
