@@ -8,10 +8,11 @@ import { join, resolve } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { probe } from "../../probes/index.js";
 import { RooflineModel } from "../../models/roofline.js";
+import { createPerformanceModel } from "../../models/index.js";
 import { createTuner, TUNER_NAMES } from "../../tuners/index.js";
 import { UserInputError } from "../errors.js";
 import { enumerate, infeasibility, parseParamSpec } from "../space.js";
-import type { Config, HardwareProfile, Param, Prediction, SearchSpace, TrialRecord, TuneResult, Workload, WorkloadDescription } from "../types.js";
+import type { Config, HardwareProfile, Param, PerformanceModel, Prediction, SearchSpace, TrialRecord, TuneResult, Workload, WorkloadDescription } from "../types.js";
 import { CommandWorkload } from "../workloads/command.js";
 import { LlamaWorkload, trialPlan } from "../workloads/llama.js";
 import { writeOutputs } from "../outputs/index.js";
@@ -174,7 +175,7 @@ export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
 
     // ---- workload and search space
     const setup = definition.command
-      ? commandSetup(definition)
+      ? commandSetup(definition, hardware)
       : await llamaSetup(definition, hardware, budget, note, (p) => progress.setPhase(p), options.signal);
 
     const tuner = createTuner(tunerName, setup.space, { seed: definition.seed ?? 1, priorMean: setup.priorMean });
@@ -262,7 +263,7 @@ interface Setup {
   work?: (config: Config) => number;
 }
 
-function commandSetup(def: StudyDefinition): Setup {
+function commandSetup(def: StudyDefinition, hardware: HardwareProfile): Setup {
   const params: Param[] = Object.entries(def.params ?? {}).map(([name, spec]) => parseParamSpec(name, spec));
   const reps = def.reps ?? 3;
   const workload = new CommandWorkload({ command: def.command!, metric: def.metric ?? "wall", direction: def.direction, reps });
@@ -272,7 +273,7 @@ function commandSetup(def: StudyDefinition): Setup {
   }
   if (params.length === 0) throw new UserInputError("nothing to tune: the command has no {placeholders}", 'e.g. --cmd "./bench --threads {threads}" --param threads=1,2,4');
   const space: SearchSpace = { params, constraints: [] };
-  return {
+  const setup: Setup = {
     space,
     workload,
     baseline: firstValuesBaseline(space),
@@ -280,6 +281,10 @@ function commandSetup(def: StudyDefinition): Setup {
     rungs: reps >= 3 ? [1 / reps, 1] : [1],
     description: { kind: "command", objective: workload.objective, command: def.command, settings: { reps } },
   };
+  // No roofline for an arbitrary command: the USL over workers/threads/sequences placeholders,
+  // or the GP surrogate, once trials have measured something (a maximised, positive metric).
+  if (workload.objective.direction === "maximize") learnWith(setup, createPerformanceModel({ hardware, space }));
+  return setup;
 }
 
 async function llamaSetup(
@@ -327,24 +332,32 @@ async function llamaSetup(
     // The roofline predicts decode tok/s; for latency we have no model, and claim none.
     const contextTokens = promptTokens + genTokens / 2;
     const prior = new RooflineModel({ hardware, models: infos, contextTokens });
-    const calibrated = new RooflineModel({ hardware, models: infos, contextTokens });
     setup.priorMean = (c) => prior.predict(c).mean;
     setup.predictPrior = (c) => safePredict(prior, c);
-    setup.predictBefore = (c) => safePredict(calibrated, c);
-    setup.learn = (trials) => {
-      const observations = trials.filter((t) => t.value !== null).map((t) => ({ config: t.config, status: t.measurement.status, value: t.value, fidelity: t.fidelity }));
-      try {
-        calibrated.fit(observations);
-      } catch {
-        // A calibration that does not converge keeps the previous parameters: predictions are
-        // an aid to the report, never a reason to stop tuning.
-      }
-    };
+    learnWith(setup, createPerformanceModel({ hardware, models: infos, space, contextTokens }));
   }
   return setup;
 }
 
-function safePredict(model: RooflineModel, config: Config): Prediction | null {
+/**
+ * Per-trial predictions from the models engineer's adaptive model (the roofline calibrated on
+ * the trials so far, or whichever candidate cross-validates best once there are enough), refit
+ * after every trial.
+ */
+function learnWith(setup: Setup, model: PerformanceModel): void {
+  setup.predictBefore = (c) => safePredict(model, c);
+  setup.learn = (trials) => {
+    const observations = trials.map((t) => ({ config: t.config, status: t.measurement.status, value: t.value, fidelity: t.fidelity }));
+    try {
+      model.fit(observations);
+    } catch {
+      // A fit that fails keeps the previous one: predictions are an aid to the report, never a
+      // reason to stop tuning.
+    }
+  };
+}
+
+function safePredict(model: PerformanceModel, config: Config): Prediction | null {
   try {
     const p = model.predict(config);
     return Number.isFinite(p.mean) ? p : null;
