@@ -160,7 +160,9 @@ async function runParatuneBench(c: Record<string, number | string>): Promise<Run
     if (typeof m.rme === "number" && Number.isFinite(m.rme)) metrics.rme = m.rme;
     return { ok: m.status === "ok", metrics, error: m.status === "ok" ? undefined : `${m.status}: ${(m.error ?? "").split("\n")[0]}` };
   } catch {
-    const why = r.code === null ? `killed after the ${trialTimeoutMs / 1000}s trial timeout` : (r.err || r.out).trim().split("\n").pop();
+    // A crash prints a stack and ends with the Node.js version; the line naming the error says more.
+    const lines = (r.err || r.out).trim().split("\n");
+    const why = r.code === null ? `killed after the ${trialTimeoutMs / 1000}s trial timeout` : (lines.find((l) => /Error\b/.test(l)) ?? lines.pop())?.trim();
     return { ok: false, metrics: {}, error: why };
   }
 }

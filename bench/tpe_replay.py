@@ -7,7 +7,7 @@ Rules, kept the same as src/replay.ts:
   outside the space;
 - each seed runs at least N trials, then on until 99% of the table's best is reached (or every
   configuration has been measured), so trials-to-target is a number for every seed;
-- quartiles use the same rule as simple-statistics' quantileSorted.
+- quartiles use the same rule (linear interpolation, Infinity for a seed that never got there).
 
 Where TPE differs from our tuners we give it the benefit of the doubt: a configuration TPE suggests
 again is answered from a cache and not counted as a trial, and a suggestion outside the table is
@@ -26,25 +26,21 @@ import time
 import optuna
 
 
-def quantile_sorted(xs, p):
-    # simple-statistics quantileSorted
-    n = len(xs)
-    idx = n * p
-    if p == 1:
-        return xs[-1]
-    if p == 0:
-        return xs[0]
-    if idx % 1 != 0:
-        return xs[math.ceil(idx) - 1]
-    idx = int(idx)
-    if n % 2 == 0:
-        return (xs[idx - 1] + xs[idx]) / 2
-    return xs[idx]
+def quantile(xs, p):
+    # linear interpolation (numpy type 7) with Infinity for seeds that never got there, as in
+    # src/replay.ts
+    idx = (len(xs) - 1) * p
+    lo, hi = math.floor(idx), math.ceil(idx)
+    if lo == hi or xs[lo] == xs[hi]:
+        return xs[lo]
+    if math.isinf(xs[hi]):
+        return math.inf
+    return xs[lo] + (idx - lo) * (xs[hi] - xs[lo])
 
 
 def quartiles(values):
     xs = sorted(values)
-    return {"q1": quantile_sorted(xs, 0.25), "median": quantile_sorted(xs, 0.5), "q3": quantile_sorted(xs, 0.75)}
+    return {"q1": quantile(xs, 0.25), "median": quantile(xs, 0.5), "q3": quantile(xs, 0.75)}
 
 
 def load(path, params, objective):
@@ -70,7 +66,9 @@ def run_seed(rows, params, values_of, best, minimize, trials, seed):
     fraction_at_n = 0.0
     curve = []
     asked = 0
-    limit = 50 * len(rows)  # TPE may keep re-suggesting measured points; stop eventually
+    # TPE keeps re-suggesting measured points once it has settled (its ask also slows down as the
+    # study grows); give up after 5 suggestions per configuration: the target counts as never reached.
+    limit = 5 * len(rows)
     while len(seen) < len(rows) and asked < limit:
         if len(curve) >= trials and reach99 is not None:
             break

@@ -5,7 +5,6 @@
 // outside the space.
 
 import { readFileSync } from "node:fs";
-import { quantileSorted } from "simple-statistics";
 import { z } from "zod";
 import { UserInputError } from "./errors.js";
 import { configKey } from "./space.js";
@@ -142,7 +141,7 @@ export interface Quartiles {
 
 export interface TunerReplay {
   tuner: string;
-  /** Quartiles over seeds; a seed that never got there counts as Infinity (JSON: null). */
+  /** Quartiles over seeds (linear interpolation); a seed that never got there counts as Infinity (JSON: null). */
   reach95: Quartiles;
   reach99: Quartiles;
   fractionAtN: Quartiles;
@@ -206,9 +205,23 @@ export function replaySeed(landscape: Landscape, tunerName: string, trials: numb
   return { seed, reach95, reach99, fractionAtN, trials: curve.length, curve };
 }
 
+/**
+ * Linear-interpolation quantile (numpy's default, type 7), except that a quantile touching a seed
+ * that never reached the target (Infinity) is Infinity rather than NaN.
+ */
+function quantile(sorted: number[], p: number): number {
+  const idx = (sorted.length - 1) * p;
+  const lo = Math.floor(idx);
+  const hi = Math.ceil(idx);
+  if (lo === hi || sorted[lo] === sorted[hi]) return sorted[lo];
+  if (!Number.isFinite(sorted[hi])) return Infinity;
+  return sorted[lo] + (idx - lo) * (sorted[hi] - sorted[lo]);
+}
+
 export function quartiles(values: number[]): Quartiles {
+  if (values.length === 0) throw new Error("quartiles of nothing");
   const sorted = [...values].sort((a, b) => a - b);
-  return { q1: quantileSorted(sorted, 0.25), median: quantileSorted(sorted, 0.5), q3: quantileSorted(sorted, 0.75) };
+  return { q1: quantile(sorted, 0.25), median: quantile(sorted, 0.5), q3: quantile(sorted, 0.75) };
 }
 
 export function replay(landscape: Landscape, options: ReplayOptions): ReplayResult {

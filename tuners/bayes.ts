@@ -32,6 +32,12 @@ export interface BayesOptions {
    */
   optimizeUpTo?: number;
   refitEvery?: number;
+  /**
+   * Model the logarithm of the objective when every value has the same sign (default true).
+   * Throughput effects multiply (threads x sequences x workers) and cliffs span orders of
+   * magnitude; on a log scale both become gentle enough for a stationary kernel.
+   */
+  logScale?: boolean;
 }
 
 export class BayesTuner implements Tuner {
@@ -50,7 +56,9 @@ export class BayesTuner implements Tuner {
   ) {
     this.pool = new CandidatePool(space);
     this.rng = createRng(options.seed ?? 0);
-    this.gp = new GaussianProcess(space, { priorMean: options.priorMean });
+    this.gp = new GaussianProcess(space, {
+      priorMean: options.priorMean && ((c) => this.warp(options.priorMean!(c))),
+    });
     // One point per parameter plus one spans the space coarsely; a prior mean knows the shape
     // already, so fewer blind points are needed. Never more than a quarter of the space.
     const dims = space.params.length;
@@ -75,6 +83,15 @@ export class BayesTuner implements Tuner {
     if (!previous || (observation.fidelity ?? 1) >= (previous.fidelity ?? 1)) this.observations.set(key, observation);
   }
 
+  // 1 (log of positive values), -1 (log of the magnitude of negative ones, negated) or 0 (as is).
+  private warpSign: 1 | -1 | 0 = 0;
+
+  private warp(v: number): number {
+    if (this.warpSign === 1) return Math.log(Math.max(v, 1e-300));
+    if (this.warpSign === -1) return -Math.log(Math.max(-v, 1e-300));
+    return v;
+  }
+
   private valued(): (Observation & { value: number })[] {
     return [...this.observations.values()].filter((o): o is Observation & { value: number } => o.value !== null);
   }
@@ -97,9 +114,11 @@ export class BayesTuner implements Tuner {
   private fromSurrogate(remaining: Config[]): Config {
     const all = [...this.observations.values()];
     const ok = this.valued();
-    const worst = Math.min(...ok.map((o) => o.value));
+    const useLog = this.options.logScale ?? true;
+    this.warpSign = !useLog ? 0 : ok.every((o) => o.value > 0) ? 1 : ok.every((o) => o.value < 0) ? -1 : 0;
+    const worst = Math.min(...ok.map((o) => this.warp(o.value)));
     const configs = all.map((o) => o.config);
-    const values = all.map((o) => (o.value === null ? worst : o.value));
+    const values = all.map((o) => (o.value === null ? worst : this.warp(o.value)));
     const optimizeUpTo = this.options.optimizeUpTo ?? 30;
     const refitEvery = this.options.refitEvery ?? 4;
     const optimize = all.length <= optimizeUpTo || this.fits % refitEvery === 0;
