@@ -156,7 +156,9 @@ export function summary(result: TuneResult, outDir: string, files: string[]): st
   const ended = { budget: "the budget ran out", exhausted: "every configuration was tried", interrupted: "interrupted" }[result.ended] ?? result.ended;
   const metric = `${result.workload.objective.metric} (${result.workload.objective.direction === "maximize" ? "higher" : "lower"} is better)`;
   const lines: string[] = [];
-  lines.push(`tuned for ${formatDuration(result.elapsedMs)} with ${result.tuner}: ${result.trials.length} trials, ended because ${ended}`);
+  const full = result.trials.filter((t) => t.fidelity >= 1).length;
+  const split = full < result.trials.length ? ` (${result.trials.length - full} short, ${full} full)` : "";
+  lines.push(`tuned for ${formatDuration(result.elapsedMs)} with ${result.tuner}: ${result.trials.length} trials${split}, ended because ${ended}`);
   lines.push(`objective: ${metric}`);
   lines.push("");
   const rows = [["", "configuration", "measured", "speedup", "predicted speedup"]];
