@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { loadLandscape, type Landscape } from "../src/replay.js";
+import { configKey, infeasibility } from "../src/space.js";
+import type { Config, SearchSpace, Tuner } from "../src/types.js";
+import { createTuner, TUNER_NAMES } from "./index.js";
+import { gridOrder, refinementLevels } from "./grid.js";
+import { BayesTuner } from "./bayes.js";
+import { maximinDesign } from "./space-filling.js";
+import { expectedImprovement, normalCdf } from "./acquisition.js";
+
+// Real landscapes recorded with bench/record-landscape.sh (provenance in the .meta.json sidecars).
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/landscapes/${name}`, import.meta.url));
+const PARAMS = ["workers", "threads", "sequences", "batch", "quant"];
+const tiny = loadLandscape(fixture("tiny-2core.jsonl"), { params: PARAMS, objective: "decodeTps" });
+const small = loadLandscape(fixture("small-2core.jsonl"), { params: PARAMS, objective: "decodeTps" });
+
+/** Runs a tuner against a landscape until it stops; returns the configs in the order asked. */
+function drive(tuner: Tuner, landscape: Landscape, limit = Infinity): Config[] {
+  const asked: Config[] = [];
+  for (let config = tuner.ask(); config && asked.length < limit; config = asked.length < limit ? tuner.ask() : undefined) {
+    asked.push(config);
+    const row = landscape.lookup(config);
+    tuner.tell({ config, status: row?.value == null ? "failed" : "ok", value: row?.value ?? null });
+  }
+  return asked;
+}
+
+describe("tuners on recorded landscapes", () => {
+  for (const name of TUNER_NAMES) {
+    it(`${name}: visits every feasible configuration once, reaches the best, then stops`, { timeout: 60_000 }, () => {
+      const tuner = createTuner(name, tiny.space, { seed: 7 });
+      const asked = drive(tuner, tiny);
+      const keys = asked.map(configKey);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(keys.length).toBe(tiny.rows.length);
+      expect(keys).toContain(configKey(tiny.best.config));
+      expect(tuner.ask()).toBeUndefined();
+    });
+
+    it(`${name}: the same seed repeats the same run`, { timeout: 60_000 }, () => {
+      const a = drive(createTuner(name, small.space, { seed: 3 }), small, 15).map(configKey);
+      const b = drive(createTuner(name, small.space, { seed: 3 }), small, 15).map(configKey);
+      expect(a).toEqual(b);
+    });
+  }
+
+  it("random and bayes differ between seeds", () => {
+    for (const name of ["random", "bayes"]) {
+      const a = drive(createTuner(name, small.space, { seed: 1 }), small, 8).map(configKey);
+      const b = drive(createTuner(name, small.space, { seed: 2 }), small, 8).map(configKey);
+      expect(a).not.toEqual(b);
+    }
+  });
+
+  it("respects constraints: never asks a configuration a constraint rules out", () => {
+    const space: SearchSpace = {
+      params: small.space.params,
+      constraints: [
+        ...small.space.constraints,
+        { name: "cores", check: (c) => (Number(c.workers) * Number(c.threads) > 2 ? "more threads than the 2 cores" : null) },
+      ],
+    };
+    for (const name of TUNER_NAMES) {
+      const asked = drive(createTuner(name, space, { seed: 5 }), small, 25);
+      expect(asked.length).toBe(25);
+      for (const c of asked) expect(infeasibility(space, c)).toBeNull();
+    }
+  });
+
+  it("bayes does not ask a configuration the study already ran on its own", () => {
+    const tuner = createTuner("bayes", small.space, { seed: 0 });
+    const baseline = small.rows[0];
+    tuner.tell({ config: baseline.config, status: "ok", value: baseline.value });
+    const asked = drive(tuner, small).map(configKey);
+    expect(asked).not.toContain(configKey(baseline.config));
+    expect(asked.length).toBe(small.rows.length - 1);
+  });
+
+  it("bayes learns from failures: it runs into fewer failed trials than random search", { timeout: 120_000 }, () => {
+    const failedRows = small.rows.filter((r) => r.value === null).length;
+    expect(failedRows).toBeGreaterThan(0);
+    const failuresIn = (name: string, seed: number) =>
+      drive(createTuner(name, small.space, { seed }), small, 25).filter((c) => small.lookup(c)!.value === null).length;
+    let bayes = 0;
+    let random = 0;
+    for (let seed = 0; seed < 5; seed++) {
+      bayes += failuresIn("bayes", seed);
+      random += failuresIn("random", seed);
+    }
+    expect(bayes).toBeLessThan(random);
+  });
+
+  it("bayes uses a prior mean: its first trial is the prior's best configuration", () => {
+    // The landscape's own decode rate of another quantization as a stand-in prior would be
+    // circular; a simple monotone belief (more sequences and workers help) is a fair prior.
+    const prior = (c: Config) => Number(c.sequences) * Number(c.workers);
+    const tuner = new BayesTuner(small.space, { seed: 0, priorMean: prior });
+    const first = tuner.ask()!;
+    const top = Math.max(...small.rows.map((r) => prior(r.config)));
+    expect(prior(first)).toBe(top);
+  });
+
+  it("an unknown tuner name is a user error naming the known ones", () => {
+    expect(() => createTuner("cmaes", small.space)).toThrow(/unknown tuner "cmaes"/);
+  });
+});
+
+describe("grid order", () => {
+  it("bisects each parameter's values coarse to fine", () => {
+    expect(refinementLevels(1)).toEqual([0]);
+    expect(refinementLevels(2)).toEqual([0, 0]);
+    expect(refinementLevels(5)).toEqual([0, 2, 1, 2, 0]);
+    expect(refinementLevels(3)).toEqual([0, 1, 0]);
+  });
+
+  it("starts with every combination of the extremes", () => {
+    const order = gridOrder(tiny.space, tiny.rows.map((r) => r.config));
+    const extremes = (p: (typeof tiny.params)[number], v: Config[string]) =>
+      p.kind === "categorical" ? [p.values[0], p.values[p.values.length - 1]].includes(String(v)) : [p.values[0], p.values[p.values.length - 1]].includes(Number(v));
+    const corners = order.filter((c) => tiny.params.every((p) => extremes(p, c[p.name])));
+    expect(order.slice(0, corners.length).map(configKey)).toEqual(corners.map(configKey));
+  });
+});
+
+describe("space filling and acquisition", () => {
+  it("maximin picks spread-out points: the second is at the far corner from the first", () => {
+    const configs = small.rows.map((r) => r.config);
+    const [a, b] = maximinDesign(small.space, configs, 2, [], 0);
+    for (const p of small.params) {
+      if (p.kind === "categorical" || p.values.length < 2) continue;
+      const lo = p.values[0];
+      const hi = p.values[p.values.length - 1];
+      expect([lo, hi]).toContain(Number(a[p.name]));
+      expect(b[p.name]).toBe(a[p.name] === lo ? hi : lo);
+    }
+  });
+
+  it("expected improvement matches the closed form and grows with uncertainty", () => {
+    expect(normalCdf(0)).toBeCloseTo(0.5, 7);
+    expect(normalCdf(1.96)).toBeCloseTo(0.975, 3);
+    expect(expectedImprovement(10, 0, 8)).toBe(2);
+    expect(expectedImprovement(8, 1, 8)).toBeCloseTo(1 / Math.sqrt(2 * Math.PI), 6);
+    expect(expectedImprovement(5, 2, 8)).toBeGreaterThan(expectedImprovement(5, 1, 8));
+  });
+});
