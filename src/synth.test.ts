@@ -54,6 +54,8 @@ describe("synthesize", () => {
     const b = await synthesize({ shape: "tiny", quant: "Q4_0", outDir: dir });
     expect(b.path).toBe(a.path);
     expect(b.reused).toBe(true);
+    // 4 layers x 7 weights + token_embd + output are q4_0 except the output (q6_K); 9 norms are f32
+    expect(b.tensorTypes).toEqual({ q4_0: 29, q6_K: 1, f32: 9 });
   });
 
   it("leaves no partial file when writing fails midway", async () => {

@@ -6,6 +6,7 @@ import { mkdir, readFile, rename, stat, statfs, unlink } from "node:fs/promises"
 import { unlinkSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { FILE_TYPE_NAMES, fileType } from "../fixtures/gguf/file-type.js";
+import { ggmlTypeName } from "../fixtures/gguf/ggml-type.js";
 import { shapeFromGgufInfo } from "../fixtures/gguf/gguf-shape.js";
 import { shapeFromHfConfig } from "../fixtures/gguf/hf-config.js";
 import { PRESET_NAMES, presetShape, shapeProblem, type ModelShape } from "../fixtures/gguf/shapes.js";
@@ -41,6 +42,8 @@ export interface SynthesizedModel {
   shape: ModelShape;
   quant: string;
   fileBytes: number;
+  /** How many tensors have each ggml type, e.g. { q4_K: 135, q6_K: 21, f32: 45 }. */
+  tensorTypes: Record<string, number>;
   /** true when an existing file of this shape and type was reused. */
   reused: boolean;
   durationMs: number;
@@ -145,6 +148,15 @@ export async function planSynthetic(shapeSpec: string | ModelShape, quant: strin
   return planModel(await resolveShape(shapeSpec), ft);
 }
 
+function countTypes(plan: ModelPlan): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const t of plan.tensors) {
+    const name = ggmlTypeName(t.type);
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
+}
+
 export async function synthesize(options: SynthesizeOptions): Promise<SynthesizedModel> {
   const started = performance.now();
   const plan = await planSynthetic(options.shape, options.quant);
@@ -166,6 +178,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
     shape: plan.shape,
     quant: plan.fileType.name,
     fileBytes: plan.fileBytes,
+    tensorTypes: countTypes(plan),
     reused,
     durationMs: performance.now() - started,
   };

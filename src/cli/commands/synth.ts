@@ -54,7 +54,8 @@ async function writeAll(shape: string, quants: string[], flags: SynthFlags, sign
     const m = results[results.length - 1];
     if (!flags.json) {
       const how = m.reused ? "cached" : `written in ${formatDuration(m.durationMs)}`;
-      process.stdout.write(`${m.shape.name} ${m.quant}: ${formatBytes(m.fileBytes)} (${how})\n  ${m.path}\n`);
+      const types = Object.entries(m.tensorTypes).map(([t, n]) => `${n} ${t}`).join(", ");
+      process.stdout.write(`${m.shape.name} ${m.quant}: ${formatBytes(m.fileBytes)} (${how}); tensors: ${types}\n  ${m.path}\n`);
     }
   }
   return results;
