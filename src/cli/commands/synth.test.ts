@@ -32,7 +32,7 @@ describe("paratune synth", () => {
     const out = await mkdtemp(join(cache, "interrupted-"));
     const child = execa("node", [bin, "synth", "--shape", "tinyllama-1.1b", "--quant", "f16", "--out", out], { env: env(), reject: false });
     // wait until the temporary file exists, then interrupt
-    for (let i = 0; i < 200 && (await readdir(out)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 600 && (await readdir(out)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect((await readdir(out))[0]).toMatch(/\.partial$/);
     child.kill("SIGINT");
     const r = await child;
