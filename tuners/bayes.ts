@@ -7,16 +7,18 @@
 // refits the GP to everything told so far and returns the candidate with the highest expected
 // improvement over the best posterior mean at an observed configuration.
 //
-// Failed trials are information: a configuration that crashed or ran out of memory is fed to the
-// GP as if it had measured the worst value seen so far, which pulls the surrogate down around
-// it, so the search stays away from cliffs such as oversubscribed cores instead of probing their
-// neighbours one by one.
+// Failed trials are information, used twice ("both", the default): a failed configuration enters
+// the objective GP at the worst value seen so far, which pulls the surrogate down around it; and a
+// second GP fit to succeeded/failed labels gives each candidate a probability of success that
+// multiplies its expected improvement (constrained EI). Together they keep the search away from
+// cliffs such as oversubscribed cores or trials that time out, instead of probing their
+// neighbours one by one. "impute" and "feasibility" use one of the two.
 
 import { GaussianProcess } from "../models/gp.js";
 import { configKey } from "../src/space.js";
 import { createRng, randomInt, shuffle } from "../src/random.js";
 import type { Config, Observation, SearchSpace, Tuner } from "../src/types.js";
-import { expectedImprovement } from "./acquisition.js";
+import { expectedImprovement, normalCdf } from "./acquisition.js";
 import { CandidatePool } from "./pool.js";
 import { maximinDesign } from "./space-filling.js";
 
@@ -38,6 +40,8 @@ export interface BayesOptions {
    * magnitude; on a log scale both become gentle enough for a stationary kernel.
    */
   logScale?: boolean;
+  /** How failed trials shape the search (see the file comment); default "both". */
+  failures?: "impute" | "feasibility" | "both";
 }
 
 export class BayesTuner implements Tuner {
@@ -45,6 +49,7 @@ export class BayesTuner implements Tuner {
   private readonly pool: CandidatePool;
   private readonly rng: () => number;
   private readonly gp: GaussianProcess;
+  private readonly feasibility: GaussianProcess;
   private readonly initialCount: number;
   private readonly observations = new Map<string, Observation>();
   private asked = 0;
@@ -56,6 +61,7 @@ export class BayesTuner implements Tuner {
   ) {
     this.pool = new CandidatePool(space);
     this.rng = createRng(options.seed ?? 0);
+    this.feasibility = new GaussianProcess(space);
     this.gp = new GaussianProcess(space, {
       priorMean: options.priorMean && ((c) => this.warp(options.priorMean!(c))),
     });
@@ -69,7 +75,7 @@ export class BayesTuner implements Tuner {
   ask(): Config | undefined {
     const remaining = this.pool.remaining();
     if (remaining.length === 0) return undefined;
-    const config = this.asked < this.initialCount || this.valued().length < 2 ? this.fromDesign(remaining) : this.fromSurrogate(remaining);
+    const config = this.asked < this.initialCount || this.valued().length < 1 ? this.fromDesign(remaining) : this.fromSurrogate(remaining);
     this.pool.take(config);
     this.asked++;
     return config;
@@ -116,9 +122,11 @@ export class BayesTuner implements Tuner {
     const ok = this.valued();
     const useLog = this.options.logScale ?? true;
     this.warpSign = !useLog ? 0 : ok.every((o) => o.value > 0) ? 1 : ok.every((o) => o.value < 0) ? -1 : 0;
+    const mode = this.options.failures ?? "both";
     const worst = Math.min(...ok.map((o) => this.warp(o.value)));
-    const configs = all.map((o) => o.config);
-    const values = all.map((o) => (o.value === null ? worst : this.warp(o.value)));
+    const modelled = mode === "feasibility" ? ok : all;
+    const configs = modelled.map((o) => o.config);
+    const values = modelled.map((o) => (o.value === null ? worst : this.warp(o.value)));
     const optimizeUpTo = this.options.optimizeUpTo ?? 30;
     const refitEvery = this.options.refitEvery ?? 4;
     const optimize = all.length <= optimizeUpTo || this.fits % refitEvery === 0;
@@ -129,10 +137,11 @@ export class BayesTuner implements Tuner {
     const atObserved = this.gp.predictMany(ok.map((o) => o.config));
     const incumbent = Math.max(...atObserved.map((p) => p.mean));
     const predictions = this.gp.predictMany(remaining);
+    const pSuccess = mode !== "impute" && ok.length < all.length ? this.successProbability(all, remaining, optimize) : null;
     let best = 0;
     let bestEi = -Infinity;
     predictions.forEach((p, i) => {
-      const ei = expectedImprovement(p.mean, p.std, incumbent);
+      const ei = expectedImprovement(p.mean, p.std, incumbent) * (pSuccess ? pSuccess[i] : 1);
       // Ties (all EI ~ 0 far from the data) go to the higher mean: exploit when nothing promises.
       if (ei > bestEi + 1e-12 || (Math.abs(ei - bestEi) <= 1e-12 && p.mean > predictions[best].mean)) {
         bestEi = ei;
@@ -140,5 +149,19 @@ export class BayesTuner implements Tuner {
       }
     });
     return remaining[best];
+  }
+
+  /**
+   * Probability that a trial succeeds, from a GP fit to +1 (succeeded) / -1 (failed) labels and
+   * squashed through the normal CDF of mean over std: near a failure it is ~0, far from any trial
+   * it falls back toward the observed success rate with the uncertainty the GP reports.
+   */
+  private successProbability(all: Observation[], candidates: Config[], optimize: boolean): number[] {
+    this.feasibility.fitPoints(
+      all.map((o) => o.config),
+      all.map((o) => (o.value === null ? -1 : 1)),
+      { optimize },
+    );
+    return this.feasibility.predictMany(candidates).map((p) => normalCdf(p.mean / Math.sqrt(p.std * p.std + 0.1)));
   }
 }
