@@ -43,6 +43,7 @@ const { values: args } = parseArgs({
     "trial-timeout": { type: "string", default: "120" },
     out: { type: "string" },
     note: { type: "string", default: "" },
+    order: { type: "string", default: "random" }, // random | grid
   },
 });
 
@@ -174,6 +175,17 @@ async function main(): Promise<void> {
     for (const workers of grid.workers)
       for (const threads of grid.threads)
         for (const sequences of grid.sequences) for (const batch of grid.batch) configs.push({ workers, threads, sequences, batch, quant });
+  // Random order (seeded): slow drift of the machine (other load, heat) then does not line up
+  // with one parameter, and a grid cut short by the time limit is a random sample of the space
+  // rather than its first slice.
+  if (args.order === "random") {
+    let a = 12345;
+    const rng = () => ((a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 4294967296);
+    for (let i = configs.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [configs[i], configs[j]] = [configs[j], configs[i]];
+    }
+  }
   writeFileSync(out, "");
   const started = Date.now();
   const loadBefore = loadavg()[0];
@@ -214,6 +226,7 @@ async function main(): Promise<void> {
     models: Object.fromEntries([...models].map(([q, path]) => [q, { path, bytes: statSync(path).size }])),
     grid,
     settings: { npp, ntg },
+    order: args.order,
     note: args.note,
   };
   writeFileSync(out.replace(/\.jsonl$/, "") + ".meta.json", JSON.stringify(meta, null, 2) + "\n");
