@@ -83,7 +83,7 @@ echo "prompt $PROMPT, generate $GEN tokens per sequence, $REPS repetitions, node
 echo
 header="threads seqs"
 for bb in $BATCHED_BENCH; do header="$header bb-${bb%%=*}"; done
-for d in $DISPATCH; do header="$header nlc-$d calls/step"; done
+for d in $DISPATCH; do header="$header nlc-$d calls/step in-decode sample-ms/step"; done
 for d in $DISPATCH; do for bb in $BATCHED_BENCH; do header="$header $d/${bb%%=*}"; done; done
 echo "$header" | tr ' ' '\t'
 
@@ -109,7 +109,10 @@ for t in $THREADS; do
       ours[$d]=$(json "$WORK/nlc.json" 'd.measurement.status==="ok" ? d.measurement.metrics.decodeTps.toFixed(1) : "failed"')
       # llama_decode calls per generated token step (1.00 = every step is one batch of all sequences).
       calls=$(json "$WORK/nlc.json" 'd.measurement.metrics.profileDecodeCalls===undefined ? "-" : (d.measurement.metrics.profileDecodeCalls / (d.measurement.samples.length * '"$GEN"')).toFixed(2)')
-      row="$row ${ours[$d]} $calls"
+      # Share of the timed wall time spent inside llama_decode, and the sampling wait per step.
+      indecode=$(json "$WORK/nlc.json" 'd.measurement.metrics.profileWallMs ? (100*d.measurement.metrics.profileDecodeMs/d.measurement.metrics.profileWallMs).toFixed(0)+"%" : "-"')
+      sampling=$(json "$WORK/nlc.json" 'd.measurement.metrics.profileSampleMs===undefined ? "-" : (d.measurement.metrics.profileSampleMs / d.measurement.metrics.profileDecodeCalls).toFixed(2)')
+      row="$row ${ours[$d]} $calls $indecode $sampling"
     done
     for d in $DISPATCH; do
       for bb in $BATCHED_BENCH; do

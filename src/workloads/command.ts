@@ -131,10 +131,7 @@ export class CommandWorkload implements Workload {
       if (signal?.aborted) return base("failed", "aborted");
       const r = await this.runOnce(command, env, signal);
       // A run too short for one memory sample reports no memory rather than zero.
-      if (r.peakRssBytes > 0) {
-        metrics.peakRssBytes = Math.max(metrics.peakRssBytes ?? 0, r.peakRssBytes);
-        metrics.peakPssBytes = Math.max(metrics.peakPssBytes ?? 0, r.peakPssBytes);
-      }
+      if (r.peakRssBytes > 0) metrics.peakRssBytes = Math.max(metrics.peakRssBytes ?? 0, r.peakRssBytes);
       if (r.status !== "ok") return { ...base(r.status, r.error), metrics: { ...metrics, wallMs: r.wallMs } };
       if (i >= this.warmup) samples.push(this.regex ? r.value! : r.wallMs);
     }
@@ -158,7 +155,7 @@ export class CommandWorkload implements Workload {
     command: string,
     env: Record<string, string>,
     signal?: AbortSignal,
-  ): Promise<RunResult & { peakRssBytes: number; peakPssBytes: number }> {
+  ): Promise<RunResult & { peakRssBytes: number }> {
     const oomBefore = oomKillCount();
     const t0 = performance.now();
     // detached: the command gets its own process group, so a timeout can end mpirun and its ranks too.
@@ -174,7 +171,7 @@ export class CommandWorkload implements Workload {
       maxBuffer: 64 * 1024 * 1024,
     });
     const pid = child.pid;
-    const sampler = new MemorySampler(() => (pid ? processTree(pid) : []), 200).start();
+    const sampler = new MemorySampler(() => (pid ? processTree(pid) : []), 1000).start();
     let ended: "timeout" | "aborted" | null = null;
     let cleanup: Promise<number[]> | null = null;
     const stop = (why: "timeout" | "aborted") => {
@@ -194,7 +191,7 @@ export class CommandWorkload implements Workload {
     const leftovers = pid ? await (cleanup ?? killTree(pid, 500)) : [];
     const output = String(result.all ?? "");
     this.lastOutput = output;
-    const mem = { peakRssBytes: sampler.peakRssBytes, peakPssBytes: sampler.peakPssBytes };
+    const mem = { peakRssBytes: sampler.peakRssBytes };
     const stray = leftovers.length > 0 ? ` (processes ${leftovers.join(", ")} could not be ended)` : "";
     if (ended === "timeout") {
       return { status: "timeout", wallMs, output, error: withTail(`timed out after ${Math.round(this.timeoutMs / 1000)}s${stray}`, output), ...mem };

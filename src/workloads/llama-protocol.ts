@@ -39,8 +39,23 @@ export interface RepResult {
   latencyMs: number[];
   /** Tokens generated per sequence (checks that exactly the requested number came out). */
   generated: number[];
+  /** The worker's memory, read by itself right after the repetition (see WorkerMemory). */
+  memory?: WorkerMemory;
   /** With PARATUNE_LLAMA_PROFILE=1: where the time went (see docs/workloads.md, fidelity). */
   profile?: DecodeProfile;
+}
+
+/**
+ * Read by the worker at the barrier, never while tokens are timed: reading smaps_rollup walks the
+ * process's page tables and, sampled during decoding, slowed llama_decode by up to 2x at
+ * threads = cores (docs/workloads.md). The context's KV cache and compute buffers are still
+ * allocated at the barrier, so this is the steady state the trial peaks at.
+ */
+export interface WorkerMemory {
+  rssBytes: number;
+  pssBytes: number;
+  /** Peak RSS since the worker started (VmHWM). */
+  peakRssBytes: number;
 }
 
 export interface DecodeProfile {
@@ -53,6 +68,6 @@ export interface DecodeProfile {
 }
 
 export type WorkerMessage =
-  | { type: "ready"; loadMs: number; contextMs: number; contextSize: number; vramBytes: number }
+  | { type: "ready"; loadMs: number; contextMs: number; contextSize: number; vramBytes: number; memory?: WorkerMemory }
   | { type: "result"; result: RepResult }
   | { type: "error"; stage: "load" | "context" | "run"; message: string };

@@ -1,13 +1,21 @@
 // A llama workload worker: one process, one model (mmap-ed, so the page cache shares it between
 // workers), one context with S sequences. Runs from dist/ as a child of the llama workload.
 import { getLlama, LlamaLogLevel, type LlamaContextSequence, type Token } from "node-llama-cpp";
-import type { DecodeProfile, ParentMessage, RepResult, WorkerMessage, WorkerSettings } from "./llama-protocol.js";
+import type { DecodeProfile, ParentMessage, RepResult, WorkerMemory, WorkerMessage, WorkerSettings } from "./llama-protocol.js";
+import { readMemoryUse, readPeakRss } from "./processes.js";
 
 const settings = JSON.parse(process.argv[2] ?? "{}") as WorkerSettings;
 const now = () => performance.timeOrigin + performance.now();
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
+}
+
+function ownMemory(): WorkerMemory | undefined {
+  const use = readMemoryUse(process.pid);
+  const peak = readPeakRss(process.pid);
+  if (!use) return undefined;
+  return { rssBytes: use.rssBytes, pssBytes: use.pssBytes, peakRssBytes: Math.max(peak ?? 0, use.rssBytes) };
 }
 
 // The parent going away (killed, crashed) must not leave workers computing for nobody.
@@ -68,6 +76,7 @@ async function main(): Promise<void> {
     contextMs: now() - t1,
     contextSize: context.contextSize,
     vramBytes: llama.gpu ? (await llama.getVramState()).used : 0,
+    memory: ownMemory(),
   });
 
   process.on("message", (message: ParentMessage) => {
@@ -77,7 +86,7 @@ async function main(): Promise<void> {
     }
     if (message.type === "go") {
       runRep(sequences, message.rep, message.genTokens, vocabSize).then(
-        (result) => send({ type: "result", result }),
+        (result) => send({ type: "result", result: { ...result, memory: ownMemory() } }),
         (err: Error) => {
           send({ type: "error", stage: "run", message: err.message });
           process.exit(1);

@@ -7,9 +7,9 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Config, Fidelity, Measurement, Metrics, TrialStatus, Workload } from "../types.js";
 import { TrialError, UserInputError } from "../errors.js";
-import type { ParentMessage, RepResult, WorkerMessage, WorkerSettings } from "./llama-protocol.js";
+import type { ParentMessage, RepResult, WorkerMemory, WorkerMessage, WorkerSettings } from "./llama-protocol.js";
 import { percentile, summarize } from "./statistics.js";
-import { killTree, MemorySampler, oomKillCount, processTree } from "./processes.js";
+import { killTree, oomKillCount, processTree } from "./processes.js";
 import { outputTail } from "./command.js";
 
 export interface LlamaWorkloadOptions {
@@ -67,6 +67,29 @@ type WorkerProcessOptions = {
   stdin: "ignore";
   env: Record<string, string | undefined>;
 };
+
+/**
+ * Peak memory of the pool from the workers' own snapshots: PSS summed over the workers of one
+ * round (the page cache's shared model counted once in total), RSS as the sum of each worker's
+ * kernel-tracked peak (the model counted once per worker).
+ */
+class MemoryPeaks {
+  private pss = 0;
+  private rss = 0;
+  private rounds = 0;
+
+  add(snapshots: (WorkerMemory | undefined)[]): void {
+    const seen = snapshots.filter((m): m is WorkerMemory => m !== undefined);
+    if (seen.length === 0) return;
+    this.rounds++;
+    this.pss = Math.max(this.pss, seen.reduce((s, m) => s + m.pssBytes, 0));
+    this.rss = Math.max(this.rss, seen.reduce((s, m) => s + m.peakRssBytes, 0));
+  }
+
+  metrics(): Metrics {
+    return this.rounds > 0 ? { peakRssBytes: this.rss, peakPssBytes: this.pss } : {};
+  }
+}
 
 interface Worker {
   index: number;
@@ -150,7 +173,8 @@ export class LlamaWorkload implements Workload {
 
     const oomBefore = oomKillCount();
     const pool: Worker[] = [];
-    const sampler = new MemorySampler(() => pool.filter((w) => !w.exited).flatMap((w) => processTree(w.pid)), 100);
+    // Memory snapshots the workers took of themselves at barriers: one set per message round.
+    const memory = new MemoryPeaks();
     let failTrial!: (err: TrialError) => void;
     const failed = new Promise<never>((_, reject) => (failTrial = reject));
     failed.catch(() => {}); // observed through the races below
@@ -213,10 +237,10 @@ export class LlamaWorkload implements Workload {
           setTimeout(() => failTrial(this.exitError(w, result.exitCode, result.signal, oomBefore)), 100);
         });
       }
-      sampler.start();
 
       this.options.onProgress?.(0, 2 + plan.reps);
       const ready = await everyWorker("ready");
+      memory.add(ready.map((m) => m.memory));
       const reps: RepResult[][] = [];
       const total = 1 + plan.reps;
       for (let rep = 0; rep < total; rep++) {
@@ -227,6 +251,7 @@ export class LlamaWorkload implements Workload {
         // A worker that died cannot take the message; its exit handler fails the trial with the reason.
         await Promise.race([Promise.all(pool.map((w) => w.process.sendMessage(go).catch(() => undefined))), failed]);
         const results = (await everyWorker("result")).map((m) => m.result);
+        memory.add(results.map((r) => r.memory));
         for (const r of results) {
           if (r.generated.some((g) => g !== genTokens)) {
             throw new TrialError(`a sequence generated ${r.generated.join("/")} tokens instead of ${genTokens}`);
@@ -235,14 +260,11 @@ export class LlamaWorkload implements Workload {
         if (rep > 0) reps.push(results);
       }
       this.options.onProgress?.(2 + plan.reps, 2 + plan.reps);
-      sampler.sample();
       succeeded = true;
-      return this.summarizeTrial(reps, ready, sampler, fidelity, performance.now() - started);
+      return this.summarizeTrial(reps, ready, memory, fidelity, performance.now() - started);
     } catch (err) {
       if (!(err instanceof TrialError)) throw err;
-      sampler.sample();
-      const metrics: Metrics = {};
-      if (sampler.samples > 0) Object.assign(metrics, { peakRssBytes: sampler.peakRssBytes, peakPssBytes: sampler.peakPssBytes });
+      const metrics: Metrics = { ...memory.metrics() };
       const tails = pool.map((w) => w.output.trim()).filter(Boolean);
       const tail = tails.length > 0 ? `\n${outputTail(tails.join("\n"), 1500)}` : "";
       return fail(err.status, `${err.message}${tail}`, metrics);
@@ -250,7 +272,6 @@ export class LlamaWorkload implements Workload {
       stopping = true;
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
-      sampler.stop();
       // A worker that just failed or hung is not worth waiting for; a healthy one exits at once.
       await this.stopWorkers(pool, succeeded ? 3000 : 200);
     }
@@ -287,7 +308,7 @@ export class LlamaWorkload implements Workload {
   private summarizeTrial(
     reps: RepResult[][],
     ready: Extract<WorkerMessage, { type: "ready" }>[],
-    sampler: MemorySampler,
+    memory: MemoryPeaks,
     fidelity: Fidelity,
     durationMs: number,
   ): Measurement {
@@ -320,7 +341,7 @@ export class LlamaWorkload implements Workload {
       loadMs: Math.max(...ready.map((r) => r.loadMs)),
       contextMs: Math.max(...ready.map((r) => r.contextMs)),
     };
-    if (sampler.samples > 0) Object.assign(metrics, { peakRssBytes: sampler.peakRssBytes, peakPssBytes: sampler.peakPssBytes });
+    Object.assign(metrics, memory.metrics());
     const profiles = reps.flat().flatMap((r) => (r.profile ? [r.profile] : []));
     if (profiles.length > 0) {
       const sum = (f: (p: (typeof profiles)[number]) => number) => profiles.reduce((s, p) => s + f(p), 0);

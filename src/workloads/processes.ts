@@ -26,6 +26,19 @@ export function readMemoryUse(pid: number): MemoryUse | null {
   return { rssBytes: kb("Rss"), pssBytes: kb("Pss") };
 }
 
+/**
+ * The process's own peak resident set (VmHWM in /proc/<pid>/status): a counter the kernel keeps,
+ * so reading it costs nothing to the process, unlike smaps_rollup, which walks its page tables.
+ */
+export function readPeakRss(pid: number): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 function processState(pid: number): { ppid: number; pgrp: number; state: string } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -137,20 +150,20 @@ export async function killTree(root: number, graceMs = 2000, group = true): Prom
 }
 
 /**
- * Samples the memory of a changing set of processes and keeps the peak of their sum. Sampling
- * (not one reading at the end) because the peak happens mid-trial, while the KV cache and
- * compute buffers are live, and the processes are gone by the time the trial reports.
+ * Follows the peak memory of a changing set of processes (a command and its children) from
+ * /proc/<pid>/status: the sum of each live process's VmHWM, the kernel's own peak counter, so a
+ * short spike between two readings is not missed. It reads no smaps: walking the page tables of
+ * a program being timed slowed llama.cpp's decoding by up to 2x at threads = cores
+ * (docs/workloads.md), so PSS is only read where the program is known to be idle.
  */
 export class MemorySampler {
   peakRssBytes = 0;
-  peakPssBytes = 0;
   samples = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly pids: () => number[], private readonly intervalMs = 100) {}
+  constructor(private readonly pids: () => number[], private readonly intervalMs = 1000) {}
 
   start(): this {
-    this.sample();
     this.timer = setInterval(() => this.sample(), this.intervalMs);
     this.timer.unref();
     return this;
@@ -158,19 +171,16 @@ export class MemorySampler {
 
   sample(): void {
     let rss = 0;
-    let pss = 0;
     let seen = 0;
     for (const pid of this.pids()) {
-      const use = readMemoryUse(pid);
-      if (!use) continue;
-      rss += use.rssBytes;
-      pss += use.pssBytes;
+      const peak = readPeakRss(pid);
+      if (peak === null) continue;
+      rss += peak;
       seen++;
     }
     if (seen === 0) return;
     this.samples++;
     this.peakRssBytes = Math.max(this.peakRssBytes, rss);
-    this.peakPssBytes = Math.max(this.peakPssBytes, pss);
   }
 
   stop(): void {
