@@ -81,6 +81,8 @@ describe("replay statistics", () => {
     }
     expect(r.reach95.median).toBe(quartiles(r.seeds.map((s) => s.reach95!)).median);
     expect(result.best.value).toBe(tiny.best.value);
+    expect(result.within95).toBe(tiny.rows.filter((row) => row.value !== null && row.value >= 0.95 * tiny.best.value!).length);
+    expect(result.within95).toBeGreaterThanOrEqual(1);
     expect(fractionOfBest(tiny, tiny.best.value)).toBe(1);
     expect(fractionOfBest(tiny, null)).toBe(0);
   });

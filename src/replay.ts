@@ -170,6 +170,8 @@ export interface ReplayResult {
   configurations: number;
   failed: number;
   best: { config: Config; value: number };
+  /** How many configurations are within 95% of the best: 1 means the target is the best itself. */
+  within95: number;
   trials: number;
   seeds: number;
   tuners: TunerReplay[];
@@ -257,6 +259,7 @@ export function replay(landscape: Landscape, options: ReplayOptions): ReplayResu
     configurations: landscape.rows.length,
     failed: landscape.rows.filter((r) => r.value === null).length,
     best: { config: landscape.best.config, value: landscape.best.value! },
+    within95: landscape.rows.filter((r) => fractionOfBest(landscape, r.value) >= 0.95 - 1e-12).length,
     trials: options.trials,
     seeds: options.seeds,
     tuners: results,

@@ -35,7 +35,7 @@ function formatQuartiles(q: Quartiles, digits = 0): string {
 function render(result: ReplayResult): string {
   const head = [
     `landscape ${result.landscape}: ${result.configurations} configurations, ${result.failed} failed`,
-    `best ${result.objective} = ${Number(result.best.value.toPrecision(6))} at ${configKey(result.best.config)}`,
+    `best ${result.objective} = ${Number(result.best.value.toPrecision(6))} at ${configKey(result.best.config)}; ${result.within95} configuration${result.within95 === 1 ? "" : "s"} within 95% of it`,
     `${result.seeds} seeds, N = ${result.trials} trials; median [quartiles] over seeds`,
     "",
   ];
