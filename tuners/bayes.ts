@@ -49,6 +49,9 @@ export class BayesTuner implements Tuner {
   private readonly pool: CandidatePool;
   private readonly rng: () => number;
   private readonly gp: GaussianProcess;
+  /** The same surrogate without the prior, for when the prior cannot be used (see `prior`). */
+  private readonly plainGp: GaussianProcess;
+  private readonly priorCache = new Map<string, number>();
   private readonly feasibility: GaussianProcess;
   private readonly initialCount: number;
   private readonly observations = new Map<string, Observation>();
@@ -62,9 +65,8 @@ export class BayesTuner implements Tuner {
     this.pool = new CandidatePool(space);
     this.rng = createRng(options.seed ?? 0);
     this.feasibility = new GaussianProcess(space);
-    this.gp = new GaussianProcess(space, {
-      priorMean: options.priorMean && ((c) => this.warp(options.priorMean!(c))),
-    });
+    this.gp = new GaussianProcess(space, { priorMean: (c) => this.warp(this.prior(c)) });
+    this.plainGp = new GaussianProcess(space);
     // One point per parameter plus one spans the space coarsely; a prior mean knows the shape
     // already, so fewer blind points are needed. Never more than a quarter of the space.
     const dims = space.params.length;
@@ -108,8 +110,8 @@ export class BayesTuner implements Tuner {
     if (seen.length === 0) {
       const candidates = shuffle(this.rng, remaining);
       let first = randomInt(this.rng, candidates.length);
-      if (this.options.priorMean) {
-        const prior = candidates.map((c) => this.options.priorMean!(c));
+      if (this.priorUsable()) {
+        const prior = candidates.map((c) => this.prior(c));
         first = prior.indexOf(Math.max(...prior));
       }
       return maximinDesign(this.space, candidates, 1, [], first)[0];
@@ -122,6 +124,11 @@ export class BayesTuner implements Tuner {
     const ok = this.valued();
     const useLog = this.options.logScale ?? true;
     this.warpSign = !useLog ? 0 : ok.every((o) => o.value > 0) ? 1 : ok.every((o) => o.value < 0) ? -1 : 0;
+    // A prior that predicts a sign the log scale cannot take (a roofline saying 0 somewhere) is
+    // still used, on the raw scale; one that is not a finite number everywhere is not used at all.
+    const usePrior = this.priorUsable();
+    if (usePrior && this.warpSign !== 0 && !this.pool.all.every((c) => Math.sign(this.prior(c)) === this.warpSign)) this.warpSign = 0;
+    const gp = usePrior ? this.gp : this.plainGp;
     const mode = this.options.failures ?? "both";
     const worst = Math.min(...ok.map((o) => this.warp(o.value)));
     const modelled = mode === "feasibility" ? ok : all;
@@ -130,13 +137,13 @@ export class BayesTuner implements Tuner {
     const optimizeUpTo = this.options.optimizeUpTo ?? 30;
     const refitEvery = this.options.refitEvery ?? 4;
     const optimize = all.length <= optimizeUpTo || this.fits % refitEvery === 0;
-    this.gp.fitPoints(configs, values, { optimize });
+    gp.fitPoints(configs, values, { optimize });
     this.fits++;
 
     // Incumbent: best posterior mean among configurations that produced a value (noise-robust).
-    const atObserved = this.gp.predictMany(ok.map((o) => o.config));
+    const atObserved = gp.predictMany(ok.map((o) => o.config));
     const incumbent = Math.max(...atObserved.map((p) => p.mean));
-    const predictions = this.gp.predictMany(remaining);
+    const predictions = gp.predictMany(remaining);
     const pSuccess = mode !== "impute" && ok.length < all.length ? this.successProbability(all, remaining, optimize) : null;
     let best = 0;
     let bestEi = -Infinity;
@@ -163,5 +170,24 @@ export class BayesTuner implements Tuner {
       { optimize },
     );
     return this.feasibility.predictMany(candidates).map((p) => normalCdf(p.mean / Math.sqrt(p.std * p.std + 0.1)));
+  }
+
+  /** The prior mean of a configuration, computed once; NaN when there is none or it threw. */
+  private prior(config: Config): number {
+    const key = configKey(config);
+    let v = this.priorCache.get(key);
+    if (v === undefined) {
+      try {
+        v = this.options.priorMean ? this.options.priorMean(config) : Number.NaN;
+      } catch {
+        v = Number.NaN;
+      }
+      this.priorCache.set(key, v);
+    }
+    return v;
+  }
+
+  private priorUsable(): boolean {
+    return this.options.priorMean !== undefined && this.pool.all.every((c) => Number.isFinite(this.prior(c)));
   }
 }

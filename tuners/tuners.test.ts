@@ -101,6 +101,19 @@ describe("tuners on recorded landscapes", () => {
     expect(prior(first)).toBe(top);
   });
 
+  it("bayes survives a broken prior: one that throws, or predicts 0 where the log scale needs > 0", { timeout: 60_000 }, () => {
+    const throwing = (c: Config) => {
+      if (c.quant === "q8_0") throw new Error("no model for q8_0");
+      return Number(c.sequences);
+    };
+    const zeros = (c: Config) => (Number(c.threads) > 1 ? 0 : Number(c.sequences) * 100);
+    for (const prior of [throwing, zeros]) {
+      const asked = drive(new BayesTuner(small.space, { seed: 4, priorMean: prior }), small);
+      expect(asked.length).toBe(small.rows.length);
+      expect(asked.map(configKey)).toContain(configKey(small.best.config));
+    }
+  });
+
   it("an unknown tuner name is a user error naming the known ones", () => {
     expect(() => createTuner("cmaes", small.space)).toThrow(/unknown tuner "cmaes"/);
   });
