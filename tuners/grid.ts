@@ -4,8 +4,8 @@
 // lexicographic order (threads=1 with every other setting first) would not.
 
 import { paramValues } from "../src/space.js";
-import type { Config, Observation, Param, SearchSpace, Tuner } from "../src/types.js";
-import { CandidatePool } from "./pool.js";
+import type { Config, Param, SearchSpace, Tuner } from "../src/types.js";
+import { FixedOrderTuner } from "./pool.js";
 
 /** Bisection level of each index of a list of n values: 0 for both ends, 1 for the middle, ... */
 export function refinementLevels(n: number): number[] {
@@ -48,29 +48,11 @@ export function gridOrder(space: SearchSpace, configs: Config[]): Config[] {
   return keyed.map((k) => k.config);
 }
 
-export class GridTuner implements Tuner {
+export class GridTuner extends FixedOrderTuner implements Tuner {
   readonly name = "grid";
-  private readonly pool: CandidatePool;
-  private readonly order: Config[];
-  private next = 0;
 
   constructor(space: SearchSpace) {
-    this.pool = new CandidatePool(space);
-    this.order = gridOrder(space, this.pool.all);
-  }
-
-  ask(): Config | undefined {
-    while (this.next < this.order.length) {
-      const config = this.order[this.next++];
-      if (this.pool.has(config)) {
-        this.pool.take(config);
-        return config;
-      }
-    }
-    return undefined;
-  }
-
-  tell(observation: Observation): void {
-    this.pool.take(observation.config);
+    super(space);
+    this.setOrder(gridOrder(space, this.pool.all));
   }
 }

@@ -3,7 +3,7 @@
 // twice, including ones the study ran on its own (a baseline, trials resumed from a journal).
 
 import { configKey, feasibleConfigs } from "../src/space.js";
-import type { Config, SearchSpace } from "../src/types.js";
+import type { Config, Observation, SearchSpace } from "../src/types.js";
 
 export class CandidatePool {
   /** Every feasible configuration, in enumeration order. */
@@ -33,5 +33,39 @@ export class CandidatePool {
 
   get exhausted(): boolean {
     return this.all.every((c) => this.used.has(configKey(c)));
+  }
+}
+
+/**
+ * A strategy whose whole order is fixed up front (grid, random): it walks the order and skips
+ * configurations the study already ran on its own.
+ */
+export abstract class FixedOrderTuner {
+  protected readonly pool: CandidatePool;
+  private order: Config[] = [];
+  private next = 0;
+
+  constructor(space: SearchSpace) {
+    this.pool = new CandidatePool(space);
+  }
+
+  /** Set once by the subclass's constructor, from `pool.all`. */
+  protected setOrder(order: Config[]): void {
+    this.order = order;
+  }
+
+  ask(): Config | undefined {
+    while (this.next < this.order.length) {
+      const config = this.order[this.next++];
+      if (this.pool.has(config)) {
+        this.pool.take(config);
+        return config;
+      }
+    }
+    return undefined;
+  }
+
+  tell(observation: Observation): void {
+    this.pool.take(observation.config);
   }
 }

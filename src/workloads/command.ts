@@ -6,7 +6,7 @@ import { execa } from "execa";
 import type { Config, Fidelity, Measurement, Metrics, TrialStatus, Workload } from "../types.js";
 import { UserInputError } from "../errors.js";
 import { fillTemplate, placeholders, shellQuote } from "./template.js";
-import { summarize } from "./statistics.js";
+import { summarize, unmeasured } from "./statistics.js";
 import { killTree, MemorySampler, oomKillCount, processTree } from "./processes.js";
 
 export interface CommandWorkloadOptions {
@@ -103,17 +103,8 @@ export class CommandWorkload implements Workload {
   async run(config: Config, fidelity: Fidelity = { level: 1 }, signal?: AbortSignal): Promise<Measurement> {
     const started = performance.now();
     const values: Config = { ...this.options.defaults, ...config, fidelity: fidelity.level };
-    const base = (status: TrialStatus, error?: string): Measurement => ({
-      status,
-      metrics: {},
-      primary: this.objective.metric,
-      samples: [],
-      warmup: 0,
-      rme: Number.POSITIVE_INFINITY,
-      error,
-      durationMs: performance.now() - started,
-      fidelity,
-    });
+    const base = (status: TrialStatus, error?: string): Measurement =>
+      unmeasured(this.objective.metric, fidelity, started, status, error);
     let command: string;
     const env: Record<string, string> = {};
     try {

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { Config, Fidelity, Measurement, Metrics, TrialStatus, Workload } from "../types.js";
 import { TrialError, UserInputError } from "../errors.js";
 import type { ParentMessage, RepResult, WorkerMemory, WorkerMessage, WorkerSettings } from "./llama-protocol.js";
-import { percentile, summarize } from "./statistics.js";
+import { percentile, summarize, unmeasured } from "./statistics.js";
 import { killTree, oomKillCount, processTree } from "./processes.js";
 import { outputTail } from "./command.js";
 
@@ -139,17 +139,8 @@ export class LlamaWorkload implements Workload {
 
   async run(config: Config, fidelity: Fidelity = { level: 1 }, signal?: AbortSignal): Promise<Measurement> {
     const started = performance.now();
-    const fail = (status: TrialStatus, error: string, metrics: Metrics = {}): Measurement => ({
-      status,
-      metrics,
-      primary: this.objective.metric,
-      samples: [],
-      warmup: 0,
-      rme: Number.POSITIVE_INFINITY,
-      error,
-      durationMs: performance.now() - started,
-      fidelity,
-    });
+    const fail = (status: TrialStatus, error: string, metrics: Metrics = {}): Measurement =>
+      unmeasured(this.objective.metric, fidelity, started, status, error, metrics);
     let settings: WorkerSettings;
     let workers: number;
     const plan = trialPlan(fidelity, this.genTokens, this.reps);

@@ -1,5 +1,6 @@
 // Summaries of repeated measurements, reported the way tinybench does: the mean of the samples and
 // the relative margin of error (half-width of the 95% confidence interval over the mean).
+import type { Fidelity, Measurement, Metrics, TrialStatus } from "../types.js";
 import { mean as ssMean, quantileSorted, sampleStandardDeviation } from "simple-statistics";
 
 // Two-sided 95% critical values of Student's t for 1..30 degrees of freedom. Trials have a handful
@@ -36,4 +37,26 @@ export function summarize(samples: number[]): Summary {
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   return quantileSorted([...values].sort((a, b) => a - b), p);
+}
+
+/** A trial that produced no samples (failed, timed out, infeasible): its status and why. */
+export function unmeasured(
+  primary: string,
+  fidelity: Fidelity,
+  startedMs: number,
+  status: TrialStatus,
+  error?: string,
+  metrics: Metrics = {},
+): Measurement {
+  return {
+    status,
+    metrics,
+    primary,
+    samples: [],
+    warmup: 0,
+    rme: Number.POSITIVE_INFINITY,
+    error,
+    durationMs: performance.now() - startedMs,
+    fidelity,
+  };
 }
