@@ -1,7 +1,7 @@
 // Where each logical CPU sits: which physical core, socket and NUMA node. The SMT layout matters
 // because llama.cpp threads sharing a core fight over one core's vector units, so "threads" should
 // count cores, and pinning should spread over sibling groups first.
-import type { NumaNode } from "../src/types.js";
+import type { CpuInfo } from "../src/types.js";
 import { parseCpuList } from "./cpulist.js";
 import type { KernelFiles } from "./sysfs.js";
 
@@ -13,14 +13,7 @@ export interface CpuPlacement {
   node: number | null;
 }
 
-export interface Topology {
-  logical: number;
-  physical: number;
-  sockets: number;
-  threadsPerCore: number;
-  smtSiblings: number[][];
-  numaNodes: NumaNode[];
-}
+export type Topology = Pick<CpuInfo, "logical" | "physical" | "sockets" | "threadsPerCore" | "smtSiblings" | "numaNodes">;
 
 /** Reads placements from /sys/devices/system/cpu and /sys/devices/system/node; null when absent. */
 export function readSysTopology(fs: KernelFiles): CpuPlacement[] | null {

@@ -5,16 +5,9 @@
 import { configKey } from "../space.js";
 import type { Config, HardwareProfile, Param, Prediction, RankedConfig, TrialRecord, TuneResult, WorkloadDescription } from "../types.js";
 
-export interface ResultInput {
-  tuner: string;
-  budgetMs: number;
-  elapsedMs: number;
-  ended: string;
-  hardware: HardwareProfile;
-  workload: WorkloadDescription;
-  params: Param[];
-  trials: TrialRecord[];
-  infeasible: { config: Config; reason: string }[];
+/** What the study knows when it ends; the rest of a TuneResult is derived from it. */
+export interface ResultInput
+  extends Pick<TuneResult, "tuner" | "budgetMs" | "elapsedMs" | "ended" | "hardware" | "workload" | "params" | "trials" | "infeasible"> {
   baseline: Config;
   /** Prediction of the objective (larger is better) for any configuration, when a model exists. */
   predict?: (config: Config) => Prediction | null;
