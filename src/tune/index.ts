@@ -19,7 +19,7 @@ import { writeOutputs } from "../outputs/index.js";
 import { saveToStore } from "../store.js";
 import { Budget } from "./budget.js";
 import { Journal, JOURNAL_FILE, readJournal } from "./journal.js";
-import { resolveModels, DEFAULT_SHAPE, DEFAULT_QUANTS } from "./model-source.js";
+import { resolveModels } from "./model-source.js";
 import { withRequestLatency } from "./objective.js";
 import { TuneProgress } from "./progress.js";
 import { buildResult } from "./result.js";

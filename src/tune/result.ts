@@ -3,7 +3,7 @@
 // far the numbers can be trusted.
 
 import { configKey } from "../space.js";
-import type { Config, HardwareProfile, Param, Prediction, RankedConfig, TrialRecord, TuneResult, WorkloadDescription } from "../types.js";
+import type { Config, Prediction, RankedConfig, TrialRecord, TuneResult } from "../types.js";
 
 /** What the study knows when it ends; the rest of a TuneResult is derived from it. */
 export interface ResultInput
