@@ -70,11 +70,7 @@ export function leastSquares(problem: LeastSquaresProblem): LeastSquaresFit {
   const J = new Matrix(rows, k);
   const f0 = raw(params);
   for (let j = 0; j < k; j++) {
-    const h = 1e-5 * Math.max(1, Math.abs(params[j]));
-    const up = [...params];
-    const down = [...params];
-    up[j] += h;
-    down[j] -= h;
+    const { up, down, h } = centralStep(params, j);
     const fu = row(up);
     const fd = row(down);
     for (let i = 0; i < rows; i++) J.set(i, j, (fu(i) - fd(i)) / (2 * h));
@@ -98,14 +94,20 @@ export function deltaVariance(g: (p: number[]) => number, params: number[], cova
   const k = params.length;
   const grad: number[] = [];
   for (let j = 0; j < k; j++) {
-    const h = 1e-5 * Math.max(1, Math.abs(params[j]));
-    const up = [...params];
-    const down = [...params];
-    up[j] += h;
-    down[j] -= h;
+    const { up, down, h } = centralStep(params, j);
     grad.push((g(up) - g(down)) / (2 * h));
   }
   let v = 0;
   for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) v += grad[a] * covariance[a][b] * grad[b];
   return Math.max(0, v);
+}
+
+/** The two points of a central difference in parameter j, with a step relative to its size. */
+function centralStep(params: number[], j: number): { up: number[]; down: number[]; h: number } {
+  const h = 1e-5 * Math.max(1, Math.abs(params[j]));
+  const up = [...params];
+  const down = [...params];
+  up[j] += h;
+  down[j] -= h;
+  return { up, down, h };
 }
