@@ -1,24 +1,18 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Bandwidth } from "../src/types.js";
 import { bandwidthCachePath, readCachedBandwidth, writeCachedBandwidth } from "./bandwidth-cache.js";
+import { useTempPaths } from "../src/testing/temp-paths.js";
 
 const bw: Bandwidth = { curve: [{ threads: 1, gbps: 20 }, { threads: 2, gbps: 30 }], singleGbps: 20, peakGbps: 30, method: "test curve" };
 
 describe("bandwidth cache", () => {
-  const dir = mkdtempSync(join(tmpdir(), "paratune-cache-"));
-  const saved = process.env.PARATUNE_CACHE_DIR;
-  beforeAll(() => void (process.env.PARATUNE_CACHE_DIR = dir));
-  afterAll(() => {
-    if (saved === undefined) delete process.env.PARATUNE_CACHE_DIR;
-    else process.env.PARATUNE_CACHE_DIR = saved;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const paths = useTempPaths("paratune-cache", "shared");
+  const dir = () => paths.root();
 
   it("keeps a curve per fingerprint under cacheDir('probe')", async () => {
-    expect(bandwidthCachePath("abc")).toBe(join(dir, "probe", "bandwidth-abc.json"));
+    expect(bandwidthCachePath("abc")).toBe(join(dir(), "probe", "bandwidth-abc.json"));
     expect(await readCachedBandwidth("abc")).toBeNull();
     await writeCachedBandwidth("abc", bw, { loadPerCpu: 0.25, busy: false }, "2026-11-01T00:00:00.000Z");
     const now = Date.parse("2026-11-02T00:00:00.000Z");

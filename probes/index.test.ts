@@ -1,18 +1,12 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import os, { tmpdir } from "node:os";
+import os from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { probe, threadCounts, usableCpus } from "./index.js";
+import { useTempPaths } from "../src/testing/temp-paths.js";
 
 describe("probe() on this machine", () => {
-  const dir = mkdtempSync(join(tmpdir(), "paratune-probe-"));
-  const saved = process.env.PARATUNE_CACHE_DIR;
-  beforeAll(() => void (process.env.PARATUNE_CACHE_DIR = dir));
-  afterAll(() => {
-    if (saved === undefined) delete process.env.PARATUNE_CACHE_DIR;
-    else process.env.PARATUNE_CACHE_DIR = saved;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const paths = useTempPaths("paratune-probe", "shared");
+  const dir = () => paths.root();
 
   it("reads the CPU, limits and memory, and gives the same fingerprint twice", async () => {
     const a = await probe();
@@ -28,7 +22,7 @@ describe("probe() on this machine", () => {
   });
 
   it("no GPU is a normal answer; a missing nvidia-smi adds no warning", async () => {
-    const p = await probe({ nvidiaSmi: join(dir, "no-such-nvidia-smi") });
+    const p = await probe({ nvidiaSmi: join(dir(), "no-such-nvidia-smi") });
     expect(p.gpus).toEqual([]);
     expect(p.gpuLinks).toEqual([]);
     expect(p.warnings).toEqual([]);

@@ -1,8 +1,7 @@
 // A real tuning run: the probe, a synthesised tiny model, node-llama-cpp workers, the bayes
 // tuner and the output writers, with a small budget.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { probe } from "../../probes/index.js";
 import { configKey } from "../space.js";
@@ -12,19 +11,10 @@ import { buildLlamaSpace, memoryNeed, usableMemoryBytes } from "./space-builder.
 import { enumerate, feasibleConfigs, infeasibility } from "../space.js";
 import { UserInputError } from "../errors.js";
 import { tuneRun } from "./index.js";
+import { useTempPaths } from "../testing/temp-paths.js";
 
-let dir: string;
-const saved = { cache: process.env.PARATUNE_CACHE_DIR, data: process.env.PARATUNE_DATA_DIR };
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "paratune-tune-"));
-  process.env.PARATUNE_CACHE_DIR = join(dir, "cache");
-  process.env.PARATUNE_DATA_DIR = join(dir, "data");
-});
-afterAll(() => {
-  process.env.PARATUNE_CACHE_DIR = saved.cache;
-  process.env.PARATUNE_DATA_DIR = saved.data;
-  rmSync(dir, { recursive: true, force: true });
-});
+const paths = useTempPaths("paratune-tune");
+const dir = () => paths.root();
 
 describe("tune() on a tiny synthetic model", () => {
   it("measures within the budget, starting with the baseline, and writes the results", async () => {
@@ -33,7 +23,7 @@ describe("tune() on a tiny synthetic model", () => {
     // barriers and a trial takes ten times longer than it should.
     const real = await probe({ bandwidth: true });
     const hardware: HardwareProfile = { ...real, limits: { ...real.limits, cpus: 1, allowedCpus: real.limits.allowedCpus.slice(0, 1), cpuSource: "test: one CPU" } };
-    const out = join(dir, "run1");
+    const out = join(dir(), "run1");
     const budgetMs = 20_000;
     const t0 = performance.now();
     const run = await tuneRun({ shape: "tiny", budgetMs, tuner: "bayes", outDir: out, hardware, seed: 7 });
@@ -67,7 +57,7 @@ describe("tune() on a tiny synthetic model", () => {
   });
 
   it("refuses to overwrite a run, and says how to resume it", async () => {
-    const err = await tuneRun({ shape: "tiny", budgetMs: 5000, outDir: join(dir, "run1") }).catch((e: unknown) => e);
+    const err = await tuneRun({ shape: "tiny", budgetMs: 5000, outDir: join(dir(), "run1") }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserInputError);
     expect((err as UserInputError).hint).toMatch(/--resume/);
   });
