@@ -63,22 +63,30 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Every live descendant of `root` (children, grandchildren, ...), found by walking /proc. */
-export function descendants(root: number): number[] {
+/** Every process on the machine that is not a zombie, with its parent and process group. */
+function liveProcesses(): { pid: number; ppid: number; pgrp: number }[] {
   let entries: string[];
   try {
     entries = readdirSync("/proc");
   } catch {
     return [];
   }
-  const children = new Map<number, number[]>();
+  const out: { pid: number; ppid: number; pgrp: number }[] = [];
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
     const s = processState(Number(name));
-    if (!s || s.state === "Z") continue;
-    const list = children.get(s.ppid) ?? [];
-    list.push(Number(name));
-    children.set(s.ppid, list);
+    if (s && s.state !== "Z") out.push({ pid: Number(name), ppid: s.ppid, pgrp: s.pgrp });
+  }
+  return out;
+}
+
+/** Every live descendant of `root` (children, grandchildren, ...), found by walking /proc. */
+export function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const { pid, ppid } of liveProcesses()) {
+    const list = children.get(ppid) ?? [];
+    list.push(pid);
+    children.set(ppid, list);
   }
   const out: number[] = [];
   const queue = [root];
@@ -93,19 +101,9 @@ export function descendants(root: number): number[] {
 
 /** Live processes whose process group is `pgid`. */
 export function groupMembers(pgid: number): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return [];
-  }
-  return entries
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .filter((pid) => {
-      const s = processState(pid);
-      return s !== null && s.pgrp === pgid && s.state !== "Z";
-    });
+  return liveProcesses()
+    .filter((p) => p.pgrp === pgid)
+    .map((p) => p.pid);
 }
 
 /** The root and its descendants that are alive now. */
