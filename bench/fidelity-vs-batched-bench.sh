@@ -23,6 +23,8 @@
 #   LLAMA_BUILD_DIR  where to clone and build (default: /tmp/paratune-llama.cpp)
 #   LLAMA_SRC    an existing llama.cpp source tree to build from instead of cloning the bundle
 #   DISPATCH     paratune dispatch modes to measure (default "lockstep free")
+#   FA           flash-attention modes, each measured with both tools (default "auto"; e.g. "off on")
+#   ROUNDS       how many times the whole table is measured (default 1): rounds show run-to-run drift
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +38,8 @@ REPS=${REPS:-3}
 SHAPE=${SHAPE:-tinyllama-1.1b}
 QUANT=${QUANT:-q4_0}
 DISPATCH=${DISPATCH:-"lockstep free"}
+FA=${FA:-auto}
+ROUNDS=${ROUNDS:-1}
 LLAMA_BUILD_DIR=${LLAMA_BUILD_DIR:-/tmp/paratune-llama.cpp}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -81,22 +85,25 @@ echo "model: $MODEL"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "prompt $PROMPT, generate $GEN tokens per sequence, $REPS repetitions, node $("$NODE" --version)"
 echo
-header="threads seqs"
+header="round fa threads seqs"
 for bb in $BATCHED_BENCH; do header="$header bb-${bb%%=*}"; done
 for d in $DISPATCH; do header="$header nlc-$d calls/step in-decode sample-ms/step"; done
 for d in $DISPATCH; do for bb in $BATCHED_BENCH; do header="$header $d/${bb%%=*}"; done; done
 echo "$header" | tr ' ' '\t'
 
 declare -A ref=() ours=()
+for round in $(seq "$ROUNDS"); do
+for fa in $FA; do
 for t in $THREADS; do
   for s in $SEQUENCES; do
-    row="$t $s"
+    row="$round $fa $t $s"
+    fa_ours=(); [ "$fa" = auto ] || fa_ours=(--flash-attention "$fa")
     for bb in $BATCHED_BENCH; do
       label=${bb%%=*}; bin=${bb#*=}
       speeds=()
       for _ in $(seq "$REPS"); do
         "$bin" -m "$MODEL" -t "$t" -tb "$t" -npl "$s" -npp "$PROMPT" -ntg "$GEN" -c $((s * (PROMPT + GEN) + 256)) \
-          -b 512 -ub 512 --output-format jsonl 2>/dev/null | grep '"speed_tg"' | tail -1 >"$WORK/bb.json" || true
+          -b 512 -ub 512 -fa "$fa" --output-format jsonl 2>/dev/null | grep '"speed_tg"' | tail -1 >"$WORK/bb.json" || true
         # (Its result line goes missing when stderr is redirected to a file, hence /dev/null.)
         if [ -s "$WORK/bb.json" ]; then speeds+=("$(json "$WORK/bb.json" 'd.speed_tg')"); else echo "$label failed at t=$t s=$s" >&2; fi
       done
@@ -105,7 +112,7 @@ for t in $THREADS; do
     done
     for d in $DISPATCH; do
       PARATUNE_LLAMA_PROFILE=1 "$NODE" "$CLI" bench --model "$MODEL" --threads "$t" --sequences "$s" \
-        --prompt-tokens "$PROMPT" --gen-tokens "$GEN" --reps "$REPS" --dispatch "$d" --json >"$WORK/nlc.json" || true
+        --prompt-tokens "$PROMPT" --gen-tokens "$GEN" --reps "$REPS" --dispatch "$d" "${fa_ours[@]}" --json >"$WORK/nlc.json" || true
       ours[$d]=$(json "$WORK/nlc.json" 'd.measurement.status==="ok" ? d.measurement.metrics.decodeTps.toFixed(1) : "failed"')
       # llama_decode calls per generated token step (1.00 = every step is one batch of all sequences).
       calls=$(json "$WORK/nlc.json" 'd.measurement.metrics.profileDecodeCalls===undefined ? "-" : (d.measurement.metrics.profileDecodeCalls / (d.measurement.samples.length * '"$GEN"')).toFixed(2)')
@@ -122,4 +129,6 @@ for t in $THREADS; do
     done
     echo "$row" | tr ' ' '\t'
   done
+done
+done
 done

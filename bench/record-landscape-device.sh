@@ -6,6 +6,8 @@
 #
 #   bench/record-landscape-device.sh                      # defaults below, ~25 min at most
 #   SHAPE=qwen2.5-0.5b TIME_LIMIT=1200 NAME=qwen05b-16core bench/record-landscape-device.sh
+#   RESUME=1 LANDSCAPE_DIR=/tmp/ls ...   # keep what an earlier, cut-off call recorded there
+# Only configurations with workers x threads <= the cores are recorded (tune never runs the others).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORES=$(nproc)
@@ -13,10 +15,12 @@ SHAPE=${SHAPE:-qwen2.5-0.5b}
 NAME=${NAME:-${SHAPE}-${CORES}core}
 TIME_LIMIT=${TIME_LIMIT:-1500}
 MODELS=${MODELS:-/tmp/paratune-landscape-models}
-WORKERS=${WORKERS:-1,2,4,8}
+WORKERS=${WORKERS:-1,2,4,8,16}
 THREADS=${THREADS:-1,2,4,8,16}
 SEQUENCES=${SEQUENCES:-1,4,16}
-OUT=fixtures/landscapes/${NAME}.jsonl
+OUT=${LANDSCAPE_DIR:-fixtures/landscapes}/${NAME}.jsonl
+resume=(); [ "${RESUME:-0}" = 1 ] && resume=(--resume)
+mkdir -p "$(dirname "$OUT")"
 
 node bin/paratune.js synth --shape "$SHAPE" --quant q4_0,q8_0 --out "$MODELS" --json > "$MODELS.synth.json"
 path_of() { node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(r.find((m) => m.quant === process.argv[2]).path)' "$MODELS.synth.json" "$1"; }
@@ -27,8 +31,8 @@ bench/record-landscape.sh --runner paratune --out "$OUT" \
   --model "q4_0=$Q4" --model "q8_0=$Q8" \
   --workers "$WORKERS" --threads "$THREADS" --sequences "$SEQUENCES" --batch 512 \
   "--bench-args=--reps 2 --prompt-tokens 32 --gen-tokens 32 --timeout 60s" \
-  --trial-timeout 150 --time-limit "$TIME_LIMIT" \
+  --trial-timeout 150 --time-limit "$TIME_LIMIT" --max-cores "$CORES" "${resume[@]}" \
   --note "${NOTE:-$CORES-core machine, $SHAPE synthetic weights, nothing else running}"
 
-node bin/paratune.js replay --landscape "$OUT" --params workers,threads,sequences,quant --objective decodeTps --tuner bayes,random,grid --trials 30 --seeds 20
+[ "${SKIP_REPLAY:-0}" = 1 ] || node bin/paratune.js replay --landscape "$OUT" --params workers,threads,sequences,quant --objective decodeTps --tuner bayes,random,grid --trials 30 --seeds 20
 echo "landscape: $OUT (and ${OUT%.jsonl}.meta.json)"

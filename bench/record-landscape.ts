@@ -15,7 +15,7 @@
 // large grid on a borrowed machine cannot overrun its lease.
 
 import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus, hostname, loadavg, totalmem } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,6 +44,8 @@ const { values: args } = parseArgs({
     out: { type: "string" },
     note: { type: "string", default: "" },
     order: { type: "string", default: "random" }, // random | grid
+    "max-cores": { type: "string" }, // skip configurations with workers x threads above this
+    resume: { type: "boolean", default: false }, // keep --out's lines and run only the missing configurations
   },
 });
 
@@ -186,7 +188,19 @@ async function main(): Promise<void> {
       [configs[i], configs[j]] = [configs[j], configs[i]];
     }
   }
-  writeFileSync(out, "");
+  const maxCores = args["max-cores"] ? Number(args["max-cores"]) : Infinity;
+  if (!(maxCores > 0)) fail(`--max-cores ${args["max-cores"]}: give a positive number`);
+  const key = (c: Record<string, unknown>) => ["workers", "threads", "sequences", "batch", "quant"].map((k) => String(c[k])).join("/");
+  const done = new Set<string>();
+  if (args.resume && existsSync(out)) {
+    for (const line of readFileSync(out, "utf8").split("\n")) if (line.trim()) done.add(key(JSON.parse(line) as Record<string, unknown>));
+  } else writeFileSync(out, "");
+  const skipped = configs.length;
+  for (let i = configs.length - 1; i >= 0; i--) {
+    const c = configs[i];
+    if (Number(c.workers) * Number(c.threads) > maxCores || done.has(key(c))) configs.splice(i, 1);
+  }
+  if (skipped !== configs.length) process.stderr.write(`${skipped - configs.length} configurations skipped (over --max-cores or already in ${out})\n`);
   const started = Date.now();
   const loadBefore = loadavg()[0];
   let recorded = 0;
@@ -206,8 +220,10 @@ async function main(): Promise<void> {
     recordedAt: new Date(started).toISOString(),
     durationS: Math.round((Date.now() - started) / 1000),
     complete: recorded === configs.length,
-    configurations: recorded,
-    planned: configs.length,
+    configurations: done.size + recorded,
+    planned: done.size + configs.length,
+    ...(args.resume ? { resumedWith: done.size } : {}),
+    ...(Number.isFinite(maxCores) ? { maxCores } : {}),
     failed,
     lostOutputRetries,
     machine: {

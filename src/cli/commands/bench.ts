@@ -23,6 +23,7 @@ interface BenchFlags {
   warmup: string;
   fidelity: string;
   dispatch: "lockstep" | "free";
+  flashAttention?: "on" | "off";
   cmd?: string;
   set: string[];
   env: string[];
@@ -74,6 +75,7 @@ export function registerBench(program: Command): void {
     .option("--warmup <n>", "--cmd: untimed runs before the timed ones", "0")
     .option("--fidelity <level>", "effort in (0,1]: below 1, fewer tokens and one repetition", "1")
     .addOption(new Option("--dispatch <mode>", "how sequences are stepped (see docs/workloads.md)").choices(["lockstep", "free"]).default("lockstep"))
+    .addOption(new Option("--flash-attention <mode>", "llama workload: flash attention on or off (default: auto, as llama.cpp decides)").choices(["on", "off"]))
     .option("--cmd <command>", "command workload: a shell command with {name} placeholders")
     .option("--set <name=value>", "--cmd: a placeholder's value (repeatable)", collect, [])
     .option("--env <NAME=template>", "--cmd: an environment variable, may use placeholders (repeatable)", collect, [])
@@ -123,6 +125,7 @@ export function registerBench(program: Command): void {
           reps: positive("--reps", flags.reps ?? "3"),
           timeoutMs,
           dispatch: flags.dispatch,
+          ...(flags.flashAttention ? { flashAttention: flags.flashAttention === "on" } : {}),
           onProgress,
         });
       } else {

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# One driver for the many-core device machine (no Node.js, no npm there): runs the stages named
+# on the command line and leaves every result in $OUT, so that what a cut-off call measured still
+# comes back. Needs .device-carry/fid/ (bench/fidelity-pack.sh) carried along.
+#
+#   bash bench/device-session.sh unpack probe fidelity landscape
+#
+# Stages:
+#   unpack     node, dist/ and node_modules/ from .device-carry/fid (skipped when already there)
+#   probe      paratune probe --json (bandwidth measured, no cache) and lscpu -> $OUT/hardware.json
+#   build      llama-batched-bench from node-llama-cpp's llama.cpp source, OpenMP and not
+#   fidelity   bench/fidelity-vs-batched-bench.sh with FID_* settings -> $OUT/fidelity.tsv
+#   diagnose   bench/fidelity-diagnose.sh (DIAG_THREADS x DIAG_SEQS) -> $OUT/diagnose.txt
+#   landscape  bench/record-landscape-device.sh, resumable across calls (LANDSCAPE_DIR keeps it)
+# Settings: OUT (default /tmp/device-out), NAME (landscape name), LANDSCAPE_DIR (default /tmp/landscapes),
+#   TIME_LIMIT (landscape seconds), FID_THREADS, FID_SEQUENCES, FID_FA, FID_REPS, FID_ROUNDS, FID_BUILDS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/device-out}
+mkdir -p "$OUT"
+export PATH=/tmp/fid/bin:$PATH
+LLAMA_BUILD_DIR=/tmp/paratune-llama.cpp
+mkdir -p "$LLAMA_BUILD_DIR"
+log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/session.log" >&2; }
+
+for stage in "$@"; do
+  log "stage $stage (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  case $stage in
+    unpack)
+      if [ -x /tmp/fid/bin/node ] && [ -f dist/src/workloads/llama-worker.js ] && [ -d node_modules/node-llama-cpp ]; then
+        log "already unpacked"
+      else
+        bash bench/fidelity-unpack.sh >>"$OUT/session.log" 2>&1
+      fi
+      ;;
+    probe)
+      lscpu >"$OUT/lscpu.txt"
+      node dist/bench/models-probe.js >"$OUT/hardware.json"
+      node -e 'const h=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); const b=h.bandwidth?.points??h.bandwidth; console.log(JSON.stringify(b))' "$OUT/hardware.json" | tee -a "$OUT/session.log"
+      ;;
+    build)
+      for b in ${FID_BUILDS:-noomp omp}; do
+        out="$LLAMA_BUILD_DIR/build-$b"
+        [ -x "$out/bin/llama-batched-bench" ] && continue
+        flags=(); [ "$b" = noomp ] && flags=(-DGGML_OPENMP=OFF)
+        cmake -S /tmp/fid/llama.cpp -B "$out" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
+          -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF -DGGML_CUDA=OFF "${flags[@]}" >"$out.cmake.log" 2>&1
+        cmake --build "$out" --target llama-batched-bench -j "$(nproc)" >"$out.build.log" 2>&1 || { tail -20 "$out.build.log"; exit 1; }
+        log "built $b"
+      done
+      ;;
+    fidelity)
+      bb=""
+      for b in ${FID_BUILDS:-noomp omp}; do bb="$bb $b=$LLAMA_BUILD_DIR/build-$b/bin/llama-batched-bench"; done
+      BATCHED_BENCH="$bb" THREADS="${FID_THREADS:-8 16}" SEQUENCES="${FID_SEQUENCES:-1 4 16}" FA="${FID_FA:-auto}" \
+        REPS="${FID_REPS:-3}" ROUNDS="${FID_ROUNDS:-1}" DISPATCH="${FID_DISPATCH:-lockstep}" \
+        bash bench/fidelity-vs-batched-bench.sh 2>>"$OUT/session.log" | tee -a "$OUT/fidelity.tsv"
+      ;;
+    diagnose)
+      THREADS="${DIAG_THREADS:-8}" SEQS="${DIAG_SEQS:-16}" bash bench/fidelity-diagnose.sh 2>>"$OUT/session.log" | tee -a "$OUT/diagnose.txt"
+      ;;
+    landscape)
+      mkdir -p "${LANDSCAPE_DIR:-/tmp/landscapes}"
+      LANDSCAPE_DIR=${LANDSCAPE_DIR:-/tmp/landscapes} RESUME=1 bash bench/record-landscape-device.sh 2>>"$OUT/session.log" | tee -a "$OUT/landscape.txt" || true
+      cp "${LANDSCAPE_DIR:-/tmp/landscapes}"/*.jsonl "${LANDSCAPE_DIR:-/tmp/landscapes}"/*.meta.json "$OUT/" 2>/dev/null || true
+      ;;
+    *) echo "device-session: unknown stage $stage" >&2; exit 2 ;;
+  esac
+done
+log "done"
