@@ -8,7 +8,8 @@
 # Stages:
 #   unpack     node, dist/ and node_modules/ from .device-carry/fid (skipped when already there)
 #   probe      paratune probe --json (bandwidth measured, no cache) and lscpu -> $OUT/hardware.json
-#   build      llama-batched-bench from node-llama-cpp's llama.cpp source, OpenMP and not
+#   build      llama-batched-bench from node-llama-cpp's llama.cpp source: FID_BUILDS of noomp (native,
+#              no OpenMP), omp (native, llama.cpp's default) and variant (like node-llama-cpp's prebuilt)
 #   fidelity   bench/fidelity-vs-batched-bench.sh with FID_* settings -> $OUT/fidelity.tsv
 #   diagnose   bench/fidelity-diagnose.sh (DIAG_THREADS x DIAG_SEQS) -> $OUT/diagnose.txt
 #   landscape  bench/record-landscape-device.sh, resumable across calls (LANDSCAPE_DIR keeps it)
@@ -43,6 +44,12 @@ for stage in "$@"; do
         out="$LLAMA_BUILD_DIR/build-$b"
         [ -x "$out/bin/llama-batched-bench" ] && continue
         flags=(); [ "$b" = noomp ] && flags=(-DGGML_OPENMP=OFF)
+        # "variant": built the way node-llama-cpp's prebuilt x86 backend for this CPU is (GGML_NATIVE
+        # off, an explicit feature list; default sapphirerapids'), without OpenMP like it.
+        if [ "$b" = variant ]; then
+          flags=(-DGGML_NATIVE=OFF -DGGML_OPENMP=OFF)
+          for f in ${VARIANT_FLAGS:-SSE42 AVX F16C FMA AVX2 BMI2 AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AMX_TILE AMX_INT8}; do flags+=("-DGGML_$f=ON"); done
+        fi
         cmake -S /tmp/fid/llama.cpp -B "$out" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
           -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF -DGGML_CUDA=OFF "${flags[@]}" >"$out.cmake.log" 2>&1
         cmake --build "$out" --target llama-batched-bench -j "$(nproc)" >"$out.build.log" 2>&1 || { tail -20 "$out.build.log"; exit 1; }
