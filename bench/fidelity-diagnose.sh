@@ -58,7 +58,9 @@ ours() { # ours <label> [paratune bench flags...]
 echo "cell: $T threads x $S sequences, prompt $P, generate $G, $REPS repetitions; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "--- what each llama-batched-bench build reports (system info, weight buffers)"
 for b in noomp variant; do
-  "$B/build-$b/bin/llama-batched-bench" -m "$MODEL" -t "$T" -npl 1 -npp 8 -ntg 1 -c 256 2>&1 | grep -i "system_info\|buffer size\|repack\|AMX" | sed "s/^/$b: /" | head -8 || true
+  # -v prints the loader's debug lines: the buffer types the weights went to and the first repack.
+  "$B/build-$b/bin/llama-batched-bench" -m "$MODEL" -t "$T" -npl 1 -npp 8 -ntg 1 -c 256 -v 2>&1 \
+    | grep -i "model buffer size\|AMX\|repack tensor" | awk '!/repack tensor/ || !seen++' | sed "s/^/$b: /" | head -8 || true
 done
 echo "--- decode tok/s"
 bb bb-native "$B/build-noomp/bin/llama-batched-bench"
