@@ -10,10 +10,16 @@ describe("paratune CLI", () => {
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
-  it("answers an unknown option with one line and exit code 1, no stack", async () => {
+  it("answers an unknown option, command or choice like any user mistake: 'paratune: ...', exit code 2, no stack", async () => {
+    for (const args of [["--no-such-flag"], ["no-such-command"], ["tune", "--tuner", "zzz"]]) {
+      const r = await execa("node", [bin, ...args], { reject: false });
+      expect(r.exitCode, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(/^paratune: (unknown option|unknown command|option '--tuner <name>' argument 'zzz' is invalid)/);
+      expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    }
+    const help = await execa("node", [bin, "--help"], { reject: false });
+    expect(help.exitCode).toBe(0);
     const r = await execa("node", [bin, "--no-such-flag"], { reject: false });
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/unknown option/);
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
   });
 });

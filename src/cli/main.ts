@@ -27,6 +27,8 @@ export async function buildProgram(only?: string): Promise<Command> {
     .description("Find the fastest parallel configuration for running an LLM on this machine, by measuring.")
     .version(packageVersion())
     .showHelpAfterError("(run with --help for usage)")
+    // Usage mistakes read like every other user mistake: "paratune: ..." (commander says "error: ").
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, "paratune: ")) })
     .exitOverride();
   const names = only === "" ? [] : only && only in COMMANDS ? [only] : Object.keys(COMMANDS);
   for (const name of names) (await COMMANDS[name]())(program);
@@ -44,8 +46,9 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander already printed its message (or help/version, which exit 0).
-      return err.exitCode;
+      // commander already printed its message (or help/version, which exit 0). A usage mistake is
+      // a user mistake: exit code 2, like the others.
+      return err.exitCode === 0 ? 0 : 2;
     }
     if (isUserError(err) || process.env.PARATUNE_DEBUG !== "1") {
       process.stderr.write(`paratune: ${describeError(err)}\n`);

@@ -29,6 +29,12 @@ describe("paratune bench", () => {
     expect(out.measurement.status).toBe("ok");
     expect(out.measurement.samples).toHaveLength(2);
     expect(out.measurement.metrics.decodeTps).toBeGreaterThan(0);
+    // Flash attention forced either way still decodes (the fidelity script compares both settings).
+    for (const mode of ["on", "off"]) {
+      const f = await paratune(["bench", "--model", path, "--threads", "1", "--prompt-tokens", "8", "--gen-tokens", "4", "--reps", "1", "--flash-attention", mode, "--json"]);
+      expect(f.exitCode, f.stderr).toBe(0);
+      expect(JSON.parse(f.stdout).measurement.status).toBe("ok");
+    }
   }, 90_000);
 
   it("runs a command with placeholders and environment, reading its metric", async () => {
@@ -55,6 +61,7 @@ describe("paratune bench", () => {
       ["bench", "--model", join(dir, "none.gguf")],
       ["bench", "--cmd", "true", "--timeout", "soon"],
       ["bench", "--cmd", "true", "--metric", "no group"],
+      ["bench", "--model", join(dir, "none.gguf"), "--flash-attention", "maybe"],
     ]) {
       const r = await paratune(args);
       expect(r.exitCode, args.join(" ")).toBe(2);
