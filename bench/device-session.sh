@@ -14,13 +14,14 @@
 #   diagnose   bench/fidelity-diagnose.sh (DIAG_THREADS x DIAG_SEQS) -> $OUT/diagnose.txt
 #   landscape  bench/record-landscape-device.sh, resumable across calls (LANDSCAPE_DIR keeps it)
 # Settings: OUT (default /tmp/device-out), NAME (landscape name), LANDSCAPE_DIR (default /tmp/landscapes),
-#   TIME_LIMIT (landscape seconds), FID_THREADS, FID_SEQUENCES, FID_FA, FID_REPS, FID_ROUNDS, FID_BUILDS.
+#   LLAMA_SRC (default /tmp/fid/llama.cpp), LLAMA_BUILD_DIR (default /tmp/paratune-llama.cpp),
+#   VARIANT_FLAGS (the variant build's GGML_* features), TIME_LIMIT (landscape seconds), FID_THREADS, FID_SEQUENCES, FID_FA, FID_REPS, FID_ROUNDS, FID_BUILDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/device-out}
 mkdir -p "$OUT"
 export PATH=/tmp/fid/bin:$PATH
-LLAMA_BUILD_DIR=/tmp/paratune-llama.cpp
+LLAMA_BUILD_DIR=${LLAMA_BUILD_DIR:-/tmp/paratune-llama.cpp}
 mkdir -p "$LLAMA_BUILD_DIR"
 log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/session.log" >&2; }
 
@@ -50,7 +51,7 @@ for stage in "$@"; do
           flags=(-DGGML_NATIVE=OFF -DGGML_OPENMP=OFF)
           for f in ${VARIANT_FLAGS:-SSE42 AVX F16C FMA AVX2 BMI2 AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AMX_TILE AMX_INT8}; do flags+=("-DGGML_$f=ON"); done
         fi
-        cmake -S /tmp/fid/llama.cpp -B "$out" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
+        cmake -S "${LLAMA_SRC:-/tmp/fid/llama.cpp}" -B "$out" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
           -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF -DGGML_CUDA=OFF "${flags[@]}" >"$out.cmake.log" 2>&1
         cmake --build "$out" --target llama-batched-bench -j "$(nproc)" >"$out.build.log" 2>&1 || { tail -20 "$out.build.log"; exit 1; }
         log "built $b"

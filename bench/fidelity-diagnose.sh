@@ -7,8 +7,8 @@
 #   bb-variant     built like node-llama-cpp's prebuilt x86 variant for this CPU (GGML_NATIVE=OFF with
 #                  the feature list of VARIANT_FLAGS; default: sapphirerapids' list), without OpenMP
 #   paratune       fa auto / off / on
-# and prints which CPU backend and buffer types each side reports. Needs what
-# bench/device-session.sh's build stage made (/tmp/paratune-llama.cpp) and its unpacked node.
+# and prints which CPU backend and buffer types each side reports. Builds what is missing with
+# bench/device-session.sh's build stage (LLAMA_SRC, LLAMA_BUILD_DIR, VARIANT_FLAGS) and needs node.
 #   THREADS=8 SEQS=16 bench/fidelity-diagnose.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,9 +18,7 @@ S=${SEQS:-16}
 REPS=${REPS:-3}
 P=${PROMPT:-64}
 G=${GEN:-64}
-SRC=${LLAMA_SRC:-/tmp/fid/llama.cpp}
 B=${LLAMA_BUILD_DIR:-/tmp/paratune-llama.cpp}
-VARIANT_FLAGS=${VARIANT_FLAGS:-"SSE42 AVX F16C FMA AVX2 BMI2 AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AMX_TILE AMX_INT8"}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -30,13 +28,8 @@ MODEL=$("$NODE" -e 'console.log(JSON.parse(require("fs").readFileSync(process.ar
 echo "compiler: $(${CC:-cc} --version | head -1)"
 echo "-march=native defines: $(${CC:-cc} -march=native -dM -E - </dev/null | grep -o '__AMX_[A-Z0-9]*__\|__AVX512VNNI__\|__AVX512BF16__' | sort -u | tr '\n' ' ')"
 
-if [ ! -x "$B/build-variant/bin/llama-batched-bench" ]; then
-  flags=(-DGGML_NATIVE=OFF -DGGML_OPENMP=OFF)
-  for f in $VARIANT_FLAGS; do flags+=("-DGGML_$f=ON"); done
-  cmake -S "$SRC" -B "$B/build-variant" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
-    -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF -DGGML_CUDA=OFF "${flags[@]}" >"$B/build-variant.cmake.log" 2>&1
-  cmake --build "$B/build-variant" --target llama-batched-bench -j "$(nproc)" >"$B/build-variant.build.log" 2>&1
-fi
+# Both builds come from device-session.sh's build stage (it skips a build already there).
+LLAMA_BUILD_DIR="$B" FID_BUILDS="noomp variant" bash "$ROOT/bench/device-session.sh" build
 
 bb() { # bb <label> <binary> [extra args...]: mean decode tok/s over REPS
   local label=$1 bin=$2; shift 2

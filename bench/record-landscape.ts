@@ -195,12 +195,12 @@ async function main(): Promise<void> {
   if (args.resume && existsSync(out)) {
     for (const line of readFileSync(out, "utf8").split("\n")) if (line.trim()) done.add(key(JSON.parse(line) as Record<string, unknown>));
   } else writeFileSync(out, "");
-  const skipped = configs.length;
+  const planned = configs.length;
   for (let i = configs.length - 1; i >= 0; i--) {
     const c = configs[i];
     if (Number(c.workers) * Number(c.threads) > maxCores || done.has(key(c))) configs.splice(i, 1);
   }
-  if (skipped !== configs.length) process.stderr.write(`${skipped - configs.length} configurations skipped (over --max-cores or already in ${out})\n`);
+  if (planned !== configs.length) process.stderr.write(`${planned - configs.length} configurations skipped (over --max-cores or already in ${out})\n`);
   const started = Date.now();
   const loadBefore = loadavg()[0];
   let recorded = 0;
