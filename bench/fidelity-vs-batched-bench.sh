@@ -22,7 +22,8 @@
 #   BUILDS       which of those two to build (default "omp noomp")
 #   LLAMA_BUILD_DIR  where to clone and build (default: /tmp/paratune-llama.cpp)
 #   LLAMA_SRC    an existing llama.cpp source tree to build from instead of cloning the bundle
-#   DISPATCH     paratune dispatch modes to measure (default "lockstep free")
+#   DISPATCH     paratune dispatch modes to measure (default "lockstep free"); "mode@a,b" also passes
+#                node options a b to the workers (PARATUNE_WORKER_NODE_ARGS), e.g. lockstep@--single-threaded-gc
 #   FA           flash-attention modes, each measured with both tools (default "auto"; e.g. "off on")
 #   ROUNDS       how many times the whole table is measured (default 1): rounds show run-to-run drift
 set -euo pipefail
@@ -79,6 +80,13 @@ if [ -z "${BATCHED_BENCH:-}" ]; then
   done
 fi
 
+# Runs a command and writes its involuntary context switches (getrusage of the child) to $WORK/bb.rusage.
+if command -v python3 >/dev/null; then
+  rusage() { python3 -c 'import resource,subprocess,sys; r=subprocess.run(sys.argv[2:]); open(sys.argv[1],"w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_nivcsw)); sys.exit(r.returncode)' "$WORK/bb.rusage" "$@"; }
+else
+  rusage() { echo nan >"$WORK/bb.rusage"; "$@"; }
+fi
+
 mean() { "$NODE" -e 'const v=process.argv.slice(1).map(Number); console.log((v.reduce((a,b)=>a+b,0)/v.length).toFixed(1))' "$@"; }
 
 echo "model: $MODEL"
@@ -86,8 +94,11 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 echo "prompt $PROMPT, generate $GEN tokens per sequence, $REPS repetitions, node $("$NODE" --version)"
 echo
 header="round fa threads seqs"
-for bb in $BATCHED_BENCH; do header="$header bb-${bb%%=*}"; done
-for d in $DISPATCH; do header="$header nlc-$d calls/step in-decode sample-ms/step"; done
+for bb in $BATCHED_BENCH; do header="$header bb-${bb%%=*} bb-preempt/step"; done
+# cpus: the worker's CPU time over wall time; preempt/step: involuntary context switches of all its
+# threads per step; js/other-ms/step: run time of its long-lived threads (other = libuv's pool,
+# whose thread runs ggml's thread 0, and V8's helpers), see DecodeProfile in llama-protocol.ts.
+for d in $DISPATCH; do header="$header nlc-$d calls/step in-decode sample-ms/step cpus preempt/step js-ms/step other-ms/step"; done
 for d in $DISPATCH; do for bb in $BATCHED_BENCH; do header="$header $d/${bb%%=*}"; done; done
 echo "$header" | tr ' ' '\t'
 
@@ -100,26 +111,34 @@ for t in $THREADS; do
     fa_ours=(); [ "$fa" = auto ] || fa_ours=(--flash-attention "$fa")
     for bb in $BATCHED_BENCH; do
       label=${bb%%=*}; bin=${bb#*=}
-      speeds=()
+      speeds=(); preempt=()
       for _ in $(seq "$REPS"); do
-        "$bin" -m "$MODEL" -t "$t" -tb "$t" -npl "$s" -npp "$PROMPT" -ntg "$GEN" -c $((s * (PROMPT + GEN) + 256)) \
+        rusage "$bin" -m "$MODEL" -t "$t" -tb "$t" -npl "$s" -npp "$PROMPT" -ntg "$GEN" -c $((s * (PROMPT + GEN) + 256)) \
           -b 512 -ub 512 -fa "$fa" --output-format jsonl 2>/dev/null | grep '"speed_tg"' | tail -1 >"$WORK/bb.json" || true
+        preempt+=("$(cat "$WORK/bb.rusage")")
         # (Its result line goes missing when stderr is redirected to a file, hence /dev/null.)
         if [ -s "$WORK/bb.json" ]; then speeds+=("$(json "$WORK/bb.json" 'd.speed_tg')"); else echo "$label failed at t=$t s=$s" >&2; fi
       done
       if [ ${#speeds[@]} -gt 0 ]; then ref[$label]=$(mean "${speeds[@]}"); else ref[$label]=failed; fi
-      row="$row ${ref[$label]}"
+      # Per step of the whole run (prompt steps are few; llama-batched-bench runs GEN steps once).
+      row="$row ${ref[$label]} $("$NODE" -e 'const v=process.argv.slice(2).map(Number); console.log((v.reduce((a,b)=>a+b,0)/v.length/Number(process.argv[1])).toFixed(2))' "$GEN" "${preempt[@]}")"
     done
     for d in $DISPATCH; do
-      PARATUNE_LLAMA_PROFILE=1 "$NODE" "$CLI" bench --model "$MODEL" --threads "$t" --sequences "$s" \
-        --prompt-tokens "$PROMPT" --gen-tokens "$GEN" --reps "$REPS" --dispatch "$d" "${fa_ours[@]}" --json >"$WORK/nlc.json" || true
+      mode=${d%%@*}; nodeargs=""; [ "$mode" = "$d" ] || nodeargs=$(echo "${d#*@}" | tr ',' ' ')
+      PARATUNE_WORKER_NODE_ARGS="$nodeargs" PARATUNE_LLAMA_PROFILE=1 "$NODE" "$CLI" bench --model "$MODEL" --threads "$t" --sequences "$s" \
+        --prompt-tokens "$PROMPT" --gen-tokens "$GEN" --reps "$REPS" --dispatch "$mode" "${fa_ours[@]}" --json >"$WORK/nlc.json" || true
       ours[$d]=$(json "$WORK/nlc.json" 'd.measurement.status==="ok" ? d.measurement.metrics.decodeTps.toFixed(1) : "failed"')
       # llama_decode calls per generated token step (1.00 = every step is one batch of all sequences).
       calls=$(json "$WORK/nlc.json" 'd.measurement.metrics.profileDecodeCalls===undefined ? "-" : (d.measurement.metrics.profileDecodeCalls / (d.measurement.samples.length * '"$GEN"')).toFixed(2)')
       # Share of the timed wall time spent inside llama_decode, and the sampling wait per step.
       indecode=$(json "$WORK/nlc.json" 'd.measurement.metrics.profileWallMs ? (100*d.measurement.metrics.profileDecodeMs/d.measurement.metrics.profileWallMs).toFixed(0)+"%" : "-"')
       sampling=$(json "$WORK/nlc.json" 'd.measurement.metrics.profileSampleMs===undefined ? "-" : (d.measurement.metrics.profileSampleMs / d.measurement.metrics.profileDecodeCalls).toFixed(2)')
-      row="$row ${ours[$d]} $calls $indecode $sampling"
+      steps='(d.measurement.metrics.profileDecodeCalls||NaN)'
+      cpus=$(json "$WORK/nlc.json" '(d.measurement.metrics.profileCpuMs/d.measurement.metrics.profileWallMs).toFixed(1)')
+      preempts=$(json "$WORK/nlc.json" '(d.measurement.metrics.profileInvoluntarySwitches/'"$steps"').toFixed(2)')
+      js=$(json "$WORK/nlc.json" '(d.measurement.metrics.profileJsRunMs/'"$steps"').toFixed(2)')
+      other=$(json "$WORK/nlc.json" '(d.measurement.metrics.profileOtherRunMs/'"$steps"').toFixed(2)')
+      row="$row ${ours[$d]} $calls $indecode $sampling $cpus $preempts $js $other"
     done
     for d in $DISPATCH; do
       for bb in $BATCHED_BENCH; do

@@ -65,6 +65,22 @@ export interface DecodeProfile {
   /** Sampling calls (one per sequence and token) and the ms from request to result. */
   sampleCalls: number;
   sampleMs: number;
+  /** CPU time of the whole worker process (every thread, ggml's short-lived ones included). */
+  cpuMs?: number;
+  /** Times a thread of the worker was preempted (getrusage's involuntary context switches). */
+  involuntarySwitches?: number;
+  /**
+   * The worker's long-lived threads grouped by kind (the JS thread, libuv's pool, V8's helpers,
+   * other): ms on a CPU and ms runnable but waiting for one, from /proc/self/task/<tid>/schedstat.
+   * ggml's compute threads live for one llama_decode and are gone when this is read; their CPU
+   * time is in cpuMs, not here.
+   */
+  threads?: Record<string, ThreadTime>;
+}
+
+export interface ThreadTime {
+  runMs: number;
+  waitMs: number;
 }
 
 export type WorkerMessage =

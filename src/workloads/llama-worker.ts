@@ -1,8 +1,8 @@
 // A llama workload worker: one process, one model (mmap-ed, so the page cache shares it between
 // workers), one context with S sequences. Runs from dist/ as a child of the llama workload.
 import { getLlama, LlamaLogLevel, type LlamaContextSequence, type Token } from "node-llama-cpp";
-import type { DecodeProfile, ParentMessage, RepResult, WorkerMemory, WorkerMessage, WorkerSettings } from "./llama-protocol.js";
-import { readMemoryUse, readPeakRss } from "./processes.js";
+import type { DecodeProfile, ParentMessage, RepResult, ThreadTime, WorkerMemory, WorkerMessage, WorkerSettings } from "./llama-protocol.js";
+import { readMemoryUse, readPeakRss, readThreadTimes, type ThreadSample } from "./processes.js";
 
 const settings = JSON.parse(process.argv[2] ?? "{}") as WorkerSettings;
 const now = () => performance.timeOrigin + performance.now();
@@ -131,6 +131,37 @@ function instrument(context: unknown): DecodeProfile {
   return p;
 }
 
+/** The worker's CPU use so far: getrusage totals and each live thread's scheduler times. */
+function cpuSnapshot(): { usage: NodeJS.ResourceUsage; threads: Map<number, ThreadSample> } {
+  return { usage: process.resourceUsage(), threads: readThreadTimes(process.pid) };
+}
+
+/** What a thread of this worker is, from its id and name (Node 20 leaves libuv's and V8's unnamed: "other"). */
+function threadKind(tid: number, name: string): string {
+  if (tid === process.pid) return "js";
+  if (name.startsWith("libuv-worker")) return "libuv";
+  if (name.startsWith("V8 ")) return "v8";
+  return "other";
+}
+
+/** CPU use between two snapshots, threads grouped by kind; a thread born in between counts whole. */
+function cpuBetween(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>): Pick<DecodeProfile, "cpuMs" | "involuntarySwitches" | "threads"> {
+  const threads: Record<string, ThreadTime> = {};
+  for (const [tid, t] of b.threads) {
+    const before = a.threads.get(tid);
+    const kind = threadKind(tid, t.name);
+    const entry = (threads[kind] ??= { runMs: 0, waitMs: 0 });
+    entry.runMs += (t.runNs - (before?.runNs ?? 0)) / 1e6;
+    entry.waitMs += (t.waitNs - (before?.waitNs ?? 0)) / 1e6;
+  }
+  const cpu = (u: NodeJS.ResourceUsage) => (u.userCPUTime + u.systemCPUTime) / 1000;
+  return {
+    cpuMs: cpu(b.usage) - cpu(a.usage),
+    involuntarySwitches: b.usage.involuntaryContextSwitches - a.usage.involuntaryContextSwitches,
+    threads,
+  };
+}
+
 const nextMacrotask = () => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -140,6 +171,7 @@ const nextMacrotask = () => new Promise((resolve) => setImmediate(resolve));
 async function runRep(sequences: LlamaContextSequence[], rep: number, genTokens: number, vocabSize: number): Promise<RepResult> {
   await Promise.all(sequences.map((s) => s.clearHistory()));
   const before = profile ? { ...profile } : undefined;
+  const cpuBefore = profile ? cpuSnapshot() : undefined;
   const startedAt = now();
   const ttft: number[] = new Array(sequences.length).fill(Number.NaN);
   const last: number[] = new Array(sequences.length).fill(Number.NaN);
@@ -175,6 +207,7 @@ async function runRep(sequences: LlamaContextSequence[], rep: number, genTokens:
   } finally {
     await Promise.all(iterators.map((it) => it.return(undefined)));
   }
+  const cpuAfter = cpuBefore ? cpuSnapshot() : undefined;
   const endedAt = Math.max(...last);
   return {
     rep,
@@ -193,6 +226,7 @@ async function runRep(sequences: LlamaContextSequence[], rep: number, genTokens:
             decodeMs: profile.decodeMs - before.decodeMs,
             sampleCalls: profile.sampleCalls - before.sampleCalls,
             sampleMs: profile.sampleMs - before.sampleMs,
+            ...(cpuBefore && cpuAfter ? cpuBetween(cpuBefore, cpuAfter) : {}),
           }
         : undefined,
   };

@@ -64,6 +64,41 @@ describe("LlamaWorkload", () => {
     expect(m.rme).toBe(Number.POSITIVE_INFINITY);
   }, 60_000);
 
+  it("accounts for the worker's threads when profiling (PARATUNE_LLAMA_PROFILE=1)", async () => {
+    const w = new LlamaWorkload({ model, promptTokens: 8, genTokens: 12, reps: 1 });
+    process.env.PARATUNE_LLAMA_PROFILE = "1";
+    let m;
+    try {
+      m = await w.run({ workers: 1, threads: 1, sequences: 2 }, { level: 1 });
+    } finally {
+      delete process.env.PARATUNE_LLAMA_PROFILE;
+    }
+    expect(m.status).toBe("ok");
+    const x = m.metrics;
+    // Lockstep: one llama_decode per step for both sequences (prompt + 11 decode steps).
+    expect(x.profileDecodeCalls).toBe(12);
+    expect(x.profileSampleCalls).toBe(24);
+    expect(x.profileCpuMs).toBeGreaterThan(0);
+    expect(x.profileInvoluntarySwitches).toBeGreaterThanOrEqual(0);
+    // With one thread ggml computes on the thread that called llama_decode, one of libuv's pool
+    // (Node 20's pool threads are not named, so it counts with the "other" long-lived threads):
+    // the run time of the threads besides the JS thread covers most of the time in decode calls.
+    const helpersMs = Object.entries(x)
+      .filter(([k]) => /^profile(?!Js)\w+RunMs$/.test(k))
+      .reduce((s, [, v]) => s + (v ?? 0), 0);
+    expect(helpersMs).toBeGreaterThan(0.5 * x.profileDecodeMs!);
+    expect(x.profileJsRunMs).toBeGreaterThan(0);
+    expect(x.profileJsRunMs).toBeLessThan(x.profileWallMs!);
+    expect(x.profileJsWaitMs).toBeGreaterThanOrEqual(0);
+  }, 60_000);
+
+  it("passes nodeArgs to the workers' Node.js", async () => {
+    const w = new LlamaWorkload({ model, promptTokens: 8, genTokens: 4, reps: 1, nodeArgs: ["--no-such-node-flag"] });
+    const m = await w.run({ workers: 1, threads: 1, sequences: 1 }, { level: 1 });
+    expect(m.status).toBe("failed");
+    expect(m.error).toMatch(/bad option: --no-such-node-flag/);
+  }, 30_000);
+
   it("reports a model that cannot load as a failed trial", async () => {
     const broken = join(dir, "broken.gguf");
     await writeFile(broken, Buffer.alloc(4096, 7));

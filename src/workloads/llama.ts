@@ -25,6 +25,11 @@ export interface LlamaWorkloadOptions {
   timeoutMs?: number;
   dispatch?: WorkerSettings["dispatch"];
   flashAttention?: boolean;
+  /**
+   * Options for the workers' Node.js itself (V8 flags such as --single-threaded-gc), placed before
+   * the worker script. Default: PARATUNE_WORKER_NODE_ARGS split on spaces (for fidelity studies).
+   */
+  nodeArgs?: string[];
   /** Called as the trial moves on: step 0 is loading, 1 the warm-up, 2.. the timed repetitions. */
   onProgress?: (step: number, steps: number) => void;
 }
@@ -207,7 +212,8 @@ export class LlamaWorkload implements Workload {
       const script = workerScriptPath();
       for (let index = 0; index < workers; index++) {
         const options: WorkerProcessOptions = { ipc: true, serialization: "json", all: true, reject: false, stdin: "ignore", env: process.env };
-        const child = execa(process.execPath, [script, JSON.stringify(settings)], options);
+        const nodeArgs = this.options.nodeArgs ?? (process.env.PARATUNE_WORKER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+        const child = execa(process.execPath, [...nodeArgs, script, JSON.stringify(settings)], options);
         const w: Worker = { index, process: child, pid: child.pid ?? -1, inbox: [], wake: null, output: "", exited: false };
         this.live.add(w.pid);
         pool.push(w);
@@ -342,7 +348,15 @@ export class LlamaWorkload implements Workload {
         profileSampleCalls: sum((p) => p.sampleCalls),
         profileSampleMs: sum((p) => p.sampleMs),
         profileWallMs: reps.flat().reduce((s, r) => s + (r.endedAt - r.startedAt), 0),
+        profileCpuMs: sum((p) => p.cpuMs ?? 0),
+        profileInvoluntarySwitches: sum((p) => p.involuntarySwitches ?? 0),
       });
+      // Long-lived threads by kind: profileJsRunMs, profileLibuvWaitMs, profileV8RunMs, ...
+      for (const kind of new Set(profiles.flatMap((p) => Object.keys(p.threads ?? {})))) {
+        const title = kind[0].toUpperCase() + kind.slice(1);
+        metrics[`profile${title}RunMs`] = sum((p) => p.threads?.[kind]?.runMs ?? 0);
+        metrics[`profile${title}WaitMs`] = sum((p) => p.threads?.[kind]?.waitMs ?? 0);
+      }
     }
     const vram = ready.reduce((s, r) => Math.max(s, r.vramBytes), 0);
     if (vram > 0) metrics.vramBytes = vram;

@@ -39,6 +39,38 @@ export function readPeakRss(pid: number): number | null {
   }
 }
 
+export interface ThreadSample {
+  /** The thread's name (/proc/<pid>/task/<tid>/comm): "libuv-worker", "V8 DefaultWorke", ... */
+  name: string;
+  /** Nanoseconds on a CPU and nanoseconds runnable but waiting for one (schedstat). */
+  runNs: number;
+  waitNs: number;
+}
+
+/**
+ * The scheduler's accounting for every thread of a process now alive, by thread id. Threads that
+ * have ended are not listed (their CPU time stays in the process's totals).
+ */
+export function readThreadTimes(pid: number): Map<number, ThreadSample> {
+  const out = new Map<number, ThreadSample>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(/\s+/).map(Number);
+      if (Number.isFinite(run) && Number.isFinite(wait)) out.set(Number(tid), { name, runNs: run, waitNs: wait });
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
+
 function processState(pid: number): { ppid: number; pgrp: number; state: string } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
