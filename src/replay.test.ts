@@ -6,8 +6,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserInputError } from "./errors.js";
 import { configKey, feasibleConfigs } from "./space.js";
-import { fractionOfBest, loadLandscape, quartiles, replay, replaySeed } from "./replay.js";
+import { fractionOfBest, landscapePrior, loadLandscape, quartiles, replay, replaySeed } from "./replay.js";
+import { loadLandscapeContext } from "./landscape-context.js";
 import { gridOrder } from "../tuners/grid.js";
+import { RooflineModel } from "../models/roofline.js";
 
 const bin = fileURLToPath(new URL("../bin/paratune.js", import.meta.url));
 const tinyFile = fileURLToPath(new URL("../fixtures/landscapes/tiny-2core.jsonl", import.meta.url));
@@ -94,6 +96,59 @@ describe("replay statistics", () => {
   });
 });
 
+describe("the roofline prior mean in replay (what paratune tune gives bayes)", () => {
+  const h100File = fileURLToPath(new URL("../fixtures/landscapes/h100host-qwen05b.jsonl", import.meta.url));
+  const h100 = loadLandscape(h100File, { params: ["workers", "threads", "sequences", "quant"], objective: "decodeTps" });
+  const quietFile = fileURLToPath(new URL("../fixtures/landscapes/tiny-2core-quiet.jsonl", import.meta.url));
+
+  it("is built from the sidecar's hardware profile and model info, as tune builds it", () => {
+    const { priorMean, prior } = landscapePrior(h100);
+    expect(prior.used).toBe(true);
+    expect(prior.detail).toMatch(/^roofline \(h100host\.hardware\.json; models q4_0, q8_0; context 48 tokens\)$/);
+    const context = loadLandscapeContext(h100File);
+    const roofline = new RooflineModel({ hardware: context.hardware!, models: context.models!, contextTokens: context.contextTokens });
+    for (const row of h100.rows.slice(0, 10)) expect(priorMean!(row.config)).toBe(roofline.predict(row.config).mean);
+    // q8_0 reads more bytes per step than q4_0: the prior tells the quantizations apart.
+    const c = { workers: 1, threads: 16, sequences: 1 };
+    expect(priorMean!({ ...c, quant: "q4_0" })).toBeGreaterThan(priorMean!({ ...c, quant: "q8_0" }));
+  });
+
+  it("is left out with --no-prior, for other objectives, and without a sidecar, saying why", () => {
+    expect(landscapePrior(h100, { disabled: true })).toEqual({ prior: { used: false, detail: "--no-prior" } });
+    const prefill = loadLandscape(h100File, { params: ["workers", "threads", "sequences", "quant"], objective: "prefillTps" });
+    expect(landscapePrior(prefill).prior.detail).toMatch(/roofline predicts decodeTps .*not prefillTps/);
+    const latency = loadLandscape(h100File, { params: ["workers", "threads", "sequences", "quant"], objective: "decodeTps", direction: "minimize" });
+    expect(landscapePrior(latency).prior.used).toBe(false);
+    // The same table without its sidecar.
+    const copy = join(tmp, "no-sidecar.jsonl");
+    writeFileSync(copy, readFileSync(h100File, "utf8"));
+    const bare = landscapePrior(loadLandscape(copy, { params: ["workers", "threads", "sequences", "quant"], objective: "decodeTps" }));
+    expect(bare.priorMean).toBeUndefined();
+    expect(bare.prior.detail).toMatch(/names no hardware profile/);
+  });
+
+  it("the 2-core landscapes' sidecars hold a 2-core probe and the model info of files of the recorded sizes", () => {
+    const context = loadLandscapeContext(quietFile);
+    expect(context.hardware!.cpu.logical).toBe(2);
+    expect(context.contextTokens).toBe(48);
+    const meta = JSON.parse(readFileSync(quietFile.replace(/\.jsonl$/, ".meta.json"), "utf8"));
+    expect(context.models!.map((m) => [m.quant, m.fileBytes])).toEqual(Object.entries(meta.modelFiles).map(([q, f]) => [q, (f as { bytes: number }).bytes]));
+    const quiet = loadLandscape(quietFile, { params: PARAMS, objective: "decodeTps" });
+    expect(landscapePrior(quiet).prior.detail).toMatch(/^roofline \(devvm-2core\.hardware\.json/);
+  });
+
+  it("reaches the tuner: bayes starts at the prior's best configuration", () => {
+    const { priorMean } = landscapePrior(h100);
+    const byPrior = [...h100.rows].sort((a, b) => priorMean!(b.config) - priorMean!(a.config));
+    const first = fractionOfBest(h100, byPrior[0].value);
+    const withPrior = [0, 1, 2, 3].map((seed) => replaySeed(h100, "bayes", 1, seed, priorMean).curve[0]);
+    expect(withPrior).toEqual([first, first, first, first]);
+    // Without the prior the first configuration is a seeded random one.
+    const without = [0, 1, 2, 3].map((seed) => replaySeed(h100, "bayes", 1, seed).curve[0]);
+    expect(new Set(without).size).toBeGreaterThan(1);
+  });
+});
+
 describe("paratune replay CLI", () => {
   it("prints per-tuner statistics as JSON", async () => {
     const r = await execa("node", [bin, "replay", "--landscape", tinyFile, "--params", PARAMS.join(","), "--objective", "decodeTps", "--tuner", "random,grid", "--trials", "8", "--seeds", "3", "--json"]);
@@ -102,6 +157,19 @@ describe("paratune replay CLI", () => {
     expect(out.tuners.map((t: { tuner: string }) => t.tuner)).toEqual(["random", "grid"]);
     expect(out.tuners[0].seeds).toHaveLength(3);
     expect(configKey(out.best.config)).toBe(configKey(tiny.best.config));
+  });
+
+  it("uses the sidecar's prior by default, not with --no-prior, and says which", async () => {
+    const h100File = fileURLToPath(new URL("../fixtures/landscapes/h100host-qwen05b.jsonl", import.meta.url));
+    const argv = ["replay", "--landscape", h100File, "--params", "workers,threads,sequences,quant", "--objective", "decodeTps", "--tuner", "bayes", "--trials", "3", "--seeds", "2"];
+    const withPrior = JSON.parse((await execa("node", [bin, ...argv, "--json"])).stdout);
+    expect(withPrior.prior).toEqual({ used: true, detail: "roofline (h100host.hardware.json; models q4_0, q8_0; context 48 tokens)" });
+    const without = JSON.parse((await execa("node", [bin, ...argv, "--no-prior", "--json"])).stdout);
+    expect(without.prior).toEqual({ used: false, detail: "--no-prior" });
+    // Same seeds, different first trial: the prior changed what bayes asked.
+    expect(withPrior.tuners[0].seeds.map((s: { curve: number[] }) => s.curve[0])).not.toEqual(without.tuners[0].seeds.map((s: { curve: number[] }) => s.curve[0]));
+    expect((await execa("node", [bin, ...argv])).stdout).toMatch(/^bayes prior mean: roofline \(h100host\.hardware\.json/m);
+    expect((await execa("node", [bin, ...argv, "--no-prior"])).stdout).toMatch(/^bayes prior mean: none \(--no-prior\)$/m);
   });
 
   it("prints a table for people", async () => {

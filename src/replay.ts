@@ -5,11 +5,14 @@
 // outside the space.
 
 import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { z } from "zod";
 import { UserInputError } from "./errors.js";
+import { loadLandscapeContext } from "./landscape-context.js";
 import { configKey } from "./space.js";
 import type { Config, Param, SearchSpace } from "./types.js";
 import { createTuner } from "../tuners/index.js";
+import { RooflineModel } from "../models/roofline.js";
 
 const rowSchema = z.record(z.union([z.number(), z.string(), z.boolean(), z.null()]));
 
@@ -157,8 +160,10 @@ export interface ReplayOptions {
   seeds: number;
   /** First seed; seeds are firstSeed, firstSeed + 1, ... */
   firstSeed?: number;
-  /** Prior mean handed to tuners that use one (bayes). */
+  /** Prior mean handed to tuners that use one (bayes), as `landscapePrior` builds it. */
   priorMean?: (config: Config) => number;
+  /** What the prior mean is, or why there is none; reported in the result. */
+  prior?: ReplayPrior;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -174,7 +179,51 @@ export interface ReplayResult {
   within95: number;
   trials: number;
   seeds: number;
+  /** Whether the bayes tuner had a prior mean, and which. */
+  prior: ReplayPrior;
   tuners: TunerReplay[];
+}
+
+/** Whether a replay gave the bayes tuner a prior mean, as `paratune tune` would have had. */
+export interface ReplayPrior {
+  used: boolean;
+  /** What the prior was built from, or why there is none. */
+  detail: string;
+}
+
+/** The objective the roofline predicts, and that `paratune tune`'s throughput objective measures. */
+const ROOFLINE_OBJECTIVE = "decodeTps";
+
+/**
+ * The prior mean `paratune tune` gives the bayes tuner (src/tune/index.ts): the roofline from the
+ * machine's hardware profile and the models' ModelInfo, here read from the landscape's
+ * `.meta.json` sidecar (src/landscape-context.ts). None when the sidecar lacks them, when the
+ * objective is not decode throughput (the only thing the roofline predicts), when the roofline
+ * has no finite prediction for some recorded configuration, or when `disabled` (--no-prior).
+ */
+export function landscapePrior(landscape: Landscape, options: { disabled?: boolean } = {}): { priorMean?: (config: Config) => number; prior: ReplayPrior } {
+  const none = (detail: string) => ({ prior: { used: false, detail } });
+  if (options.disabled) return none("--no-prior");
+  if (landscape.objective !== ROOFLINE_OBJECTIVE || landscape.direction !== "maximize") {
+    return none(`the roofline predicts ${ROOFLINE_OBJECTIVE} (maximized), not ${landscape.objective}${landscape.direction === "minimize" ? " (minimized)" : ""}`);
+  }
+  const context = loadLandscapeContext(landscape.source);
+  if (!context.hardware) return none("the landscape's .meta.json sidecar names no hardware profile");
+  if (!context.models || context.models.length === 0) return none("the landscape's .meta.json sidecar has no model info (\"models\": ModelInfo list)");
+  const roofline = new RooflineModel({ hardware: context.hardware, models: context.models, contextTokens: context.contextTokens });
+  for (const row of landscape.rows) {
+    let mean: number;
+    try {
+      mean = roofline.predict(row.config).mean;
+    } catch (err) {
+      return none(`the roofline cannot predict ${configKey(row.config)}: ${(err as Error).message}`);
+    }
+    if (!Number.isFinite(mean)) return none(`the roofline has no finite prediction for ${configKey(row.config)}`);
+  }
+  const hardware = context.hardwareFile ? basename(context.hardwareFile) : "the sidecar's hardware";
+  const quants = context.models.map((m) => m.quant).join(", ");
+  const tokens = context.contextTokens === undefined ? "default context" : `context ${context.contextTokens} tokens`;
+  return { priorMean: (c) => roofline.predict(c).mean, prior: { used: true, detail: `roofline (${hardware}; models ${quants}; ${tokens})` } };
 }
 
 /**
@@ -262,6 +311,7 @@ export function replay(landscape: Landscape, options: ReplayOptions): ReplayResu
     within95: landscape.rows.filter((r) => fractionOfBest(landscape, r.value) >= 0.95 - 1e-12).length,
     trials: options.trials,
     seeds: options.seeds,
+    prior: options.prior ?? (options.priorMean ? { used: true, detail: "given by the caller" } : { used: false, detail: "none given" }),
     tuners: results,
   };
 }

@@ -4,7 +4,7 @@ import { Command, Option } from "commander";
 import cliProgress from "cli-progress";
 import { UserInputError } from "../../errors.js";
 import { configKey } from "../../space.js";
-import { loadLandscape, replay, type Quartiles, type ReplayResult } from "../../replay.js";
+import { landscapePrior, loadLandscape, replay, type Quartiles, type ReplayResult } from "../../replay.js";
 import { printJson, table } from "../format.js";
 import { predictOnLandscape, renderLandscapeEvaluation } from "../../../models/evaluate.js";
 
@@ -18,6 +18,8 @@ interface ReplayFlags {
   seeds: string;
   seed: string;
   predict?: string;
+  /** false with --no-prior. */
+  prior: boolean;
   json?: boolean;
 }
 
@@ -36,6 +38,7 @@ function render(result: ReplayResult): string {
   const head = [
     `landscape ${result.landscape}: ${result.configurations} configurations, ${result.failed} failed`,
     `best ${result.objective} = ${Number(result.best.value.toPrecision(6))} at ${configKey(result.best.config)}; ${result.within95} configuration${result.within95 === 1 ? "" : "s"} within 95% of it`,
+    `bayes prior mean: ${result.prior.used ? result.prior.detail : `none (${result.prior.detail})`}`,
     `${result.seeds} seeds, N = ${result.trials} trials; median [quartiles] over seeds`,
     "",
   ];
@@ -66,6 +69,7 @@ export function registerReplay(program: Command): void {
     .option("--seeds <k>", "number of seeds per tuner", "20")
     .option("--seed <s>", "first seed", "0")
     .option("--predict <k>", "instead of tuners: fit the performance models on K random configurations, report their error on the rest (draws: --seeds)")
+    .option("--no-prior", "give the bayes tuner no prior mean (default: the roofline, as paratune tune does, when the landscape's .meta.json has the hardware profile and model info)")
     .option("--json", "print the result as JSON")
     .action((flags: ReplayFlags) => {
       const params = flags.params.split(",").map((s) => s.trim()).filter(Boolean);
@@ -85,13 +89,14 @@ export function registerReplay(program: Command): void {
         else process.stdout.write(renderLandscapeEvaluation(evaluation));
         return;
       }
+      const { priorMean, prior } = landscapePrior(landscape, { disabled: !flags.prior });
       const bar =
         process.stderr.isTTY && !flags.json
           ? new cliProgress.SingleBar({ format: "replay [{bar}] {value}/{total} runs | ETA {eta_formatted}", stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic)
           : null;
       bar?.start(tuners.length * seeds, 0);
       try {
-        const result = replay(landscape, { tuners, trials, seeds, firstSeed, onProgress: (done) => bar?.update(done) });
+        const result = replay(landscape, { tuners, trials, seeds, firstSeed, priorMean, prior, onProgress: (done) => bar?.update(done) });
         bar?.stop();
         if (flags.json) printJson(result);
         else process.stdout.write(render(result));
