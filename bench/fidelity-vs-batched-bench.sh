@@ -82,9 +82,9 @@ fi
 
 # Runs a command and writes its involuntary context switches (getrusage of the child) to $WORK/bb.rusage.
 if command -v python3 >/dev/null; then
-  rusage() { python3 -c 'import resource,subprocess,sys; r=subprocess.run(sys.argv[2:]); open(sys.argv[1],"w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_nivcsw)); sys.exit(r.returncode)' "$WORK/bb.rusage" "$@"; }
+  rusage() { python3 -c 'import resource,subprocess,sys; import time; t=time.time(); r=subprocess.run(sys.argv[2:]); u=resource.getrusage(resource.RUSAGE_CHILDREN); open(sys.argv[1],"w").write("%d %.2f\n" % (u.ru_nivcsw, (u.ru_utime+u.ru_stime)/(time.time()-t))); sys.exit(r.returncode)' "$WORK/bb.rusage" "$@"; }
 else
-  rusage() { echo nan >"$WORK/bb.rusage"; "$@"; }
+  rusage() { echo nan nan >"$WORK/bb.rusage"; "$@"; }
 fi
 
 mean() { "$NODE" -e 'const v=process.argv.slice(1).map(Number); console.log((v.reduce((a,b)=>a+b,0)/v.length).toFixed(1))' "$@"; }
@@ -94,11 +94,13 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 echo "prompt $PROMPT, generate $GEN tokens per sequence, $REPS repetitions, node $("$NODE" --version)"
 echo
 header="round fa threads seqs"
-for bb in $BATCHED_BENCH; do header="$header bb-${bb%%=*} bb-preempt/step"; done
+# bb-cpus: llama-batched-bench's CPU time over its wall time (model loading included).
+for bb in $BATCHED_BENCH; do header="$header bb-${bb%%=*} bb-preempt/step bb-cpus"; done
 # cpus: the worker's CPU time over wall time; preempt/step: involuntary context switches of all its
 # threads per step; js/other-ms/step: run time of its long-lived threads (other = libuv's pool,
 # whose thread runs ggml's thread 0, and V8's helpers), see DecodeProfile in llama-protocol.ts.
-for d in $DISPATCH; do header="$header nlc-$d calls/step in-decode sample-ms/step cpus preempt/step js-ms/step other-ms/step"; done
+# threads-ms/step: run time per step of its busiest long-lived threads, busiest first.
+for d in $DISPATCH; do header="$header nlc-$d calls/step in-decode sample-ms/step cpus preempt/step js-ms/step other-ms/step threads-ms/step"; done
 for d in $DISPATCH; do for bb in $BATCHED_BENCH; do header="$header $d/${bb%%=*}"; done; done
 echo "$header" | tr ' ' '\t'
 
@@ -111,17 +113,17 @@ for t in $THREADS; do
     fa_ours=(); [ "$fa" = auto ] || fa_ours=(--flash-attention "$fa")
     for bb in $BATCHED_BENCH; do
       label=${bb%%=*}; bin=${bb#*=}
-      speeds=(); preempt=()
+      speeds=(); preempt=(); bbcpus=()
       for _ in $(seq "$REPS"); do
         rusage "$bin" -m "$MODEL" -t "$t" -tb "$t" -npl "$s" -npp "$PROMPT" -ntg "$GEN" -c $((s * (PROMPT + GEN) + 256)) \
           -b 512 -ub 512 -fa "$fa" --output-format jsonl 2>/dev/null | grep '"speed_tg"' | tail -1 >"$WORK/bb.json" || true
-        preempt+=("$(cat "$WORK/bb.rusage")")
+        read -r p c <"$WORK/bb.rusage" || true; preempt+=("$p"); bbcpus+=("$c")
         # (Its result line goes missing when stderr is redirected to a file, hence /dev/null.)
         if [ -s "$WORK/bb.json" ]; then speeds+=("$(json "$WORK/bb.json" 'd.speed_tg')"); else echo "$label failed at t=$t s=$s" >&2; fi
       done
       if [ ${#speeds[@]} -gt 0 ]; then ref[$label]=$(mean "${speeds[@]}"); else ref[$label]=failed; fi
       # Per step of the whole run (prompt steps are few; llama-batched-bench runs GEN steps once).
-      row="$row ${ref[$label]} $("$NODE" -e 'const v=process.argv.slice(2).map(Number); console.log((v.reduce((a,b)=>a+b,0)/v.length/Number(process.argv[1])).toFixed(2))' "$GEN" "${preempt[@]}")"
+      row="$row ${ref[$label]} $("$NODE" -e 'const v=process.argv.slice(2).map(Number); console.log((v.reduce((a,b)=>a+b,0)/v.length/Number(process.argv[1])).toFixed(2))' "$GEN" "${preempt[@]}") $(mean "${bbcpus[@]}")"
     done
     for d in $DISPATCH; do
       mode=${d%%@*}; nodeargs=""; [ "$mode" = "$d" ] || nodeargs=$(echo "${d#*@}" | tr ',' ' ')
@@ -138,7 +140,8 @@ for t in $THREADS; do
       preempts=$(json "$WORK/nlc.json" '(d.measurement.metrics.profileInvoluntarySwitches/'"$steps"').toFixed(2)')
       js=$(json "$WORK/nlc.json" '(d.measurement.metrics.profileJsRunMs/'"$steps"').toFixed(2)')
       other=$(json "$WORK/nlc.json" '(d.measurement.metrics.profileOtherRunMs/'"$steps"').toFixed(2)')
-      row="$row ${ours[$d]} $calls $indecode $sampling $cpus $preempts $js $other"
+      ranked=$(json "$WORK/nlc.json" '[1,2,3,4,5,6].map((r)=>((d.measurement.metrics["profileThread"+r+"RunMs"]??NaN)/'"$steps"').toFixed(1)).join("/")')
+      row="$row ${ours[$d]} $calls $indecode $sampling $cpus $preempts $js $other $ranked"
     done
     for d in $DISPATCH; do
       for bb in $BATCHED_BENCH; do

@@ -76,6 +76,8 @@ export interface DecodeProfile {
    * time is in cpuMs, not here.
    */
   threads?: Record<string, ThreadTime>;
+  /** The same per thread, busiest first (every long-lived thread, whatever its kind). */
+  ranked?: ThreadTime[];
 }
 
 export interface ThreadTime {

@@ -145,20 +145,25 @@ function threadKind(tid: number, name: string): string {
 }
 
 /** CPU use between two snapshots, threads grouped by kind; a thread born in between counts whole. */
-function cpuBetween(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>): Pick<DecodeProfile, "cpuMs" | "involuntarySwitches" | "threads"> {
+function cpuBetween(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>): Pick<DecodeProfile, "cpuMs" | "involuntarySwitches" | "threads" | "ranked"> {
   const threads: Record<string, ThreadTime> = {};
+  const ranked: ThreadTime[] = [];
   for (const [tid, t] of b.threads) {
     const before = a.threads.get(tid);
     const kind = threadKind(tid, t.name);
     const entry = (threads[kind] ??= { runMs: 0, waitMs: 0 });
-    entry.runMs += (t.runNs - (before?.runNs ?? 0)) / 1e6;
-    entry.waitMs += (t.waitNs - (before?.waitNs ?? 0)) / 1e6;
+    const one = { runMs: (t.runNs - (before?.runNs ?? 0)) / 1e6, waitMs: (t.waitNs - (before?.waitNs ?? 0)) / 1e6 };
+    entry.runMs += one.runMs;
+    entry.waitMs += one.waitMs;
+    ranked.push(one);
   }
+  ranked.sort((x, y) => y.runMs - x.runMs);
   const cpu = (u: NodeJS.ResourceUsage) => (u.userCPUTime + u.systemCPUTime) / 1000;
   return {
     cpuMs: cpu(b.usage) - cpu(a.usage),
     involuntarySwitches: b.usage.involuntaryContextSwitches - a.usage.involuntaryContextSwitches,
     threads,
+    ranked,
   };
 }
 

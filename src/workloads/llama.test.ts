@@ -90,6 +90,13 @@ describe("LlamaWorkload", () => {
     expect(x.profileJsRunMs).toBeGreaterThan(0);
     expect(x.profileJsRunMs).toBeLessThan(x.profileWallMs!);
     expect(x.profileJsWaitMs).toBeGreaterThanOrEqual(0);
+    // Ranked per thread: the busiest first, and together the same time as the kinds.
+    expect(x.profileThread1RunMs).toBeGreaterThanOrEqual(x.profileThread2RunMs!);
+    const rankedMs = Object.entries(x)
+      .filter(([k]) => /^profileThread\d+RunMs$/.test(k))
+      .reduce((s, [, v]) => s + (v ?? 0), 0);
+    expect(rankedMs).toBeLessThanOrEqual(helpersMs + x.profileJsRunMs! + 1e-6);
+    expect(rankedMs).toBeGreaterThan(0.9 * x.profileDecodeMs!);
   }, 60_000);
 
   it("passes nodeArgs to the workers' Node.js", async () => {

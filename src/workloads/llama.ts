@@ -357,6 +357,12 @@ export class LlamaWorkload implements Workload {
         metrics[`profile${title}RunMs`] = sum((p) => p.threads?.[kind]?.runMs ?? 0);
         metrics[`profile${title}WaitMs`] = sum((p) => p.threads?.[kind]?.waitMs ?? 0);
       }
+      // And by rank, busiest first: profileThread1RunMs is the busiest long-lived thread's, ...
+      const ranks = Math.max(0, ...profiles.map((p) => p.ranked?.length ?? 0));
+      for (let r = 0; r < Math.min(ranks, 8); r++) {
+        metrics[`profileThread${r + 1}RunMs`] = sum((p) => p.ranked?.[r]?.runMs ?? 0);
+        metrics[`profileThread${r + 1}WaitMs`] = sum((p) => p.ranked?.[r]?.waitMs ?? 0);
+      }
     }
     const vram = ready.reduce((s, r) => Math.max(s, r.vramBytes), 0);
     if (vram > 0) metrics.vramBytes = vram;
