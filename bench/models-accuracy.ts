@@ -20,7 +20,7 @@ import type { PerformanceModel } from "../src/types.js";
 import { checkPick, evaluatePredictions, type MeasuredPoint } from "../models/evaluate.js";
 import { loadLandscapeContext, type LandscapeContext } from "../src/landscape-context.js";
 import { createPerformanceModel } from "../models/index.js";
-import { DEFAULT_ROOFLINE_PARAMS, RooflineModel } from "../models/roofline.js";
+import { pessimisticParams, RooflineModel } from "../models/roofline.js";
 import { SurrogateModel } from "../models/surrogate.js";
 import { UslModel } from "../models/usl.js";
 
@@ -70,7 +70,7 @@ for (const file of landscapes()) {
     adaptive: () => createPerformanceModel({ hardware: context.hardware, models: context.models, contextTokens: context.contextTokens, space: landscape.space }),
     ...(hasRoofline ? { roofline } : {}),
     // A stand-in for a machine the prior does not know: every constant off by 2x (bandwidth
-    // fraction and FLOP/s halved, barrier and stall costs doubled), then calibrated on K trials.
+    // fraction and FLOP/s halved, every cost doubled), then calibrated on K trials.
     ...(hasRoofline
       ? {
           "prior/2": () =>
@@ -78,12 +78,7 @@ for (const file of landscapes()) {
               hardware: context.hardware!,
               models: context.models!,
               contextTokens: context.contextTokens,
-              params: {
-                bandwidthFraction: DEFAULT_ROOFLINE_PARAMS.bandwidthFraction / 2,
-                flopsPerCore: DEFAULT_ROOFLINE_PARAMS.flopsPerCore / 2,
-                syncSecondsPerLayerThread: DEFAULT_ROOFLINE_PARAMS.syncSecondsPerLayerThread * 2,
-                oversubscribedSecondsPerLayer: DEFAULT_ROOFLINE_PARAMS.oversubscribedSecondsPerLayer * 2,
-              },
+              params: pessimisticParams(2),
             }),
         }
       : {}),

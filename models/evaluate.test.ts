@@ -4,7 +4,7 @@ import { parseLandscape } from "../src/replay.js";
 import { checkPick, evaluatePredictions, loadLandscapeContext, predictOnLandscape, renderLandscapeEvaluation, type MeasuredPoint } from "./evaluate.js";
 import { UserInputError } from "../src/errors.js";
 import { createPerformanceModel } from "./index.js";
-import { DEFAULT_ROOFLINE_PARAMS, RooflineModel } from "./roofline.js";
+import { pessimisticParams, RooflineModel } from "./roofline.js";
 import { SurrogateModel } from "./surrogate.js";
 
 // A real landscape: 51 configurations of llama-batched-bench (synthetic TinyLlama-1.1B q4_0) on the
@@ -46,12 +46,7 @@ describe("prediction accuracy on the recorded Xeon landscape", () => {
   });
 
   it("recovers from a prior that is 2x off in every constant after 8 trials (a machine the prior does not know)", () => {
-    const params = {
-      bandwidthFraction: DEFAULT_ROOFLINE_PARAMS.bandwidthFraction / 2,
-      flopsPerCore: DEFAULT_ROOFLINE_PARAMS.flopsPerCore / 2,
-      syncSecondsPerLayerThread: DEFAULT_ROOFLINE_PARAMS.syncSecondsPerLayerThread * 2,
-      oversubscribedSecondsPerLayer: DEFAULT_ROOFLINE_PARAMS.oversubscribedSecondsPerLayer * 2,
-    };
+    const params = pessimisticParams(2);
     const make = () => createPerformanceModel({ ...options, rooflineParams: params });
     const before = evaluatePredictions(points, make, { k: 0, repeats: 1 });
     const after = evaluatePredictions(points, make, { k: 8, repeats: 3, seed: 2 });
@@ -88,5 +83,29 @@ describe("replay --predict", () => {
   it("says what to do when K is out of range", () => {
     expect(() => predictOnLandscape(landscape, { k: 51 })).toThrow(UserInputError);
     expect(() => predictOnLandscape(landscape, { k: -1 })).toThrow(/from 0 to 50/);
+  });
+});
+
+// Out of sample: paratune's own workload (node-llama-cpp, qwen2.5-0.5b q4_0/q8_0) on a 16-core
+// Xeon with AMX, 90 configurations; nothing in the roofline's prior was set from it.
+describe("prediction accuracy on the 16-core landscape of our own workload", () => {
+  const h100File = new URL("../fixtures/landscapes/h100host-qwen05b.jsonl", import.meta.url).pathname;
+  const h100Context = loadLandscapeContext(h100File);
+  const h100 = parseLandscape(readFileSync(h100File, "utf8"), h100File, { params: h100Context.params!, objective: h100Context.objective! });
+  const h100Points: MeasuredPoint[] = h100.rows.map((r) => ({ config: r.config, value: r.value }));
+  const h100Options = { hardware: h100Context.hardware, models: h100Context.models, contextTokens: h100Context.contextTokens, space: h100.space };
+
+  it("calibrated on 8 random trials, predicts the rest within 25% on average (29% before the kernel-regime and host terms)", () => {
+    // Seeded draws: the same 12 draws gave 26.3% with the roofline linear in sequences and a
+    // fixed 0.2 ms host cost; 15%, the target, is not reached (docs/models.md says why).
+    const ev = evaluatePredictions(h100Points, () => createPerformanceModel(h100Options), { k: 8, repeats: 12, seed: 1 });
+    expect(ev.mape).toBeLessThan(0.25);
+    expect(ev.coverage).toBeGreaterThan(0.7);
+  });
+
+  it("picks, before any trial, a configuration within 25% of the true best", () => {
+    const pick = checkPick(h100Points, new RooflineModel({ hardware: h100Context.hardware!, models: h100Context.models!, contextTokens: h100Context.contextTokens }));
+    expect(pick.bestMeasured).toBeCloseTo(1516.96, 1);
+    expect(pick.fractionOfBest).toBeGreaterThan(0.75);
   });
 });

@@ -24,6 +24,18 @@ describe("leastSquares", () => {
     expect(Math.sqrt(fit.covariance[1][1])).toBeGreaterThan(0.2);
   });
 
+  it("counts the parameters the data pinned down, not those the priors held", () => {
+    const x = [0, 1, 2, 3, 4];
+    const y = x.map((v) => 1 + 2 * v + (v % 2 ? 0.05 : -0.05));
+    const line = (p: number[], i: number) => p[0] + p[1] * x[i];
+    // No priors: both parameters are the data's.
+    expect(leastSquares({ model: line, y, initial: [0, 0] }).effectiveParameters).toBeCloseTo(2, 6);
+    // A tight prior on the slope: about one parameter is left to the data.
+    const held = leastSquares({ model: line, y, sigma: x.map(() => 0.1), initial: [0, 2], prior: { mean: [0, 2], sd: [100, 1e-4] } });
+    expect(held.effectiveParameters).toBeGreaterThan(0.95);
+    expect(held.effectiveParameters).toBeLessThan(1.05);
+  });
+
   it("propagates parameter covariance to a prediction by the delta method", () => {
     const v = deltaVariance((p) => 2 * p[0] + p[1], [1, 1], [[1, 0], [0, 4]]);
     expect(v).toBeCloseTo(4 * 1 + 4, 6);

@@ -31,6 +31,12 @@ export interface LeastSquaresFit {
   residualSd: number;
   /** Data rows minus the parameters they had to pin down (may be <= 0 with priors). */
   dof: number;
+  /**
+   * How many parameters the data rows (not the priors) pinned down: the trace of the data rows'
+   * hat matrix, J_d (J'J)^-1 J_d'. Between 0 (the priors decide everything) and min(rows,
+   * parameters); n - effectiveParameters is the honest divisor of the residual sum of squares.
+   */
+  effectiveParameters: number;
 }
 
 export function leastSquares(problem: LeastSquaresProblem): LeastSquaresFit {
@@ -84,9 +90,15 @@ export function leastSquares(problem: LeastSquaresProblem): LeastSquaresFit {
   const dof = n - k;
   // With too few rows the residual variance cannot be estimated; trust the stated sigmas.
   const s2 = dof > 0 ? Math.max(sse / dof, 1e-12) : 1;
-  const cov = pseudoInverse(J.transpose().mmul(J)).mul(s2).to2DArray();
+  const inverse = pseudoInverse(J.transpose().mmul(J));
+  const cov = inverse.clone().mul(s2).to2DArray();
+  let effectiveParameters = 0;
+  for (let i = 0; i < n; i++) {
+    const r = J.getRow(i);
+    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) effectiveParameters += r[a] * inverse.get(a, b) * r[b];
+  }
   const residualSd = n > 0 ? Math.sqrt(rawSse / (dof > 0 ? dof : n)) : 0;
-  return { params, covariance: cov, residualSd, dof };
+  return { params, covariance: cov, residualSd, dof, effectiveParameters };
 }
 
 /** Variance of g(p) by the delta method: grad' C grad, with the gradient by central differences. */

@@ -29,6 +29,30 @@ export interface RooflineParams {
   syncSecondsPerLayerThread: number;
   /** Stall per layer per step for a worker of 8 threads when threads exceed usable cores 2:1, in seconds. */
   oversubscribedSecondsPerLayer: number;
+  /**
+   * Host work per decode step that the worker's threads do not share: graph setup, the native/JS
+   * round trip, waking the thread pool. Amdahl's serial part: it is why threads stop paying.
+   */
+  hostSecondsPerStep?: number;
+  /** Host work per sequence per step that does not shrink with threads (sampling over the vocabulary). */
+  hostSecondsPerSequence?: number;
+  /** Compute slowdown with every usable core busy relative to one busy core (shared clocks, caches). */
+  busySlowdown?: number;
+  /** Cost of one pass over the weights (unpacking quantized blocks) in FLOP equivalents per parameter. */
+  weightPassFlopsPerParam?: number;
+  /**
+   * The kernel regime: compute cost of one token when a pass carries 4 / 16 rows (sequences),
+   * relative to one row. llama.cpp's CPU matmuls switch from vector to tiled (GEMM, repacked,
+   * AMX) kernels as the rows grow, so the per-token cost is a curve in the batch rows, not a
+   * constant; between and past these points it is interpolated in log rows (flat past 16).
+   */
+  tokenCostAt4Rows?: number;
+  tokenCostAt16Rows?: number;
+  /**
+   * Per-quant factor on `quantComputeFactor` (how this machine's kernel for that quant compares
+   * to the table), learned from trials of that quant; 1 where not given.
+   */
+  quantFactors?: Record<string, number>;
 }
 
 /**
@@ -36,19 +60,32 @@ export interface RooflineParams {
  * q4_0: 1x16x1 88 tok/s, 16x1x1 123 tok/s, 4x4x16 318 tok/s, 4x8x1 2 tok/s, with ~97 GB/s
  * measured bandwidth). docs/models.md shows the arithmetic.
  */
-export const DEFAULT_ROOFLINE_PARAMS: RooflineParams = {
-  bandwidthFraction: 0.8,
+export const DEFAULT_ROOFLINE_PARAMS: Required<RooflineParams> = {
+  bandwidthFraction: 0.85,
   flopsPerCore: 88e9,
-  syncSecondsPerLayerThread: 1e-5,
+  syncSecondsPerLayerThread: 6e-6,
   oversubscribedSecondsPerLayer: 0.09,
+  hostSecondsPerStep: 3e-3,
+  hostSecondsPerSequence: 1.5e-5,
+  busySlowdown: 0.22,
+  weightPassFlopsPerParam: 6,
+  tokenCostAt4Rows: 0.8,
+  tokenCostAt16Rows: 0.95,
+  quantFactors: {},
 };
 
 /** How far off an uncalibrated prediction may be, as a log-scale standard deviation. */
 const PRIOR_LOG_SD = 0.35;
 /** Oversubscribed configurations are a cliff whose depth varies a lot between machines. */
 const OVERSUBSCRIBED_LOG_SD = 1.0;
-/** Prior spread of each calibrated parameter on the log scale (a factor of ~2 either way). */
-const PARAM_PRIOR_LOG_SD = [0.5, 0.7, 1.0, 1.5];
+/**
+ * Prior spread of each calibrated parameter on the log scale, in the order of `toLog`: bandwidth
+ * fraction, FLOP/s, barrier, stall, host per step, host per sequence, busy slowdown, weight pass,
+ * token cost at 4 and 16 rows; then one per quant factor. The host terms are wide (a factor of
+ * ~7 per sd): llama-batched-bench has almost none, node-llama-cpp several milliseconds.
+ */
+const PARAM_PRIOR_LOG_SD = [0.5, 0.7, 1.0, 1.5, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0];
+const QUANT_FACTOR_PRIOR_LOG_SD = 0.5;
 /** Upper bound of the calibrated bandwidth fraction. */
 const MAX_BANDWIDTH_FRACTION = 1.2;
 /** Never claim better than this, however well the first trials fit: trial noise is ~3-5%. */
@@ -56,18 +93,10 @@ const MIN_LOG_SD = 0.05;
 
 /** Threads per worker at which `oversubscribedSecondsPerLayer` is stated. */
 const OVERSUBSCRIPTION_REFERENCE_THREADS = 8;
-/**
- * Cost of one pass over the weights (unpacking q4_0 blocks, quantizing activations) in FLOP
- * equivalents per parameter: on the Xeon a 1-thread step took ~63 ms plus ~25 ms per sequence,
- * i.e. the pass costs as much as ~2.5 sequences' worth of 2 FLOPs per parameter.
- */
-const WEIGHT_PASS_FLOPS_PER_PARAM = 5;
-/** Compute slowdown with every usable core busy, relative to one busy core. */
-const ALL_CORES_BUSY_SLOWDOWN = 0.22;
 /** Extra compute a second hardware thread on a busy core gives (SMT shares the execution units). */
 const SMT_GAIN = 0.2;
-/** Fixed per-step cost outside the matmuls: graph setup, sampling, the JS round trip. */
-const STEP_OVERHEAD_S = 2e-4;
+/** Batch rows at which `tokenCostAt4Rows` and `tokenCostAt16Rows` are stated (1 row costs 1). */
+const TOKEN_COST_KNOTS = [1, 4, 16];
 /** Average tokens of context each sequence holds while decoding when the caller does not say. */
 const DEFAULT_CONTEXT_TOKENS = 512;
 
@@ -203,10 +232,37 @@ export interface RooflineBreakdown {
   stepSeconds: number;
   memorySeconds: number;
   computeSeconds: number;
+  /** Barriers between the worker's threads plus the host work no thread count shortens. */
   syncSeconds: number;
+  /** The host part of `syncSeconds` (per step and per sequence): Amdahl's serial share. */
+  hostSeconds: number;
   gpuSeconds: number;
   oversubscribed: boolean;
   bound: "memory" | "compute" | "oversubscribed";
+}
+
+/** The parameters with every optional field filled in (from the defaults). */
+type FullParams = Required<RooflineParams>;
+
+function complete(p: Partial<RooflineParams> | undefined): FullParams {
+  const out = { ...DEFAULT_ROOFLINE_PARAMS, ...p };
+  out.quantFactors = { ...(p?.quantFactors ?? {}) };
+  return out;
+}
+
+/** Per-token compute cost at `rows` batch rows relative to one row: log-linear between the knots, flat outside. */
+function tokenCost(rows: number, p: FullParams): number {
+  const values = [1, p.tokenCostAt4Rows, p.tokenCostAt16Rows];
+  const x = Math.log(Math.max(1, rows));
+  const knots = TOKEN_COST_KNOTS.map(Math.log);
+  if (x >= knots[knots.length - 1]) return values[values.length - 1];
+  for (let i = 1; i < knots.length; i++) {
+    if (x <= knots[i]) {
+      const t = (x - knots[i - 1]) / (knots[i] - knots[i - 1]);
+      return Math.exp((1 - t) * Math.log(values[i - 1]) + t * Math.log(values[i]));
+    }
+  }
+  return values[values.length - 1];
 }
 
 export class RooflineModel implements PerformanceModel {
@@ -214,7 +270,7 @@ export class RooflineModel implements PerformanceModel {
   private readonly machine: Machine;
   private readonly models: ModelInfo[];
   private readonly contextTokens: number;
-  private params: RooflineParams;
+  private params: FullParams;
   private logSd = PRIOR_LOG_SD;
   private covariance: number[][] | null = null;
   private calibratedWith = 0;
@@ -224,12 +280,12 @@ export class RooflineModel implements PerformanceModel {
     this.models = Array.isArray(options.models) ? options.models : [options.models];
     if (this.models.length === 0) throw new UserInputError("the roofline needs a model file", "pass --model <file.gguf>");
     this.contextTokens = options.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
-    this.params = { ...DEFAULT_ROOFLINE_PARAMS, ...options.params };
+    this.params = complete(options.params);
   }
 
   /** The current (prior or calibrated) parameters. */
-  get parameters(): RooflineParams {
-    return { ...this.params };
+  get parameters(): FullParams {
+    return { ...this.params, quantFactors: { ...this.params.quantFactors } };
   }
 
   /** Number of trials the parameters were calibrated on (0: the prior). */
@@ -250,7 +306,8 @@ export class RooflineModel implements PerformanceModel {
   }
 
   /** The step time, itemised, under parameters p (the calibrated ones when omitted). */
-  breakdown(config: Config, p: RooflineParams = this.params): RooflineBreakdown {
+  breakdown(config: Config, params: Partial<RooflineParams> = this.params): RooflineBreakdown {
+    const p = params === this.params ? this.params : complete(params);
     const m = this.machine;
     const s = readShape(config, m.usableCpus);
     const model = this.modelFor(s.quant);
@@ -264,6 +321,7 @@ export class RooflineModel implements PerformanceModel {
 
     // A step of `batch` tokens reads the weights once; sequences beyond the batch need more passes.
     const passes = Math.ceil(s.sequences / Math.min(s.batch, s.sequences));
+    const rows = s.sequences / passes;
     const kvBytes = s.sequences * this.contextTokens * model.kvBytesPerToken;
     const weightBytes = model.weightBytes * passes;
 
@@ -277,15 +335,20 @@ export class RooflineModel implements PerformanceModel {
     const coresPerThread = cores / Math.max(totalThreads, 1);
     const flopsPerToken = 2 * model.parameterCount + 4 * model.layers * this.contextTokens * model.embeddingLength;
     // Unpacking the quantized weights is paid once per pass over them, however many sequences the
-    // pass serves: that is why batching sequences helps even where memory is not the bound.
-    const weightPassFlops = passes * WEIGHT_PASS_FLOPS_PER_PARAM * model.parameterCount;
+    // pass serves: that is why batching sequences helps even where memory is not the bound. The
+    // per-token cost itself depends on the kernel the batch rows select (tokenCost).
+    const weightPassFlops = passes * p.weightPassFlopsPerParam * model.parameterCount;
+    const tokenFlops = s.sequences * flopsPerToken * tokenCost(rows, p);
     // All cores busy run slower than one (shared clocks and caches): ~20% on the 16-core Xeon.
-    const busyFactor = 1 / (1 + ALL_CORES_BUSY_SLOWDOWN * (runnable - 1) / Math.max(1, m.usableCpus - 1));
-    const workerFlops = s.threads * coresPerThread * busyFactor * p.flopsPerCore * quantComputeFactor(model.quant);
-    const computeSeconds = (cpuShare * (weightPassFlops + s.sequences * flopsPerToken)) / workerFlops;
+    const busyFactor = 1 / (1 + (p.busySlowdown * (runnable - 1)) / Math.max(1, m.usableCpus - 1));
+    const quantFactor = quantComputeFactor(model.quant) * (p.quantFactors[model.quant.toLowerCase()] ?? 1);
+    const workerFlops = s.threads * coresPerThread * busyFactor * p.flopsPerCore * quantFactor;
+    const computeSeconds = (cpuShare * (weightPassFlops + tokenFlops)) / workerFlops;
 
     const cpuLayers = cpuShare * model.layers;
-    const syncSeconds = cpuLayers * p.syncSecondsPerLayerThread * (s.threads - 1) + STEP_OVERHEAD_S;
+    // Host work per step and per sequence runs on one thread whatever the thread count (Amdahl).
+    const hostSeconds = p.hostSecondsPerStep + p.hostSecondsPerSequence * s.sequences;
+    const syncSeconds = cpuLayers * p.syncSecondsPerLayerThread * (s.threads - 1) + hostSeconds;
     // Oversubscription stalls grow with how many threads queue on each core and steeply with the
     // threads that must meet at each barrier: on the 16-core Xeon at 2x, 16x2 lost 20%, 8x4 75%
     // and 4x8 98% (docs/models.md), i.e. about the cube of a worker's threads.
@@ -302,7 +365,7 @@ export class RooflineModel implements PerformanceModel {
     const stepSeconds = Math.max(memorySeconds, computeSeconds) + syncSeconds + stallSeconds + gpuSeconds;
     const tokensPerSecond = (s.workers * s.sequences) / stepSeconds;
     const bound = oversubscribed ? "oversubscribed" : memorySeconds >= computeSeconds ? "memory" : "compute";
-    return { tokensPerSecond, stepSeconds, memorySeconds, computeSeconds, syncSeconds, gpuSeconds, oversubscribed, bound };
+    return { tokensPerSecond, stepSeconds, memorySeconds, computeSeconds, syncSeconds, hostSeconds, gpuSeconds, oversubscribed, bound };
   }
 
   /** Aggregate decode tok/s under the current parameters, without the uncertainty. */
@@ -313,10 +376,10 @@ export class RooflineModel implements PerformanceModel {
   predict(config: Config): Prediction {
     const b = this.breakdown(config);
     let logSd = this.logSd;
-    if (this.covariance) {
-      const logParams = toLog(this.params);
-      const g = (lp: number[]) => Math.log(this.breakdown(config, fromLog(lp)).tokensPerSecond);
-      logSd = Math.sqrt(logSd ** 2 + deltaVariance(g, logParams, this.covariance));
+    if (this.covariance && this.layout) {
+      const layout = this.layout;
+      const g = (lp: number[]) => Math.log(this.breakdown(config, fromLog(lp, layout)).tokensPerSecond);
+      logSd = Math.sqrt(logSd ** 2 + deltaVariance(g, toLog(this.params, layout), this.covariance));
     }
     if (b.oversubscribed && !this.seenOversubscribed) logSd = Math.max(logSd, OVERSUBSCRIBED_LOG_SD);
     if (b.gpuSeconds > 0 && !this.machine.gpuKnown) logSd = Math.max(logSd, 0.6);
@@ -326,6 +389,8 @@ export class RooflineModel implements PerformanceModel {
   }
 
   private seenOversubscribed = false;
+  /** The quants whose factor the last calibration vector carries (in order). */
+  private layout: string[] | null = null;
 
   /** Calibration is the roofline's fit: PerformanceModel.fit. */
   fit(observations: Observation[]): void {
@@ -333,14 +398,16 @@ export class RooflineModel implements PerformanceModel {
   }
 
   /**
-   * Fits the bandwidth fraction, the per-core FLOP/s, the barrier cost and (when an
-   * oversubscribed trial was seen) the stall, in log space, with the priors as pseudo-observations
-   * so that one or two trials move only what they can tell apart. Failed trials carry no number
-   * and are skipped. Fitting always restarts from the prior, so calling it again with more
-   * observations is the same as calling it once with all of them.
+   * Fits, in log space, the bandwidth fraction, the per-core FLOP/s, the barrier cost, the host
+   * work per step and per sequence, the all-cores-busy slowdown, the weight-pass cost, the
+   * kernel-regime token costs at 4 and 16 rows, a compute factor per further quant seen, and (when
+   * an oversubscribed trial was seen) the stall. The priors are pseudo-observations, so one or two
+   * trials move only what they can tell apart and a term no trial touches stays at its prior.
+   * Failed trials carry no number and are skipped. Fitting always restarts from the prior, so
+   * calling it again with more observations is the same as calling it once with all of them.
    */
-  calibrate(observations: Observation[]): RooflineParams {
-    const prior = { ...DEFAULT_ROOFLINE_PARAMS, ...this.options.params };
+  calibrate(observations: Observation[]): FullParams {
+    const prior = complete(this.options.params);
     // A trial of a quant without a model file here cannot inform the roofline: skip it.
     const computable = (c: Config) => {
       try {
@@ -352,17 +419,23 @@ export class RooflineModel implements PerformanceModel {
     const usable = observations.filter((o) => o.status === "ok" && o.value !== null && Number.isFinite(o.value) && o.value > 0 && computable(o.config));
     this.params = prior;
     this.covariance = null;
+    this.layout = null;
     this.logSd = PRIOR_LOG_SD;
     this.calibratedWith = 0;
     this.seenOversubscribed = usable.some((o) => this.breakdown(o.config, prior).oversubscribed);
     if (usable.length === 0) return this.parameters;
 
+    // One compute factor per quant seen beyond the first (the FLOP/s carries the first one's).
+    const seenQuants = [...new Set(usable.map((o) => this.modelFor(readShape(o.config, this.machine.usableCpus).quant).quant.toLowerCase()))];
+    const reference = this.models.map((m) => m.quant.toLowerCase()).find((q) => seenQuants.includes(q));
+    const layout = seenQuants.filter((q) => q !== reference);
     const y = usable.map((o) => Math.log(o.value as number));
     // A low-fidelity trial is a shorter, noisier measurement: trust it less.
     const sigma = usable.map((o) => 1 / Math.sqrt(Math.max(0.1, Math.min(1, o.fidelity ?? 1))));
-    const priorLog = toLog(prior);
+    const priorLog = toLog(prior, layout);
+    const priorSd = [...PARAM_PRIOR_LOG_SD, ...layout.map(() => QUANT_FACTOR_PRIOR_LOG_SD)];
     // Without an oversubscribed trial nothing constrains the stall: leave it at its prior.
-    const free = [0, 1, 2, ...(this.seenOversubscribed ? [3] : [])];
+    const free = priorLog.map((_, k) => k).filter((k) => k !== 3 || this.seenOversubscribed);
     const full = (lp: number[]) => {
       const out = [...priorLog];
       free.forEach((k, j) => (out[k] = lp[j]));
@@ -371,27 +444,32 @@ export class RooflineModel implements PerformanceModel {
     // The noise scale the prior is weighed against: ~10% per trial.
     const noise = 0.1;
     const fit = leastSquares({
-      model: (lp, i) => Math.log(this.breakdown(usable[i].config, fromLog(full(lp))).tokensPerSecond),
+      model: (lp, i) => Math.log(this.breakdown(usable[i].config, fromLog(full(lp), layout, prior)).tokensPerSecond),
       y,
       sigma: sigma.map((s) => s * noise),
       initial: free.map((k) => priorLog[k]),
-      prior: { mean: free.map((k) => priorLog[k]), sd: free.map((k) => PARAM_PRIOR_LOG_SD[k]) },
-      min: free.map((k) => priorLog[k] - 4 * PARAM_PRIOR_LOG_SD[k]),
+      prior: { mean: free.map((k) => priorLog[k]), sd: free.map((k) => priorSd[k]) },
+      min: free.map((k) => priorLog[k] - 4 * priorSd[k]),
       // A decode step cannot stream much faster than the probe measured (a native kernel may beat
       // the probe's WebAssembly triad a little); without this cap a slow barrier gets "paid for"
       // by an impossible bandwidth.
-      max: free.map((k) => (k === 0 ? Math.min(Math.log(MAX_BANDWIDTH_FRACTION), priorLog[0] + 4 * PARAM_PRIOR_LOG_SD[0]) : priorLog[k] + 4 * PARAM_PRIOR_LOG_SD[k])),
+      max: free.map((k) => (k === 0 ? Math.min(Math.log(MAX_BANDWIDTH_FRACTION), priorLog[0] + 4 * priorSd[0]) : priorLog[k] + 4 * priorSd[k])),
     });
     const fullCov = priorLog.map(() => priorLog.map(() => 0));
     free.forEach((a, i) => free.forEach((b, j) => (fullCov[a][b] = fit.covariance[i][j])));
-    this.params = fromLog(full(fit.params));
+    this.params = fromLog(full(fit.params), layout, prior);
+    this.layout = layout;
     this.calibratedWith = usable.length;
     // Residual scatter in log space is the honest uncertainty of the next prediction; with few
     // trials blend toward the prior's spread, since a perfect fit of 2 points proves little.
     const residuals = usable.map((o, i) => y[i] - Math.log(this.breakdown(o.config).tokensPerSecond));
     const rms = Math.sqrt(residuals.reduce((s, r) => s + r * r, 0) / usable.length);
+    // The scatter is measured on the trials the parameters were fitted to: divide the sum of
+    // squares by the trials left over after the parameters the data pinned down (a ridge fit's
+    // effective degrees of freedom), not by the count, or ten terms fitted to eight trials look exact.
     const w = usable.length / (usable.length + 3);
-    this.logSd = Math.max(MIN_LOG_SD, Math.sqrt(w * rms * rms * (usable.length / Math.max(1, usable.length - 2)) + (1 - w) * PRIOR_LOG_SD ** 2 * 0.25));
+    const leftOver = Math.max(1, usable.length - Math.min(fit.effectiveParameters, usable.length - 1));
+    this.logSd = Math.max(MIN_LOG_SD, Math.sqrt(w * rms * rms * (usable.length / leftOver) + (1 - w) * PRIOR_LOG_SD ** 2 * 0.25));
     // Parameter covariance in noise units: scale it to the observed scatter.
     const scale = (Math.max(rms, MIN_LOG_SD) / noise) ** 2;
     this.covariance = fullCov.map((r) => r.map((v) => v * Math.min(1, scale)));
@@ -399,16 +477,38 @@ export class RooflineModel implements PerformanceModel {
   }
 }
 
-function toLog(p: RooflineParams): number[] {
-  return [Math.log(p.bandwidthFraction), Math.log(p.flopsPerCore), Math.log(p.syncSecondsPerLayerThread), Math.log(p.oversubscribedSecondsPerLayer)];
+/** The parameters as one log-scale vector: the ten scalars, then the factors of the quants in `quants`. */
+function toLog(p: FullParams, quants: string[]): number[] {
+  return [
+    Math.log(p.bandwidthFraction),
+    Math.log(p.flopsPerCore),
+    Math.log(p.syncSecondsPerLayerThread),
+    Math.log(p.oversubscribedSecondsPerLayer),
+    Math.log(p.hostSecondsPerStep),
+    Math.log(p.hostSecondsPerSequence),
+    Math.log(p.busySlowdown),
+    Math.log(p.weightPassFlopsPerParam),
+    Math.log(p.tokenCostAt4Rows),
+    Math.log(p.tokenCostAt16Rows),
+    ...quants.map((q) => Math.log(p.quantFactors[q] ?? 1)),
+  ];
 }
 
-function fromLog(lp: number[]): RooflineParams {
+function fromLog(lp: number[], quants: string[], base: FullParams = DEFAULT_ROOFLINE_PARAMS): FullParams {
+  const quantFactors = { ...base.quantFactors };
+  quants.forEach((q, i) => (quantFactors[q] = Math.exp(lp[10 + i])));
   return {
     bandwidthFraction: Math.exp(lp[0]),
     flopsPerCore: Math.exp(lp[1]),
     syncSecondsPerLayerThread: Math.exp(lp[2]),
     oversubscribedSecondsPerLayer: Math.exp(lp[3]),
+    hostSecondsPerStep: Math.exp(lp[4]),
+    hostSecondsPerSequence: Math.exp(lp[5]),
+    busySlowdown: Math.exp(lp[6]),
+    weightPassFlopsPerParam: Math.exp(lp[7]),
+    tokenCostAt4Rows: Math.exp(lp[8]),
+    tokenCostAt16Rows: Math.exp(lp[9]),
+    quantFactors,
   };
 }
 
@@ -416,4 +516,26 @@ function fromLog(lp: number[]): RooflineParams {
 export function rooflinePriorMean(options: RooflineOptions): (config: Config) => number {
   const model = new RooflineModel(options);
   return (config) => model.mean(config);
+}
+
+/**
+ * The default parameters with every constant `factor` times worse (bandwidth fraction and FLOP/s
+ * divided by it, every cost multiplied): a stand-in for a machine the prior does not know, used by
+ * bench/models-accuracy and the tests to check that calibration recovers.
+ */
+export function pessimisticParams(factor: number): Required<RooflineParams> {
+  const d = DEFAULT_ROOFLINE_PARAMS;
+  return {
+    bandwidthFraction: d.bandwidthFraction / factor,
+    flopsPerCore: d.flopsPerCore / factor,
+    syncSecondsPerLayerThread: d.syncSecondsPerLayerThread * factor,
+    oversubscribedSecondsPerLayer: d.oversubscribedSecondsPerLayer * factor,
+    hostSecondsPerStep: d.hostSecondsPerStep * factor,
+    hostSecondsPerSequence: d.hostSecondsPerSequence * factor,
+    busySlowdown: d.busySlowdown * factor,
+    weightPassFlopsPerParam: d.weightPassFlopsPerParam * factor,
+    tokenCostAt4Rows: d.tokenCostAt4Rows * factor,
+    tokenCostAt16Rows: d.tokenCostAt16Rows * factor,
+    quantFactors: {},
+  };
 }
