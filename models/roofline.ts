@@ -11,10 +11,16 @@
 // descheduled thread stalls all the others for a scheduler time slice): modelled as a stall per
 // layer, with a wide uncertainty.
 //
-// Four numbers are not known from the probe and the model file: the fraction of measured
-// bandwidth a decode step really streams at, the matmul FLOP/s of one core, the barrier cost and
-// the oversubscription stall. Their priors come from real llama.cpp runs on a 16-core Xeon (see
-// docs/models.md); `calibrate` fits them to the first trials of this machine in log space.
+// Host work per step and per sequence (graph setup, the native/JS round trip, sampling) runs on
+// one thread whatever the thread count: Amdahl's serial part, the reason threads stop paying. The
+// per-token compute cost depends on the batch rows of a pass (vector kernels for one row, tiled
+// GEMM/AMX kernels for many): a curve, not a constant.
+//
+// None of the constants is known from the probe and the model file: the fraction of measured
+// bandwidth a decode step streams at, the matmul FLOP/s of one core, the barrier and host costs,
+// the kernel-regime curve, the busy slowdown, the oversubscription stall. Their priors are a fit
+// to the Xeon-16 llama-batched-bench landscape (models/data/, see docs/models.md); `calibrate`
+// fits them to the first trials of this machine in log space.
 
 import { UserInputError } from "../src/errors.js";
 import type { Config, HardwareProfile, ModelInfo, Observation, PerformanceModel, Prediction } from "../src/types.js";
@@ -56,9 +62,9 @@ export interface RooflineParams {
 }
 
 /**
- * Priors, from the llama.cpp measurements on a 16-core Xeon in the product brief (TinyLlama-1.1B
- * q4_0: 1x16x1 88 tok/s, 16x1x1 123 tok/s, 4x4x16 318 tok/s, 4x8x1 2 tok/s, with ~97 GB/s
- * measured bandwidth). docs/models.md shows the arithmetic.
+ * Priors: the form fitted to all 51 configurations of the Xeon-16 llama-batched-bench landscape
+ * (models/data/xeon16-tinyllama-q4_0.jsonl), rounded; the stall from the brief's and that
+ * landscape's oversubscribed points. docs/models.md shows the arithmetic.
  */
 export const DEFAULT_ROOFLINE_PARAMS: Required<RooflineParams> = {
   bandwidthFraction: 0.85,
