@@ -13,9 +13,18 @@
 // multiplies its expected improvement (constrained EI). Together they keep the search away from
 // cliffs such as oversubscribed cores or trials that time out, instead of probing their
 // neighbours one by one. "impute" and "feasibility" use one of the two.
+//
+// A prior mean (the roofline) is used as a trend the data can bend: before the GP, a ridge
+// regression of the (log) values on an intercept, the (log) prior and one linear term per
+// parameter, the prior's coefficient pulled toward 1 and the linear terms toward 0, with the
+// penalty chosen by leave-one-out error. A prior right in shape keeps its weight; one wrong along a
+// parameter (the roofline on a 2-core VM: more sequences always faster, threads = cores fine) is
+// corrected along it after a few trials instead of pulling every ask toward its own optimum. The
+// GP models what the trend leaves.
 
+import { Matrix, solve } from "ml-matrix";
 import { GaussianProcess } from "../models/gp.js";
-import { configKey } from "../src/space.js";
+import { configKey, encodeConfig } from "../src/space.js";
 import { createRng, randomInt, shuffle } from "../src/random.js";
 import type { Config, Observation, SearchSpace, Tuner } from "../src/types.js";
 import { expectedImprovement, normalCdf } from "./acquisition.js";
@@ -42,7 +51,15 @@ export interface BayesOptions {
   logScale?: boolean;
   /** How failed trials shape the search (see the file comment); default "both". */
   failures?: "impute" | "feasibility" | "both";
+  /**
+   * With a prior mean: true (default) fits the bendable trend of the file comment and lets the GP
+   * model its residual; false hands the prior to models/gp.ts, which scales it by one factor.
+   */
+  priorTrend?: boolean;
 }
+
+/** Ridge penalties the trend's leave-one-out choice picks from (in observations' worth). */
+const TREND_LAMBDAS = [0.1, 0.3, 1, 3, 10, 30, 100];
 
 export class BayesTuner implements Tuner {
   readonly name = "bayes";
@@ -137,13 +154,21 @@ export class BayesTuner implements Tuner {
     const optimizeUpTo = this.options.optimizeUpTo ?? 30;
     const refitEvery = this.options.refitEvery ?? 4;
     const optimize = all.length <= optimizeUpTo || this.fits % refitEvery === 0;
-    gp.fitPoints(configs, values, { optimize });
+    let predict: (cs: Config[]) => { mean: number; std: number }[];
+    if (usePrior && (this.options.priorTrend ?? true)) {
+      const trend = this.fitTrend(configs, values);
+      this.plainGp.fitPoints(configs, values.map((v, i) => v - trend(configs[i])), { optimize });
+      predict = (cs) => this.plainGp.predictMany(cs).map((p, i) => ({ mean: p.mean + trend(cs[i]), std: p.std }));
+    } else {
+      gp.fitPoints(configs, values, { optimize });
+      predict = (cs) => gp.predictMany(cs);
+    }
     this.fits++;
 
     // Incumbent: best posterior mean among configurations that produced a value (noise-robust).
-    const atObserved = gp.predictMany(ok.map((o) => o.config));
+    const atObserved = predict(ok.map((o) => o.config));
     const incumbent = Math.max(...atObserved.map((p) => p.mean));
-    const predictions = gp.predictMany(remaining);
+    const predictions = predict(remaining);
     const pSuccess = mode !== "impute" && ok.length < all.length ? this.successProbability(all, remaining, optimize) : null;
     let best = 0;
     let bestEi = -Infinity;
@@ -156,6 +181,36 @@ export class BayesTuner implements Tuner {
       }
     });
     return remaining[best];
+  }
+
+  /**
+   * The bendable trend: ridge regression of the (warped) values on an intercept (free), the warped
+   * prior (pulled toward 1) and each encoded parameter, centred (pulled toward 0). The penalty is
+   * the one of TREND_LAMBDAS with the least leave-one-out squared error (1 with fewer than 3
+   * points).
+   */
+  private fitTrend(configs: Config[], values: number[]): (c: Config) => number {
+    const h = (c: Config): number[] => [1, this.warp(this.prior(c)), ...encodeConfig(this.space, c).map((x) => x - 0.5)];
+    const rows = configs.map(h);
+    const target = rows[0].map((_, j) => (j === 1 ? 1 : 0));
+    let lambda = 1;
+    if (rows.length >= 3) {
+      let bestError = Infinity;
+      for (const l of TREND_LAMBDAS) {
+        let error = 0;
+        for (let i = 0; i < rows.length; i++) {
+          const keep = rows.map((_, j) => j).filter((j) => j !== i);
+          const beta = ridge(keep.map((j) => rows[j]), keep.map((j) => values[j]), target, l);
+          error += (values[i] - dot(rows[i], beta)) ** 2;
+        }
+        if (error < bestError - 1e-12) {
+          bestError = error;
+          lambda = l;
+        }
+      }
+    }
+    const beta = ridge(rows, values, target, lambda);
+    return (c) => dot(h(c), beta);
   }
 
   /**
@@ -190,4 +245,32 @@ export class BayesTuner implements Tuner {
   private priorUsable(): boolean {
     return this.options.priorMean !== undefined && this.pool.all.every((c) => Number.isFinite(this.prior(c)));
   }
+}
+
+function dot(a: number[], b: number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/**
+ * Ridge regression pulled toward `target`: minimizes |values - rows·β|² + λ Σ_{j>0} (β_j - target_j)²
+ * (the first coefficient, the intercept, is unpenalized).
+ */
+function ridge(rows: number[][], values: number[], target: number[], lambda: number): number[] {
+  const k = target.length;
+  const A = new Matrix(k, k);
+  const b = new Array<number>(k).fill(0);
+  for (let r = 0; r < rows.length; r++) {
+    for (let i = 0; i < k; i++) {
+      b[i] += rows[r][i] * values[r];
+      for (let j = 0; j < k; j++) A.set(i, j, A.get(i, j) + rows[r][i] * rows[r][j]);
+    }
+  }
+  for (let i = 0; i < k; i++) {
+    const penalty = i === 0 ? 1e-6 : lambda;
+    A.set(i, i, A.get(i, i) + penalty);
+    b[i] += penalty * target[i];
+  }
+  return solve(A, Matrix.columnVector(b)).getColumn(0);
 }
