@@ -8,7 +8,8 @@
 # Stages:
 #   unpack     node, dist/ and node_modules/ from .device-carry/fid (skipped when already there)
 #   probe      paratune probe --json (bandwidth measured, no cache) and lscpu -> $OUT/hardware.json
-#   build      llama-batched-bench from node-llama-cpp's llama.cpp source: FID_BUILDS of noomp (native,
+#   build      llama-batched-bench from node-llama-cpp's llama.cpp source: FID_BUILDS of prebuilt (run on
+#              node-llama-cpp's prebuilt libraries), noomp (native,
 #              no OpenMP), omp (native, llama.cpp's default) and variant (like node-llama-cpp's prebuilt)
 #   fidelity   bench/fidelity-vs-batched-bench.sh with FID_* settings -> $OUT/fidelity.tsv
 #   diagnose   bench/fidelity-diagnose.sh (DIAG_THREADS x DIAG_SEQS) -> $OUT/diagnose.txt
@@ -51,9 +52,28 @@ for stage in "$@"; do
           flags=(-DGGML_NATIVE=OFF -DGGML_OPENMP=OFF)
           for f in ${VARIANT_FLAGS:-SSE42 AVX F16C FMA AVX2 BMI2 AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AMX_TILE AMX_INT8}; do flags+=("-DGGML_$f=ON"); done
         fi
+        # "prebuilt": llama-batched-bench linked as shared libraries, then run on node-llama-cpp's own
+        # prebuilt libllama/libggml and CPU backends (same llama.cpp release): the same machine code
+        # paratune's workers run, without Node.js around it.
+        [ "$b" = prebuilt ] && flags=(-DBUILD_SHARED_LIBS=ON -DGGML_BACKEND_DL=ON -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF -DCMAKE_SKIP_BUILD_RPATH=ON)
         cmake -S "${LLAMA_SRC:-/tmp/fid/llama.cpp}" -B "$out" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
           -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF -DGGML_CUDA=OFF "${flags[@]}" >"$out.cmake.log" 2>&1
         cmake --build "$out" --target llama-batched-bench -j "$(nproc)" >"$out.build.log" 2>&1 || { tail -20 "$out.build.log"; exit 1; }
+        if [ "$b" = prebuilt ]; then
+          run="$out/run"; mkdir -p "$run"
+          # Ours: the program, its -impl library and llama-common (argument parsing); theirs: libllama,
+          # libggml, libggml-base and every CPU backend variant, under the sonames ours link to.
+          pre=node_modules/@node-llama-cpp/linux-x64/bins/linux-x64
+          cp "$pre"/libggml-cpu-*.so "$run/"
+          cp "$pre/libllama.v0.5.0.so" "$run/libllama.so.0"; cp "$pre/libggml.v0.5.0.so" "$run/libggml.so.0"
+          cp "$pre/libggml-base.so" "$run/libggml-base.so.0"
+          cp -L "$out/bin/libllama-batched-bench-impl.so" "$out/bin/libllama-common.so.0" "$run/"
+          mv "$out/bin/llama-batched-bench" "$run/llama-batched-bench"
+          # The CPU backend is found next to the executable; the libraries through LD_LIBRARY_PATH.
+          printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' "$run" "$run/llama-batched-bench" >"$out/bin/llama-batched-bench"
+          chmod +x "$out/bin/llama-batched-bench"
+          LD_LIBRARY_PATH="$run" ldd "$run/llama-batched-bench" | grep -E 'llama|ggml' | tee -a "$OUT/session.log" >&2
+        fi
         log "built $b"
       done
       ;;

@@ -119,7 +119,11 @@ for t in $THREADS; do
           -b 512 -ub 512 -fa "$fa" --output-format jsonl 2>/dev/null | grep '"speed_tg"' | tail -1 >"$WORK/bb.json" || true
         read -r p c <"$WORK/bb.rusage" || true; preempt+=("$p"); bbcpus+=("$c")
         # (Its result line goes missing when stderr is redirected to a file, hence /dev/null.)
-        if [ -s "$WORK/bb.json" ]; then speeds+=("$(json "$WORK/bb.json" 'd.speed_tg')"); else echo "$label failed at t=$t s=$s" >&2; fi
+        if [ -s "$WORK/bb.json" ]; then speeds+=("$(json "$WORK/bb.json" 'd.speed_tg')"); else
+          echo "$label failed at t=$t s=$s; the end of its output:" >&2
+          "$bin" -m "$MODEL" -t "$t" -tb "$t" -npl "$s" -npp "$PROMPT" -ntg "$GEN" -c $((s * (PROMPT + GEN) + 256)) \
+            -b 512 -ub 512 -fa "$fa" --output-format jsonl 2>&1 | tail -5 >&2 || true
+        fi
       done
       if [ ${#speeds[@]} -gt 0 ]; then ref[$label]=$(mean "${speeds[@]}"); else ref[$label]=failed; fi
       # Per step of the whole run (prompt steps are few; llama-batched-bench runs GEN steps once).
