@@ -27,7 +27,7 @@ mkdir -p "$LLAMA_BUILD_DIR"
 log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/session.log" >&2; }
 
 for stage in "$@"; do
-  log "stage $stage (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  log "stage $stage (load $(cut -d' ' -f1-3 /proc/loadavg); busiest: $(ps -eo pcpu=,comm= --sort=-pcpu | head -3 | tr -s ' ' | paste -sd,))"
   case $stage in
     unpack)
       if [ -x /tmp/fid/bin/node ] && [ -f dist/src/workloads/llama-worker.js ] && [ -d node_modules/node-llama-cpp ]; then
@@ -70,9 +70,11 @@ for stage in "$@"; do
           cp -L "$out/bin/libllama-batched-bench-impl.so" "$out/bin/libllama-common.so.0" "$run/"
           mv "$out/bin/llama-batched-bench" "$run/llama-batched-bench"
           # The CPU backend is found next to the executable; the libraries through LD_LIBRARY_PATH.
-          printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' "$run" "$run/llama-batched-bench" >"$out/bin/llama-batched-bench"
+          # The compiler's own libstdc++ too: it can be newer than the system's (GLIBCXX symbols).
+          stdcxx=$(dirname "$(readlink -f "$(c++ -print-file-name=libstdc++.so.6)")")
+          printf '#!/bin/sh\nLD_LIBRARY_PATH=%s:%s exec %s "$@"\n' "$run" "$stdcxx" "$run/llama-batched-bench" >"$out/bin/llama-batched-bench"
           chmod +x "$out/bin/llama-batched-bench"
-          LD_LIBRARY_PATH="$run" ldd "$run/llama-batched-bench" | grep -E 'llama|ggml' | tee -a "$OUT/session.log" >&2
+          LD_LIBRARY_PATH="$run:$stdcxx" ldd "$run/llama-batched-bench" "$run/libllama-common.so.0" | grep -E 'llama|ggml|stdc' | tee -a "$OUT/session.log" >&2
         fi
         log "built $b"
       done
