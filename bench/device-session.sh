@@ -55,7 +55,10 @@ for stage in "$@"; do
         # "prebuilt": llama-batched-bench linked as shared libraries, then run on node-llama-cpp's own
         # prebuilt libllama/libggml and CPU backends (same llama.cpp release): the same machine code
         # paratune's workers run, without Node.js around it.
-        [ "$b" = prebuilt ] && flags=(-DBUILD_SHARED_LIBS=ON -DGGML_BACKEND_DL=ON -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF -DCMAKE_SKIP_BUILD_RPATH=ON)
+        # Our parts carry their own libstdc++: the device's compiler can be newer than its system
+        # libstdc++ (a shared llama-common then fails with an undefined GLIBCXX symbol).
+        [ "$b" = prebuilt ] && flags=(-DBUILD_SHARED_LIBS=ON -DGGML_BACKEND_DL=ON -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF -DCMAKE_SKIP_BUILD_RPATH=ON
+          "-DCMAKE_SHARED_LINKER_FLAGS=-static-libstdc++ -static-libgcc" "-DCMAKE_EXE_LINKER_FLAGS=-static-libstdc++ -static-libgcc")
         cmake -S "${LLAMA_SRC:-/tmp/fid/llama.cpp}" -B "$out" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
           -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF -DGGML_CUDA=OFF "${flags[@]}" >"$out.cmake.log" 2>&1
         cmake --build "$out" --target llama-batched-bench -j "$(nproc)" >"$out.build.log" 2>&1 || { tail -20 "$out.build.log"; exit 1; }
