@@ -33,6 +33,8 @@ export interface PerformanceModelOptions {
 const MIN_TRIALS_FOR_SELECTION = 6;
 /** At most this many cross-validation folds, so that selection stays cheap with many trials. */
 const MAX_FOLDS = 8;
+/** Trials from which the answer is averaged with the cross-validation fold fits. */
+const MIN_TRIALS_FOR_AVERAGING = 4;
 
 type Candidate = { name: string; make: () => PerformanceModel };
 
@@ -79,14 +81,17 @@ export class AdaptiveModel implements PerformanceModel {
       return;
     }
     let pick = candidates[0];
-    if (ok.length >= MIN_TRIALS_FOR_SELECTION && candidates.length > 1) {
+    let pickFolds: PerformanceModel[] = [];
+    const contest = ok.length >= MIN_TRIALS_FOR_SELECTION && candidates.length > 1;
+    if (contest || ok.length >= MIN_TRIALS_FOR_AVERAGING) {
       let bestScore = Infinity;
-      for (const c of candidates) {
-        const score = crossValidatedMape(c.make, observations, ok);
-        this.scores[c.name] = score;
-        if (score < bestScore) {
-          bestScore = score;
+      for (const c of contest ? candidates : [pick]) {
+        const cv = crossValidate(c.make, observations, ok);
+        if (contest) this.scores[c.name] = cv.mape;
+        if (cv.mape < bestScore || c === pick) {
+          if (cv.mape < bestScore) bestScore = cv.mape;
           pick = c;
+          pickFolds = cv.models;
         }
       }
     }
@@ -96,10 +101,14 @@ export class AdaptiveModel implements PerformanceModel {
       try {
         const model = c.make();
         model.fit(observations);
-        this.chosen = model;
+        // The fold fits of the cross-validation are the same model on most of the trials: their
+        // geometric mean with the full fit is a bagged answer, steadier than one fit of ten terms
+        // to a handful of points (docs/models.md, session 3b), at no extra cost.
+        this.chosen = c === pick && pickFolds.length > 0 ? new FoldAverage(model, pickFolds) : model;
         return;
       } catch (err) {
         if (c === candidates[0]) throw err;
+        pickFolds = [];
       }
     }
   }
@@ -118,12 +127,45 @@ export class AdaptiveModel implements PerformanceModel {
 }
 
 /**
- * K-fold over the successful trials (failed ones always stay in training: they carry no number
- * but a model may use them). Deterministic, so that the same trials pick the same model.
+ * The model fitted on all trials, answering with the geometric mean of its own prediction and
+ * those of the same model fitted on each cross-validation fold; the interval adds their spread.
  */
-function crossValidatedMape(make: () => PerformanceModel, all: Observation[], ok: Observation[]): number {
+export class FoldAverage implements PerformanceModel {
+  readonly name: string;
+
+  constructor(
+    readonly full: PerformanceModel,
+    readonly folds: PerformanceModel[],
+  ) {
+    this.name = full.name;
+  }
+
+  fit(observations: Observation[]): void {
+    this.full.fit(observations);
+    this.folds.length = 0;
+  }
+
+  predict(config: Config): Prediction {
+    const p = this.full.predict(config);
+    if (this.folds.length === 0 || !(p.mean > 0)) return p;
+    const logs = [Math.log(p.mean), ...this.folds.map((m) => Math.log(Math.max(m.predict(config).mean, 1e-12)))];
+    const centre = logs.reduce((a, b) => a + b, 0) / logs.length;
+    const spread = logs.reduce((s, l) => s + (l - centre) ** 2, 0) / logs.length;
+    const mean = Math.exp(centre);
+    const logSd = Math.sqrt((p.std / p.mean) ** 2 + spread);
+    return { mean, std: mean * logSd, source: `${p.source}, averaged with ${this.folds.length} fold fits` };
+  }
+}
+
+/**
+ * K-fold over the successful trials (failed ones always stay in training: they carry no number
+ * but a model may use them). Deterministic, so that the same trials pick the same model. Returns
+ * the mean absolute percentage error on the held-out trials and the fold models.
+ */
+function crossValidate(make: () => PerformanceModel, all: Observation[], ok: Observation[]): { mape: number; models: PerformanceModel[] } {
   const folds = Math.min(MAX_FOLDS, ok.length);
   const order = shuffle(createRng(ok.length), ok);
+  const models: PerformanceModel[] = [];
   let sum = 0;
   let count = 0;
   for (let f = 0; f < folds; f++) {
@@ -137,10 +179,11 @@ function crossValidatedMape(make: () => PerformanceModel, all: Observation[], ok
         count++;
       }
     } catch {
-      return Infinity;
+      return { mape: Infinity, models: [] };
     }
+    models.push(model);
   }
-  return count > 0 ? sum / count : Infinity;
+  return { mape: count > 0 ? sum / count : Infinity, models };
 }
 
 /** The best available performance model for what has been observed; call `fit` as trials land. */
