@@ -96,6 +96,27 @@ describe("tuners on recorded landscapes", () => {
     expect(bayes).toBeLessThanOrEqual(18);
   });
 
+  it("with the roofline prior of a landscape it has never seen, bayes reaches 95% of the best within 20% of the grid", { timeout: 120_000 }, () => {
+    // h100host-tinyllama (session 3): another model on the 16-core Xeon, recorded after the
+    // roofline's form and bayes's prior handling were settled. The prior comes from its sidecar
+    // (that machine's probe, the model files' ModelInfo), as `paratune tune` would build it.
+    const host = loadLandscape(fixture("h100host-tinyllama.jsonl"), { params: ["workers", "threads", "sequences", "quant"], objective: "decodeTps" });
+    const { priorMean } = landscapePrior(host);
+    expect(priorMean).toBeDefined();
+    const target = 0.95 * (host.best.value as number);
+    const trialsToTarget = (name: string, seed: number, prior?: (c: Config) => number) => {
+      const asked = drive(createTuner(name, host.space, { seed, priorMean: prior }), host, 45);
+      const i = asked.findIndex((c) => (host.lookup(c)?.value ?? 0) >= target);
+      return i < 0 ? Infinity : i + 1;
+    };
+    const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+    const seeds = [0, 1, 2, 3, 4];
+    const bayes = median(seeds.map((s) => trialsToTarget("bayes", s, priorMean)));
+    const random = median(seeds.map((s) => trialsToTarget("random", s)));
+    expect(bayes).toBeLessThan(random);
+    expect(bayes).toBeLessThanOrEqual(0.2 * host.rows.length);
+  });
+
   it("bayes learns from failures: it runs into fewer failed trials than random search", { timeout: 120_000 }, () => {
     const failedRows = small.rows.filter((r) => r.value === null).length;
     expect(failedRows).toBeGreaterThan(0);
