@@ -3,12 +3,11 @@
 // not see, averaged over several random draws of the K. This is what `paratune replay --predict K`
 // and bench/models-accuracy report.
 
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import { UserInputError } from "../src/errors.js";
+import { loadLandscapeContext } from "../src/landscape-context.js";
 import { createRng, shuffle } from "../src/random.js";
 import type { Landscape } from "../src/replay.js";
-import type { Config, HardwareProfile, ModelInfo, Observation, PerformanceModel, Prediction } from "../src/types.js";
+import type { Config, Observation, PerformanceModel, Prediction } from "../src/types.js";
 import { createPerformanceModel } from "./index.js";
 import { RooflineModel } from "./roofline.js";
 
@@ -139,49 +138,8 @@ export function checkPick(points: MeasuredPoint[], model: PerformanceModel): Pic
   return { picked: picked.config, predicted, measured, best: best.config, bestMeasured: best.value, fractionOfBest: measured / best.value };
 }
 
-/** What the roofline needs to know about where a landscape was recorded. */
-export interface LandscapeContext {
-  hardware?: HardwareProfile;
-  models?: ModelInfo[];
-  /** Average context per sequence during decode in the recording (prompt + half the generation). */
-  contextTokens?: number;
-  /** The parameter fields and objective, when the sidecar names them. */
-  params?: string[];
-  objective?: string;
-}
-
-/**
- * Reads the sidecar `<landscape>.meta.json` next to a landscape, if any. Its `hardware` is a
- * HardwareProfile or the path of one (from `paratune probe --json`) relative to the sidecar;
- * `models` are ModelInfo objects, one per quant. A landscape without them can still be scored,
- * only without the roofline.
- */
-export function loadLandscapeContext(landscapeFile: string): LandscapeContext {
-  const metaFile = landscapeFile.replace(/\.jsonl$/, "") + ".meta.json";
-  if (!existsSync(metaFile)) return {};
-  let meta: Record<string, unknown>;
-  try {
-    meta = JSON.parse(readFileSync(metaFile, "utf8")) as Record<string, unknown>;
-  } catch (err) {
-    throw new UserInputError(`cannot read ${metaFile}: ${(err as Error).message}`, "the sidecar must be one JSON object");
-  }
-  const out: LandscapeContext = {};
-  if (typeof meta.hardware === "string") {
-    const file = resolve(dirname(metaFile), meta.hardware);
-    try {
-      out.hardware = JSON.parse(readFileSync(file, "utf8")) as HardwareProfile;
-    } catch (err) {
-      throw new UserInputError(`cannot read the hardware profile ${file} named by ${metaFile}: ${(err as Error).message}`);
-    }
-  } else if (meta.hardware && typeof meta.hardware === "object" && "cpu" in meta.hardware) {
-    out.hardware = meta.hardware as HardwareProfile;
-  }
-  if (Array.isArray(meta.models) && meta.models.every((m) => m && typeof m === "object" && "weightBytes" in m)) out.models = meta.models as ModelInfo[];
-  if (typeof meta.contextTokens === "number") out.contextTokens = meta.contextTokens;
-  if (Array.isArray(meta.params)) out.params = meta.params.map(String);
-  if (typeof meta.objective === "string") out.objective = meta.objective;
-  return out;
-}
+// The sidecar reader is shared with `paratune replay` (the bayes tuner's prior mean).
+export { loadLandscapeContext, type LandscapeContext } from "../src/landscape-context.js";
 
 /** `paratune replay --predict K`: the models' accuracy on one landscape, in one object. */
 export interface LandscapeEvaluation {
