@@ -16,8 +16,11 @@ export interface WorkerSettings {
    * "lockstep": all sequences step together, one llama_decode per generated token (what
    * llama-batched-bench does). "free": each sequence loops on its own, as a naive
    * `for await (... of sequence.evaluate())` server would; kept to measure the difference.
+   * "decode-only": lockstep without sampling, for comparing with llama-batched-bench (which does
+   * not sample either): every step feeds each sequence a fixed token and computes its logits, but
+   * no sampler runs. Not what a deployment sees; it isolates the cost of node-llama-cpp's sampling.
    */
-  dispatch: "lockstep" | "free";
+  dispatch: "lockstep" | "free" | "decode-only";
   flashAttention?: boolean;
 }
 

@@ -181,19 +181,38 @@ async function runRep(sequences: LlamaContextSequence[], rep: number, genTokens:
   const ttft: number[] = new Array(sequences.length).fill(Number.NaN);
   const last: number[] = new Array(sequences.length).fill(Number.NaN);
   const generated: number[] = new Array(sequences.length).fill(0);
-  const iterators = sequences.map((s, i) =>
-    s.evaluate(makePrompt(settings.promptTokens, vocabSize, rep * 131 + i), { temperature: 0, yieldEogToken: true }),
-  );
-  const step = async (i: number): Promise<void> => {
-    const r = await iterators[i].next();
-    if (r.done) throw new Error(`sequence ${i} stopped after ${generated[i]} of ${genTokens} tokens`);
+  const prompts = sequences.map((_, i) => makePrompt(settings.promptTokens, vocabSize, rep * 131 + i));
+  const decodeOnly = settings.dispatch === "decode-only";
+  const iterators = decodeOnly
+    ? []
+    : sequences.map((s, i) => s.evaluate(prompts[i], { temperature: 0, yieldEogToken: true }));
+  const mark = (i: number): void => {
     const t = now();
     if (generated[i] === 0) ttft[i] = t - startedAt;
     generated[i]++;
     last[i] = t;
   };
+  const step = async (i: number): Promise<void> => {
+    const r = await iterators[i].next();
+    if (r.done) throw new Error(`sequence ${i} stopped after ${generated[i]} of ${genTokens} tokens`);
+    mark(i);
+  };
+  // decode-only: node-llama-cpp's own no-sampling evaluation (what its embedding and ranking
+  // contexts use): one llama_decode with the last token's logits computed, then the iterator ends
+  // without running a sampler. The first call feeds the prompt, the later ones a fixed token.
+  const feed = async (i: number, tokens: Token[]): Promise<void> => {
+    const it = sequences[i].evaluate(tokens, { _noSampling: true } as Parameters<LlamaContextSequence["evaluate"]>[1]);
+    while (!(await it.next()).done);
+    mark(i);
+  };
   try {
-    if (settings.dispatch === "lockstep") {
+    if (decodeOnly) {
+      await Promise.all(sequences.map((_, i) => feed(i, prompts[i])));
+      for (let k = 1; k < genTokens; k++) {
+        await nextMacrotask();
+        await Promise.all(sequences.map((_, i) => feed(i, [prompts[i][k % prompts[i].length]])));
+      }
+    } else if (settings.dispatch === "lockstep") {
       // All sequences ask for their next token in the same macrotask, so node-llama-cpp's batcher
       // sees all of them before it dispatches and puts them in one llama_decode call. Waiting
       // one macrotask between steps lets the previous dispatch loop end first; otherwise it picks

@@ -64,6 +64,24 @@ describe("LlamaWorkload", () => {
     expect(m.rme).toBe(Number.POSITIVE_INFINITY);
   }, 60_000);
 
+  it("decodes without sampling in decode-only dispatch (the llama-batched-bench comparison)", async () => {
+    const w = new LlamaWorkload({ model, promptTokens: 8, genTokens: 6, reps: 1, dispatch: "decode-only" });
+    process.env.PARATUNE_LLAMA_PROFILE = "1";
+    let m;
+    try {
+      m = await w.run({ workers: 1, threads: 1, sequences: 3 }, { level: 1 });
+    } finally {
+      delete process.env.PARATUNE_LLAMA_PROFILE;
+    }
+    expect(m.error).toBeUndefined();
+    expect(m.status).toBe("ok");
+    // Still one llama_decode per step for all three sequences (prompt + 5 steps), and no sampler.
+    expect(m.metrics.profileDecodeCalls).toBe(6);
+    expect(m.metrics.profileSampleCalls).toBe(0);
+    expect(m.metrics.decodeTps).toBeGreaterThan(0);
+    expect(m.metrics.ttftP50Ms).toBeLessThan(m.metrics.latencyP50Ms!);
+  }, 60_000);
+
   it("accounts for the worker's threads when profiling (PARATUNE_LLAMA_PROFILE=1)", async () => {
     const w = new LlamaWorkload({ model, promptTokens: 8, genTokens: 12, reps: 1 });
     process.env.PARATUNE_LLAMA_PROFILE = "1";

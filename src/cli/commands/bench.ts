@@ -22,7 +22,7 @@ interface BenchFlags {
   reps?: string;
   warmup: string;
   fidelity: string;
-  dispatch: "lockstep" | "free";
+  dispatch: "lockstep" | "free" | "decode-only";
   flashAttention?: "on" | "off";
   cmd?: string;
   set: string[];
@@ -74,7 +74,7 @@ export function registerBench(program: Command): void {
     .option("--reps <n>", "timed repetitions (default 3 for --model, 1 for --cmd)")
     .option("--warmup <n>", "--cmd: untimed runs before the timed ones", "0")
     .option("--fidelity <level>", "effort in (0,1]: below 1, fewer tokens and one repetition", "1")
-    .addOption(new Option("--dispatch <mode>", "how sequences are stepped (see docs/workloads.md)").choices(["lockstep", "free"]).default("lockstep"))
+    .addOption(new Option("--dispatch <mode>", "how sequences are stepped (see docs/workloads.md)").choices(["lockstep", "free", "decode-only"]).default("lockstep"))
     .addOption(new Option("--flash-attention <mode>", "llama workload: flash attention on or off (default: auto, as llama.cpp decides)").choices(["on", "off"]))
     .option("--cmd <command>", "command workload: a shell command with {name} placeholders")
     .option("--set <name=value>", "--cmd: a placeholder's value (repeatable)", collect, [])
