@@ -8,8 +8,8 @@
 # Stages:
 #   unpack     node, dist/ and node_modules/ from .device-carry/fid (skipped when already there)
 #   probe      paratune probe --json (bandwidth measured, no cache) and lscpu -> $OUT/hardware.json
-#   build      llama-batched-bench from node-llama-cpp's llama.cpp source: FID_BUILDS of prebuilt (run on
-#              node-llama-cpp's prebuilt libraries), noomp (native,
+#   build      llama-batched-bench from node-llama-cpp's llama.cpp source: FID_BUILDS of prebuilt (the
+#              variant build relinked onto node-llama-cpp's prebuilt libraries), noomp (native,
 #              no OpenMP), omp (native, llama.cpp's default) and variant (like node-llama-cpp's prebuilt)
 #   fidelity   bench/fidelity-vs-batched-bench.sh with FID_* settings -> $OUT/fidelity.tsv
 #   diagnose   bench/fidelity-diagnose.sh (DIAG_THREADS x DIAG_SEQS) -> $OUT/diagnose.txt
@@ -42,9 +42,33 @@ for stage in "$@"; do
       node -e 'const h=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); const b=h.bandwidth?.points??h.bandwidth; console.log(JSON.stringify(b))' "$OUT/hardware.json" | tee -a "$OUT/session.log"
       ;;
     build)
-      for b in ${FID_BUILDS:-noomp omp}; do
+      builds=${FID_BUILDS:-noomp omp}
+      # prebuilt relinks the variant build's own objects, so variant is built first when asked for.
+      case " $builds " in *" prebuilt "*) builds="variant ${builds//variant/}" ;; esac
+      for b in $builds; do
         out="$LLAMA_BUILD_DIR/build-$b"
         [ -x "$out/bin/llama-batched-bench" ] && continue
+        if [ "$b" = prebuilt ]; then
+          # "prebuilt": llama-batched-bench running on node-llama-cpp's own prebuilt libllama, libggml
+          # and CPU backends (same llama.cpp release): the machine code paratune's workers run,
+          # without Node.js around it. The program and its llama-common are the variant build's
+          # objects, relinked with its own link line, the static llama/ggml libraries swapped for
+          # the prebuilt shared ones. libstdc++ goes in statically: the device's compiler can be
+          # newer than its system libstdc++, and a shared llama-common built here failed to load
+          # there (undefined _ZNSt8ios_base4Init11_S_refcountE).
+          vb="$LLAMA_BUILD_DIR/build-variant/tools/batched-bench"
+          run="$out/run"; mkdir -p "$run" "$out/bin"
+          cp node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/lib*.so "$run/"
+          link=$(sed -e "s# [^ ]*src/libllama\.a# $run/libllama.v0.5.0.so#" -e "s# [^ ]*ggml/src/libggml\.a# $run/libggml.v0.5.0.so#" \
+            -e "s# [^ ]*libggml-cpu\.a##" -e "s# [^ ]*libggml-base\.a# $run/libggml-base.so#" -e "s#-o [^ ]*#-o $run/llama-batched-bench#" \
+            "$vb/CMakeFiles/llama-batched-bench.dir/link.txt")
+          (cd "$vb" && eval "$link -static-libstdc++ -static-libgcc -pthread '-Wl,-rpath,\$ORIGIN'") >"$out.build.log" 2>&1 || { tail -20 "$out.build.log"; exit 1; }
+          # The CPU backend variants are found next to the executable, like node-llama-cpp finds them.
+          ln -sf "$run/llama-batched-bench" "$out/bin/llama-batched-bench"
+          readelf -d "$run/llama-batched-bench" | grep -E 'NEEDED|RUNPATH' | tee -a "$OUT/session.log" >&2
+          log "built $b"
+          continue
+        fi
         flags=(); [ "$b" = noomp ] && flags=(-DGGML_OPENMP=OFF)
         # "variant": built the way node-llama-cpp's prebuilt x86 backend for this CPU is (GGML_NATIVE
         # off, an explicit feature list; default sapphirerapids'), without OpenMP like it.
@@ -52,33 +76,9 @@ for stage in "$@"; do
           flags=(-DGGML_NATIVE=OFF -DGGML_OPENMP=OFF)
           for f in ${VARIANT_FLAGS:-SSE42 AVX F16C FMA AVX2 BMI2 AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AMX_TILE AMX_INT8}; do flags+=("-DGGML_$f=ON"); done
         fi
-        # "prebuilt": llama-batched-bench linked as shared libraries, then run on node-llama-cpp's own
-        # prebuilt libllama/libggml and CPU backends (same llama.cpp release): the same machine code
-        # paratune's workers run, without Node.js around it.
-        # Our parts carry their own libstdc++: the device's compiler can be newer than its system
-        # libstdc++ (a shared llama-common then fails with an undefined GLIBCXX symbol).
-        [ "$b" = prebuilt ] && flags=(-DBUILD_SHARED_LIBS=ON -DGGML_BACKEND_DL=ON -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF -DCMAKE_SKIP_BUILD_RPATH=ON
-          "-DCMAKE_SHARED_LINKER_FLAGS=-static-libstdc++ -static-libgcc" "-DCMAKE_EXE_LINKER_FLAGS=-static-libstdc++ -static-libgcc")
         cmake -S "${LLAMA_SRC:-/tmp/fid/llama.cpp}" -B "$out" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
           -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF -DGGML_CUDA=OFF "${flags[@]}" >"$out.cmake.log" 2>&1
         cmake --build "$out" --target llama-batched-bench -j "$(nproc)" >"$out.build.log" 2>&1 || { tail -20 "$out.build.log"; exit 1; }
-        if [ "$b" = prebuilt ]; then
-          run="$out/run"; mkdir -p "$run"
-          # Ours: the program, its -impl library and llama-common (argument parsing); theirs: libllama,
-          # libggml, libggml-base and every CPU backend variant, under the sonames ours link to.
-          pre=node_modules/@node-llama-cpp/linux-x64/bins/linux-x64
-          cp "$pre"/libggml-cpu-*.so "$run/"
-          cp "$pre/libllama.v0.5.0.so" "$run/libllama.so.0"; cp "$pre/libggml.v0.5.0.so" "$run/libggml.so.0"
-          cp "$pre/libggml-base.so" "$run/libggml-base.so.0"
-          cp -L "$out/bin/libllama-batched-bench-impl.so" "$out/bin/libllama-common.so.0" "$run/"
-          mv "$out/bin/llama-batched-bench" "$run/llama-batched-bench"
-          # The CPU backend is found next to the executable; the libraries through LD_LIBRARY_PATH.
-          # The compiler's own libstdc++ too: it can be newer than the system's (GLIBCXX symbols).
-          stdcxx=$(dirname "$(readlink -f "$(c++ -print-file-name=libstdc++.so.6)")")
-          printf '#!/bin/sh\nLD_LIBRARY_PATH=%s:%s exec %s "$@"\n' "$run" "$stdcxx" "$run/llama-batched-bench" >"$out/bin/llama-batched-bench"
-          chmod +x "$out/bin/llama-batched-bench"
-          LD_LIBRARY_PATH="$run:$stdcxx" ldd "$run/llama-batched-bench" "$run/libllama-common.so.0" | grep -E 'llama|ggml|stdc' | tee -a "$OUT/session.log" >&2
-        fi
         log "built $b"
       done
       ;;
