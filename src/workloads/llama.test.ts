@@ -2,6 +2,7 @@
 // and every failure path is checked for its status and for leaving no worker behind.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { synthesize } from "../synth.js";
@@ -50,6 +51,21 @@ describe("LlamaWorkload", () => {
     expect(pids).toHaveLength(2);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(w.workerPids).toEqual([]);
+  }, 90_000);
+
+  it("starts each worker with one libuv pool thread unless told otherwise", async () => {
+    const environOf = (pid: number) => readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    // Read while the workers run: long enough a trial that they are still there.
+    const w = new LlamaWorkload({ model, promptTokens: 16, genTokens: 200, reps: 1 });
+    const running = w.run({ workers: 1, threads: 1, sequences: 1 }, { level: 1 });
+    const [pid] = await workersOf(w, 1);
+    expect(environOf(pid)).toContain("UV_THREADPOOL_SIZE=1");
+    expect((await running).status).toBe("ok");
+    const w3 = new LlamaWorkload({ model, promptTokens: 16, genTokens: 200, reps: 1, threadPoolSize: 3 });
+    const running3 = w3.run({ workers: 1, threads: 1, sequences: 1 }, { level: 1 });
+    const [pid3] = await workersOf(w3, 1);
+    expect(environOf(pid3)).toContain("UV_THREADPOOL_SIZE=3");
+    expect((await running3).status).toBe("ok");
   }, 90_000);
 
   it("runs shorter, single-repetition trials at low fidelity", async () => {

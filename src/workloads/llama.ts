@@ -30,10 +30,21 @@ export interface LlamaWorkloadOptions {
    * the worker script. Default: PARATUNE_WORKER_NODE_ARGS split on spaces (for fidelity studies).
    */
   nodeArgs?: string[];
+  /**
+   * Size of libuv's thread pool in each worker (UV_THREADPOOL_SIZE). node-llama-cpp runs every
+   * llama_decode as a job on that pool; with libuv's default of 4 the job lands on a different
+   * pool thread from step to step, and at threads = cores the kernel then often starts ggml's
+   * worker threads on the caller's own CPU, where they take turns while a core idles (docs/
+   * workloads.md, session 4: 16 threads x 16 sequences read 11-21% faster with one pool thread).
+   * Default 1, or UV_THREADPOOL_SIZE when paratune's own environment sets it.
+   */
+  threadPoolSize?: number;
   /** Called as the trial moves on: step 0 is loading, 1 the warm-up, 2.. the timed repetitions. */
   onProgress?: (step: number, steps: number) => void;
 }
 
+/** libuv pool threads per worker: one, so that every llama_decode runs on the same thread. */
+const DEFAULT_THREAD_POOL_SIZE = 1;
 /** Tokens the untimed warm-up repetition generates: enough to touch every code path once. */
 const WARMUP_TOKENS = 4;
 /** Fewest tokens a low-fidelity trial generates, so one step's noise does not dominate. */
@@ -210,8 +221,10 @@ export class LlamaWorkload implements Workload {
     try {
       if (signal?.aborted) throw new TrialError("aborted");
       const script = workerScriptPath();
+      // libuv reads it once, when the worker's pool starts: it has to be in the spawn environment.
+      const poolSize = this.options.threadPoolSize ?? (Number(process.env.UV_THREADPOOL_SIZE) || DEFAULT_THREAD_POOL_SIZE);
       for (let index = 0; index < workers; index++) {
-        const options: WorkerProcessOptions = { ipc: true, serialization: "json", all: true, reject: false, stdin: "ignore", env: process.env };
+        const options: WorkerProcessOptions = { ipc: true, serialization: "json", all: true, reject: false, stdin: "ignore", env: { ...process.env, UV_THREADPOOL_SIZE: String(poolSize) } };
         const nodeArgs = this.options.nodeArgs ?? (process.env.PARATUNE_WORKER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
         const child = execa(process.execPath, [...nodeArgs, script, JSON.stringify(settings)], options);
         const w: Worker = { index, process: child, pid: child.pid ?? -1, inbox: [], wake: null, output: "", exited: false };
