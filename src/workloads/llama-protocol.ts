@@ -17,8 +17,9 @@ export interface WorkerSettings {
    * llama-batched-bench does). "free": each sequence loops on its own, as a naive
    * `for await (... of sequence.evaluate())` server would; kept to measure the difference.
    * "decode-only": lockstep without sampling, for comparing with llama-batched-bench (which does
-   * not sample either): every step feeds each sequence a fixed token and computes its logits, but
-   * no sampler runs. Not what a deployment sees; it isolates the cost of node-llama-cpp's sampling.
+   * not sample either): every step feeds each sequence one token (the prompt's, cycled) and
+   * computes its logits, but no sampler runs. Not what a deployment sees; it takes the sampling
+   * jobs out (each call still builds a sampler object on the JS thread, which is not run).
    */
   dispatch: "lockstep" | "free" | "decode-only";
   flashAttention?: boolean;

@@ -199,10 +199,16 @@ async function runRep(sequences: LlamaContextSequence[], rep: number, genTokens:
   };
   // decode-only: node-llama-cpp's own no-sampling evaluation (what its embedding and ranking
   // contexts use): one llama_decode with the last token's logits computed, then the iterator ends
-  // without running a sampler. The first call feeds the prompt, the later ones a fixed token.
+  // without running a sampler. The first call feeds the prompt, the later ones the prompt's tokens
+  // again, one per step. Each call still constructs (and drops) a sampler object on the JS thread.
   const feed = async (i: number, tokens: Token[]): Promise<void> => {
     const it = sequences[i].evaluate(tokens, { _noSampling: true } as Parameters<LlamaContextSequence["evaluate"]>[1]);
-    while (!(await it.next()).done);
+    // `_noSampling` is internal to node-llama-cpp: if a release stops honouring it, the iterator
+    // would yield sampled tokens and keep generating; stop rather than measure something else.
+    if (!(await it.next()).done) {
+      await it.return(undefined);
+      throw new Error("decode-only dispatch: this node-llama-cpp version ignored _noSampling (it sampled a token)");
+    }
     mark(i);
   };
   try {

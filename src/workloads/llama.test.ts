@@ -55,18 +55,40 @@ describe("LlamaWorkload", () => {
 
   it("starts each worker with one libuv pool thread unless told otherwise", async () => {
     const environOf = (pid: number) => readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
-    // Read while the workers run: long enough a trial that they are still there.
-    const w = new LlamaWorkload({ model, promptTokens: 16, genTokens: 200, reps: 1 });
-    const running = w.run({ workers: 1, threads: 1, sequences: 1 }, { level: 1 });
-    const [pid] = await workersOf(w, 1);
-    expect(environOf(pid)).toContain("UV_THREADPOOL_SIZE=1");
-    expect((await running).status).toBe("ok");
-    const w3 = new LlamaWorkload({ model, promptTokens: 16, genTokens: 200, reps: 1, threadPoolSize: 3 });
-    const running3 = w3.run({ workers: 1, threads: 1, sequences: 1 }, { level: 1 });
-    const [pid3] = await workersOf(w3, 1);
-    expect(environOf(pid3)).toContain("UV_THREADPOOL_SIZE=3");
-    expect((await running3).status).toBe("ok");
-  }, 90_000);
+    /** The pool size a worker of `w` was started with (read from the running process). */
+    const poolOf = async (w: LlamaWorkload): Promise<string | undefined> => {
+      const running = w.run({ workers: 1, threads: 1, sequences: 1 }, { level: 1 });
+      try {
+        const [pid] = await workersOf(w, 1);
+        return environOf(pid).find((e) => e.startsWith("UV_THREADPOOL_SIZE="));
+      } finally {
+        expect((await running).status).toBe("ok");
+      }
+    };
+    const saved = { uv: process.env.UV_THREADPOOL_SIZE, ours: process.env.PARATUNE_WORKER_THREADPOOL_SIZE };
+    const make = (extra: { threadPoolSize?: number } = {}) => new LlamaWorkload({ model, promptTokens: 16, genTokens: 200, reps: 1, ...extra });
+    try {
+      // A pool size paratune itself inherits (a host's setting for its services) is not passed on.
+      process.env.UV_THREADPOOL_SIZE = "7";
+      delete process.env.PARATUNE_WORKER_THREADPOOL_SIZE;
+      expect(await poolOf(make())).toBe("UV_THREADPOOL_SIZE=1");
+      process.env.PARATUNE_WORKER_THREADPOOL_SIZE = "4";
+      expect(await poolOf(make())).toBe("UV_THREADPOOL_SIZE=4");
+      expect(await poolOf(make({ threadPoolSize: 3 }))).toBe("UV_THREADPOOL_SIZE=3");
+      process.env.PARATUNE_WORKER_THREADPOOL_SIZE = "4abc";
+      expect(() => make()).toThrow(UserInputError);
+      expect(() => make({ threadPoolSize: 0 })).toThrow(/from 1 to 1024/);
+    } finally {
+      for (const [k, v] of [["UV_THREADPOOL_SIZE", saved.uv], ["PARATUNE_WORKER_THREADPOOL_SIZE", saved.ours]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  }, 120_000);
+
+  it("refuses to time decoding with fewer than 2 generated tokens", () => {
+    expect(() => new LlamaWorkload({ model, genTokens: 1 })).toThrow(/at least 2/);
+  });
 
   it("runs shorter, single-repetition trials at low fidelity", async () => {
     expect(trialPlan({ level: 1 }, 32, 3)).toEqual({ genTokens: 32, reps: 3 });

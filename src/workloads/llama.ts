@@ -36,7 +36,8 @@ export interface LlamaWorkloadOptions {
    * pool thread from step to step, and at threads = cores the kernel then often starts ggml's
    * worker threads on the caller's own CPU, where they take turns while a core idles (docs/
    * workloads.md, session 4: 16 threads x 16 sequences read 11-21% faster with one pool thread).
-   * Default 1, or UV_THREADPOOL_SIZE when paratune's own environment sets it.
+   * Precedence: this option, then PARATUNE_WORKER_THREADPOOL_SIZE, then 1; a UV_THREADPOOL_SIZE
+   * in paratune's own environment is replaced, not inherited.
    */
   threadPoolSize?: number;
   /** Called as the trial moves on: step 0 is loading, 1 the warm-up, 2.. the timed repetitions. */
@@ -45,6 +46,20 @@ export interface LlamaWorkloadOptions {
 
 /** libuv pool threads per worker: one, so that every llama_decode runs on the same thread. */
 const DEFAULT_THREAD_POOL_SIZE = 1;
+/** libuv's own cap on UV_THREADPOOL_SIZE. */
+const MAX_THREAD_POOL_SIZE = 1024;
+
+/**
+ * The workers' pool size from PARATUNE_WORKER_THREADPOOL_SIZE, else the default. A
+ * UV_THREADPOOL_SIZE that paratune itself inherits (hosts often set one for their own Node.js
+ * services) is deliberately not passed on: trials would silently measure the hopping pool.
+ */
+function poolSizeFromEnv(): number {
+  const text = process.env.PARATUNE_WORKER_THREADPOOL_SIZE;
+  if (text === undefined || text.trim() === "") return DEFAULT_THREAD_POOL_SIZE;
+  if (!/^\s*\d+\s*$/.test(text)) throw new UserInputError(`PARATUNE_WORKER_THREADPOOL_SIZE must be a whole number from 1 to ${MAX_THREAD_POOL_SIZE}, got "${text}"`);
+  return Number(text);
+}
 /** Tokens the untimed warm-up repetition generates: enough to touch every code path once. */
 const WARMUP_TOKENS = 4;
 /** Fewest tokens a low-fidelity trial generates, so one step's noise does not dominate. */
@@ -124,6 +139,8 @@ export class LlamaWorkload implements Workload {
   readonly genTokens: number;
   readonly reps: number;
   readonly timeoutMs: number;
+  /** libuv pool threads in each worker (UV_THREADPOOL_SIZE of its environment). */
+  readonly threadPoolSize: number;
   private readonly live = new Set<number>();
 
   constructor(private readonly options: LlamaWorkloadOptions) {
@@ -137,6 +154,12 @@ export class LlamaWorkload implements Workload {
     this.timeoutMs = options.timeoutMs ?? 10 * 60_000;
     for (const [name, v] of Object.entries({ promptTokens: this.promptTokens, genTokens: this.genTokens, reps: this.reps })) {
       if (!Number.isInteger(v) || v < 1) throw new UserInputError(`${name} must be a positive integer, got ${v}`);
+    }
+    // The first generated token comes out of the prompt's pass: decode speed needs a second one.
+    if (this.genTokens < 2) throw new UserInputError(`genTokens must be at least 2, got ${this.genTokens}`, "the first token comes from the prompt pass; decode speed is timed on the ones after it");
+    this.threadPoolSize = options.threadPoolSize ?? poolSizeFromEnv();
+    if (!Number.isInteger(this.threadPoolSize) || this.threadPoolSize < 1 || this.threadPoolSize > MAX_THREAD_POOL_SIZE) {
+      throw new UserInputError(`threadPoolSize must be a whole number from 1 to ${MAX_THREAD_POOL_SIZE}, got ${this.threadPoolSize}`);
     }
   }
 
@@ -222,7 +245,7 @@ export class LlamaWorkload implements Workload {
       if (signal?.aborted) throw new TrialError("aborted");
       const script = workerScriptPath();
       // libuv reads it once, when the worker's pool starts: it has to be in the spawn environment.
-      const poolSize = this.options.threadPoolSize ?? (Number(process.env.UV_THREADPOOL_SIZE) || DEFAULT_THREAD_POOL_SIZE);
+      const poolSize = this.threadPoolSize;
       for (let index = 0; index < workers; index++) {
         const options: WorkerProcessOptions = { ipc: true, serialization: "json", all: true, reject: false, stdin: "ignore", env: { ...process.env, UV_THREADPOOL_SIZE: String(poolSize) } };
         const nodeArgs = this.options.nodeArgs ?? (process.env.PARATUNE_WORKER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
