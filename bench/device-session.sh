@@ -57,12 +57,22 @@ for stage in "$@"; do
           # newer than its system libstdc++, and a shared llama-common built here failed to load
           # there (undefined _ZNSt8ios_base4Init11_S_refcountE).
           vb="$LLAMA_BUILD_DIR/build-variant/tools/batched-bench"
-          run="$out/run"; mkdir -p "$run" "$out/bin"
+          mkdir -p "$out/run" "$out/bin"; run=$(realpath "$out/run")
           cp node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/lib*.so "$run/"
-          link=$(sed -e "s# [^ ]*src/libllama\.a# $run/libllama.v0.5.0.so#" -e "s# [^ ]*ggml/src/libggml\.a# $run/libggml.v0.5.0.so#" \
-            -e "s# [^ ]*libggml-cpu\.a##" -e "s# [^ ]*libggml-base\.a# $run/libggml-base.so#" -e "s#-o [^ ]*#-o $run/llama-batched-bench#" \
+          # Their sonames, whatever version the installed node-llama-cpp ships.
+          so() { find "$run" -maxdepth 1 -name "$1" -printf '%f\n' | head -1; }
+          libllama=$(so 'libllama.v*.so'); libggml=$(so 'libggml.v*.so'); libbase=$(so 'libggml-base*.so')
+          [ -n "$libllama" ] && [ -n "$libggml" ] && [ -n "$libbase" ] || { echo "prebuilt: node-llama-cpp's libllama/libggml not found" >&2; exit 1; }
+          [ -f "$vb/CMakeFiles/llama-batched-bench.dir/link.txt" ] || { echo "prebuilt: needs the variant build's Makefile link line (not Ninja)" >&2; exit 1; }
+          link=$(sed -e "s# [^ ]*src/libllama\.a# $run/$libllama#g" -e "s# [^ ]*ggml/src/libggml\.a# $run/$libggml#g" \
+            -e "s# [^ ]*libggml-cpu\.a##g" -e "s# [^ ]*libggml-base\.a# $run/$libbase#g" -e "s#-o [^ ]*#-o $run/llama-batched-bench#" \
             "$vb/CMakeFiles/llama-batched-bench.dir/link.txt")
+          # Had a pattern missed, "prebuilt" would quietly be the variant build again.
+          if grep -qE '(src/libllama|/libggml(-cpu|-base)?)\.a' <<<"$link"; then echo "prebuilt: static llama/ggml left in the link line: $link" >&2; exit 1; fi
           (cd "$vb" && eval "$link -static-libstdc++ -static-libgcc -pthread '-Wl,-rpath,\$ORIGIN'") >"$out.build.log" 2>&1 || { tail -20 "$out.build.log"; exit 1; }
+          for need in "$libllama" "$libggml" "$libbase"; do
+            readelf -d "$run/llama-batched-bench" | grep -q "NEEDED.*\[$need\]" || { echo "prebuilt: the program does not load $need" >&2; exit 1; }
+          done
           # The CPU backend variants are found next to the executable, like node-llama-cpp finds them.
           ln -sf "$run/llama-batched-bench" "$out/bin/llama-batched-bench"
           readelf -d "$run/llama-batched-bench" | grep -E 'NEEDED|RUNPATH' | tee -a "$OUT/session.log" >&2
