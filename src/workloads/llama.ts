@@ -60,6 +60,7 @@ function poolSizeFromEnv(): number {
   if (!/^\s*\d+\s*$/.test(text)) throw new UserInputError(`PARATUNE_WORKER_THREADPOOL_SIZE must be a whole number from 1 to ${MAX_THREAD_POOL_SIZE}, got "${text}"`);
   return Number(text);
 }
+
 /** Tokens the untimed warm-up repetition generates: enough to touch every code path once. */
 const WARMUP_TOKENS = 4;
 /** Fewest tokens a low-fidelity trial generates, so one step's noise does not dominate. */
@@ -139,7 +140,10 @@ export class LlamaWorkload implements Workload {
   readonly genTokens: number;
   readonly reps: number;
   readonly timeoutMs: number;
-  /** libuv pool threads in each worker (UV_THREADPOOL_SIZE of its environment). */
+  /**
+   * libuv pool threads in each worker: UV_THREADPOOL_SIZE of its spawn environment (libuv reads it
+   * once, when the pool starts, so it cannot be set from inside the worker).
+   */
   readonly threadPoolSize: number;
   private readonly live = new Set<number>();
 
@@ -244,10 +248,8 @@ export class LlamaWorkload implements Workload {
     try {
       if (signal?.aborted) throw new TrialError("aborted");
       const script = workerScriptPath();
-      // libuv reads it once, when the worker's pool starts: it has to be in the spawn environment.
-      const poolSize = this.threadPoolSize;
       for (let index = 0; index < workers; index++) {
-        const options: WorkerProcessOptions = { ipc: true, serialization: "json", all: true, reject: false, stdin: "ignore", env: { ...process.env, UV_THREADPOOL_SIZE: String(poolSize) } };
+        const options: WorkerProcessOptions = { ipc: true, serialization: "json", all: true, reject: false, stdin: "ignore", env: { ...process.env, UV_THREADPOOL_SIZE: String(this.threadPoolSize) } };
         const nodeArgs = this.options.nodeArgs ?? (process.env.PARATUNE_WORKER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
         const child = execa(process.execPath, [...nodeArgs, script, JSON.stringify(settings)], options);
         const w: Worker = { index, process: child, pid: child.pid ?? -1, inbox: [], wake: null, output: "", exited: false };
