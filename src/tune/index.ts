@@ -315,7 +315,8 @@ async function llamaSetup(
     kind: "llama",
     objective: workload.objective,
     models: infos,
-    settings: { promptTokens, genTokens, reps, contextPerSequence, ...(models[0].synthetic ? { synthetic: models[0].synthetic } : {}) },
+    // threadPoolSize: the workers' libuv pool (1 since session 4; results of older versions ran 4).
+    settings: { promptTokens, genTokens, reps, contextPerSequence, threadPoolSize: llama.threadPoolSize, ...(models[0].synthetic ? { synthetic: models[0].synthetic } : {}) },
   };
   const setup: Setup = {
     space,

@@ -48,6 +48,8 @@ describe("tune() on a tiny synthetic model", () => {
     for (const f of ["result.json", "study.json", "recommendation.json", ".env", "report.md"]) expect(existsSync(join(out, f))).toBe(true);
     const onDisk = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
     expect(onDisk.trials).toHaveLength(r.trials.length);
+    // The result says what the trials ran under, the workers' libuv pool included.
+    expect(onDisk.workload.settings).toMatchObject({ promptTokens: expect.any(Number), threadPoolSize: 1 });
 
     // Predictions come from the roofline; speedups against the measured baseline.
     expect(r.trials.every((t) => t.prediction?.source !== undefined)).toBe(true);
