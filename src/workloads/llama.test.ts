@@ -28,6 +28,16 @@ async function workersOf(w: LlamaWorkload, count: number): Promise<number[]> {
   return w.workerPids;
 }
 
+/** One worker, one thread, `sequences` sequences, with PARATUNE_LLAMA_PROFILE=1 for that trial only. */
+async function runProfiled(w: LlamaWorkload, sequences: number) {
+  process.env.PARATUNE_LLAMA_PROFILE = "1";
+  try {
+    return await w.run({ workers: 1, threads: 1, sequences }, { level: 1 });
+  } finally {
+    delete process.env.PARATUNE_LLAMA_PROFILE;
+  }
+}
+
 describe("LlamaWorkload", () => {
   it("runs P workers x S sequences and reports throughput, latency and memory", async () => {
     const w = new LlamaWorkload({ model, promptTokens: 16, genTokens: 8, reps: 2 });
@@ -104,13 +114,7 @@ describe("LlamaWorkload", () => {
 
   it("decodes without sampling in decode-only dispatch (the llama-batched-bench comparison)", async () => {
     const w = new LlamaWorkload({ model, promptTokens: 8, genTokens: 6, reps: 1, dispatch: "decode-only" });
-    process.env.PARATUNE_LLAMA_PROFILE = "1";
-    let m;
-    try {
-      m = await w.run({ workers: 1, threads: 1, sequences: 3 }, { level: 1 });
-    } finally {
-      delete process.env.PARATUNE_LLAMA_PROFILE;
-    }
+    const m = await runProfiled(w, 3);
     expect(m.error).toBeUndefined();
     expect(m.status).toBe("ok");
     // Still one llama_decode per step for all three sequences (prompt + 5 steps), and no sampler.
@@ -122,13 +126,7 @@ describe("LlamaWorkload", () => {
 
   it("accounts for the worker's threads when profiling (PARATUNE_LLAMA_PROFILE=1)", async () => {
     const w = new LlamaWorkload({ model, promptTokens: 8, genTokens: 12, reps: 1 });
-    process.env.PARATUNE_LLAMA_PROFILE = "1";
-    let m;
-    try {
-      m = await w.run({ workers: 1, threads: 1, sequences: 2 }, { level: 1 });
-    } finally {
-      delete process.env.PARATUNE_LLAMA_PROFILE;
-    }
+    const m = await runProfiled(w, 2);
     expect(m.status).toBe("ok");
     const x = m.metrics;
     // Lockstep: one llama_decode per step for both sequences (prompt + 11 decode steps).
