@@ -4,7 +4,7 @@
 // the share of held-out measurements inside the 95% interval, and the configuration the roofline
 // picks before any trial against the true best.
 //
-//   node dist/bench/models-accuracy.js [landscape.jsonl ...] [--repeats 20] [--json]
+//   node dist/bench/models-accuracy.js [landscape.jsonl ...] [--repeats 20] [--seed 1] [--json]
 //
 // A landscape's parameters and objective come from its .meta.json sidecar ("params", "objective")
 // or default to the parameter fields found among workers, threads, sequences, batch, quant,
@@ -29,10 +29,14 @@ const { values: args, positionals } = parseArgs({
   options: {
     repeats: { type: "string", default: "20" },
     k: { type: "string", default: "0,4,8,16" },
+    seed: { type: "string", default: "1" },
     json: { type: "boolean", default: false },
   },
 });
 const repeats = Number(args.repeats);
+// The draws of K use seeds seed .. seed + repeats - 1: another --seed is an independent check.
+const seed = Number(args.seed);
+if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${args.seed}`);
 const ks = args.k!.split(",").map(Number);
 const root = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const CANDIDATE_PARAMS = ["workers", "threads", "sequences", "batch", "quant", "gpuLayers"];
@@ -94,7 +98,7 @@ for (const file of landscapes()) {
       if (k >= points.length || (k === 0 && name !== "roofline" && name !== "prior/2" && !(name === "adaptive" && hasRoofline)) || (k < 2 && name === "surrogate" && !hasRoofline)) continue;
       if (k === 0 && name === "surrogate") continue;
       try {
-        const ev = evaluatePredictions(points, make, { k, repeats: k === 0 ? 1 : repeats, seed: 1 });
+        const ev = evaluatePredictions(points, make, { k, repeats: k === 0 ? 1 : repeats, seed });
         table[name][k] = { mape: ev.mape, coverage: ev.coverage };
       } catch {
         // every draw of K had no successful configuration: nothing to report for this K
