@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { UserInputError } from "../src/errors.js";
 import type { HardwareProfile, ModelInfo, Observation } from "../src/types.js";
-import { RooflineModel, rooflinePriorMean } from "./roofline.js";
+import { priorHostSecondsPerSequence, RooflineModel, rooflinePriorMean } from "./roofline.js";
 
 // The real data points come from the product brief: llama.cpp on a 16-core Xeon (no SMT), decoding
 // TinyLlama-1.1B q4_0 (636,725,824 bytes): 1 process x 16 threads x 1 sequence 88 tok/s; 16 x 1 x 1
@@ -145,13 +145,33 @@ describe("roofline calibration on node-llama-cpp trials (the 16-core AMX Xeon la
     // 1 thread, q4_0: 32 / 80 / 101 ms per step at 1 / 4 / 16 sequences.
     expect(p.tokenCostAt16Rows).toBeLessThan(p.tokenCostAt4Rows * 0.6);
     expect(p.hostSecondsPerStep).toBeGreaterThan(2e-3);
-    // Per-token host work (sampling over a 152k vocabulary) near a millisecond, not the prior's 15 us.
+    // Per-token host work (sampling over a 152k vocabulary) near a millisecond, far above
+    // llama-batched-bench's 15 us (the prior's fixed part).
     expect(p.hostSecondsPerSequence).toBeGreaterThan(3e-4);
     // q8_0's kernel is slower here than the quant table's guess (1.1 x q4_0's FLOP/s).
     expect(p.quantFactors.q8_0).toBeLessThan(0.9);
     // Fitted on all 90, the shape misses by ~13% (a roofline linear in sequences with a fixed host
     // cost: 25.5%); what is left is mostly one worker at 8-16 threads, which is erratic.
     expect(mape(model)).toBeLessThan(0.15);
+  });
+});
+
+describe("roofline prior of the per-sequence host work", () => {
+  it("grows with the vocabulary the sampler walks, and yields to an explicit setting", () => {
+    const wide: ModelInfo = { ...tinyllamaQ4, vocabSize: 152_000, identity: "wide-vocab" };
+    expect(priorHostSecondsPerSequence([tinyllamaQ4])).toBeCloseTo(1.5e-5 + 32_000e-8, 10);
+    expect(priorHostSecondsPerSequence([wide])).toBeCloseTo(1.5e-5 + 152_000e-8, 10);
+    const narrowModel = new RooflineModel({ hardware: xeon16, models: tinyllamaQ4 });
+    const wideModel = new RooflineModel({ hardware: xeon16, models: wide });
+    expect(wideModel.parameters.hostSecondsPerSequence).toBeCloseTo(priorHostSecondsPerSequence([wide]), 10);
+    // Sixteen sequences pay the sampling sixteen times a step; one sequence hardly notices.
+    const at = (m: RooflineModel, s: number) => m.predict(cfg(1, 16, s)).mean;
+    expect(at(wideModel, 16) / at(narrowModel, 16)).toBeLessThan(0.85);
+    expect(at(wideModel, 1) / at(narrowModel, 1)).toBeGreaterThan(0.9);
+    const pinned = new RooflineModel({ hardware: xeon16, models: wide, params: { hostSecondsPerSequence: 2e-5 } });
+    expect(pinned.parameters.hostSecondsPerSequence).toBe(2e-5);
+    // A model file without a vocabulary size gets the fixed part only.
+    expect(priorHostSecondsPerSequence([{ ...tinyllamaQ4, vocabSize: 0 }])).toBe(1.5e-5);
   });
 });
 

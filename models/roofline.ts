@@ -40,7 +40,11 @@ export interface RooflineParams {
    * round trip, waking the thread pool. Amdahl's serial part: it is why threads stop paying.
    */
   hostSecondsPerStep?: number;
-  /** Host work per sequence per step that does not shrink with threads (sampling over the vocabulary). */
+  /**
+   * Host work per sequence per step that does not shrink with threads (sampling over the
+   * vocabulary). When not given, its prior scales with the model's vocabulary: see
+   * `priorHostSecondsPerSequence`.
+   */
   hostSecondsPerSequence?: number;
   /** Compute slowdown with every usable core busy relative to one busy core (shared clocks, caches). */
   busySlowdown?: number;
@@ -64,7 +68,9 @@ export interface RooflineParams {
 /**
  * Priors: the form fitted to all 51 configurations of the Xeon-16 llama-batched-bench landscape
  * (models/data/xeon16-tinyllama-q4_0.jsonl), rounded; the stall from the brief's and that
- * landscape's oversubscribed points. docs/models.md shows the arithmetic.
+ * landscape's oversubscribed points. docs/models.md shows the arithmetic. `hostSecondsPerSequence`
+ * here is the fixed part only: the roofline's prior adds the sampling work over the model's
+ * vocabulary (`priorHostSecondsPerSequence`) unless the caller sets it.
  */
 export const DEFAULT_ROOFLINE_PARAMS: Required<RooflineParams> = {
   bandwidthFraction: 0.85,
@@ -79,6 +85,25 @@ export const DEFAULT_ROOFLINE_PARAMS: Required<RooflineParams> = {
   tokenCostAt16Rows: 0.95,
   quantFactors: {},
 };
+
+/**
+ * Host work per sequence per step for each entry of the vocabulary, in seconds. node-llama-cpp
+ * hands every sequence's logits row (vocabulary-sized) to a sampler job after each decode; the
+ * roofline calibrated on its three 16-core landscapes put that work at 1.5e-8, 1.6e-8 (tinyllama,
+ * 32k entries: about 0.5 ms) and 0.8e-8 s per entry (qwen2.5-0.5b, 152k entries: about 1.3 ms),
+ * against 1.5e-5 s in all for llama-batched-bench, which samples nothing. docs/models.md, session 5.
+ */
+const HOST_SECONDS_PER_VOCAB_ENTRY = 1e-8;
+
+/**
+ * The prior of `hostSecondsPerSequence` for a model: the fixed part of the defaults plus the
+ * sampling work over its vocabulary. A model file that does not state its vocabulary gets the
+ * fixed part only.
+ */
+export function priorHostSecondsPerSequence(models: ModelInfo[]): number {
+  const vocab = Math.max(0, ...models.map((m) => (Number.isFinite(m.vocabSize) ? m.vocabSize : 0)));
+  return DEFAULT_ROOFLINE_PARAMS.hostSecondsPerSequence + HOST_SECONDS_PER_VOCAB_ENTRY * vocab;
+}
 
 /** How far off an uncalibrated prediction may be, as a log-scale standard deviation. */
 const PRIOR_LOG_SD = 0.35;
@@ -250,8 +275,8 @@ export interface RooflineBreakdown {
 /** The parameters with every optional field filled in (from the defaults). */
 type FullParams = Required<RooflineParams>;
 
-function complete(p: Partial<RooflineParams> | undefined): FullParams {
-  const out = { ...DEFAULT_ROOFLINE_PARAMS, ...p };
+function complete(p: Partial<RooflineParams> | undefined, models: ModelInfo[]): FullParams {
+  const out = { ...DEFAULT_ROOFLINE_PARAMS, hostSecondsPerSequence: priorHostSecondsPerSequence(models), ...p };
   out.quantFactors = { ...(p?.quantFactors ?? {}) };
   return out;
 }
@@ -286,7 +311,7 @@ export class RooflineModel implements PerformanceModel {
     this.models = Array.isArray(options.models) ? options.models : [options.models];
     if (this.models.length === 0) throw new UserInputError("the roofline needs a model file", "pass --model <file.gguf>");
     this.contextTokens = options.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
-    this.params = complete(options.params);
+    this.params = complete(options.params, this.models);
   }
 
   /** The current (prior or calibrated) parameters. */
@@ -313,7 +338,7 @@ export class RooflineModel implements PerformanceModel {
 
   /** The step time, itemised, under parameters p (the calibrated ones when omitted). */
   breakdown(config: Config, params: Partial<RooflineParams> = this.params): RooflineBreakdown {
-    const p = params === this.params ? this.params : complete(params);
+    const p = params === this.params ? this.params : complete(params, this.models);
     const m = this.machine;
     const s = readShape(config, m.usableCpus);
     const model = this.modelFor(s.quant);
@@ -413,7 +438,7 @@ export class RooflineModel implements PerformanceModel {
    * calling it again with more observations is the same as calling it once with all of them.
    */
   calibrate(observations: Observation[]): FullParams {
-    const prior = complete(this.options.params);
+    const prior = complete(this.options.params, this.models);
     // A trial of a quant without a model file here cannot inform the roofline: skip it.
     const computable = (c: Config) => {
       try {
