@@ -157,10 +157,10 @@ describe("roofline calibration on node-llama-cpp trials (the 16-core AMX Xeon la
 });
 
 describe("roofline prior of the per-sequence host work", () => {
-  it("grows with the vocabulary the sampler walks, and yields to an explicit setting", () => {
+  it("is node-llama-cpp's: a fixed part plus the vocabulary the sampler walks, and yields to an explicit setting", () => {
     const wide: ModelInfo = { ...tinyllamaQ4, vocabSize: 152_000, identity: "wide-vocab" };
-    expect(priorHostSecondsPerSequence([tinyllamaQ4])).toBeCloseTo(1.5e-5 + 32_000e-8, 10);
-    expect(priorHostSecondsPerSequence([wide])).toBeCloseTo(1.5e-5 + 152_000e-8, 10);
+    expect(priorHostSecondsPerSequence([tinyllamaQ4])).toBeCloseTo(2.5e-4 + 32_000 * 7e-9, 10);
+    expect(priorHostSecondsPerSequence([wide])).toBeCloseTo(2.5e-4 + 152_000 * 7e-9, 10);
     const narrowModel = new RooflineModel({ hardware: xeon16, models: tinyllamaQ4 });
     const wideModel = new RooflineModel({ hardware: xeon16, models: wide });
     expect(wideModel.parameters.hostSecondsPerSequence).toBeCloseTo(priorHostSecondsPerSequence([wide]), 10);
@@ -171,7 +171,7 @@ describe("roofline prior of the per-sequence host work", () => {
     const pinned = new RooflineModel({ hardware: xeon16, models: wide, params: { hostSecondsPerSequence: 2e-5 } });
     expect(pinned.parameters.hostSecondsPerSequence).toBe(2e-5);
     // A model file without a vocabulary size gets the fixed part only.
-    expect(priorHostSecondsPerSequence([{ ...tinyllamaQ4, vocabSize: 0 }])).toBe(1.5e-5);
+    expect(priorHostSecondsPerSequence([{ ...tinyllamaQ4, vocabSize: 0 }])).toBe(2.5e-4);
   });
 });
 

@@ -69,8 +69,8 @@ export interface RooflineParams {
  * Priors: the form fitted to all 51 configurations of the Xeon-16 llama-batched-bench landscape
  * (models/data/xeon16-tinyllama-q4_0.jsonl), rounded; the stall from the brief's and that
  * landscape's oversubscribed points. docs/models.md shows the arithmetic. `hostSecondsPerSequence`
- * here is the fixed part only: the roofline's prior adds the sampling work over the model's
- * vocabulary (`priorHostSecondsPerSequence`) unless the caller sets it.
+ * here is llama-batched-bench's, which samples nothing; the roofline's prior for paratune's
+ * node-llama-cpp trials is `priorHostSecondsPerSequence` unless the caller sets it.
  */
 export const DEFAULT_ROOFLINE_PARAMS: Required<RooflineParams> = {
   bandwidthFraction: 0.85,
@@ -87,22 +87,24 @@ export const DEFAULT_ROOFLINE_PARAMS: Required<RooflineParams> = {
 };
 
 /**
- * Host work per sequence per step for each entry of the vocabulary, in seconds. node-llama-cpp
- * hands every sequence's logits row (vocabulary-sized) to a sampler job after each decode; the
- * roofline calibrated on its three 16-core landscapes put that work at 1.5e-8, 1.6e-8 (tinyllama,
- * 32k entries: about 0.5 ms) and 0.8e-8 s per entry (qwen2.5-0.5b, 152k entries: about 1.3 ms),
- * against 1.5e-5 s in all for llama-batched-bench, which samples nothing. docs/models.md, session 5.
+ * node-llama-cpp's host work per sequence per step, in seconds: a fixed part (the sequence's JS
+ * round trip and its sampler job) and a part per vocabulary entry (the job walks the sequence's
+ * logits row). The roofline calibrated on all of each landscape put the whole at 0.27 ms for a
+ * 2k vocabulary (tiny-1thread-2core, the 2-core VM), 0.47-0.51 ms for 32k (both h100host-tinyllama
+ * recordings) and 1.28 ms for 152k (h100host-qwen05b-p1): 0.25 ms + 7 ns per entry fits all three
+ * within 5%. llama-batched-bench samples nothing: 15-27 us there (DEFAULT_ROOFLINE_PARAMS).
+ * docs/models.md, session 5.
  */
-const HOST_SECONDS_PER_VOCAB_ENTRY = 1e-8;
+const NLC_HOST_SECONDS_PER_SEQUENCE = 2.5e-4;
+const HOST_SECONDS_PER_VOCAB_ENTRY = 7e-9;
 
 /**
- * The prior of `hostSecondsPerSequence` for a model: the fixed part of the defaults plus the
- * sampling work over its vocabulary. A model file that does not state its vocabulary gets the
- * fixed part only.
+ * The prior of `hostSecondsPerSequence` for paratune's own trials (node-llama-cpp) of these model
+ * files. A model file that does not state its vocabulary gets the fixed part only.
  */
 export function priorHostSecondsPerSequence(models: ModelInfo[]): number {
   const vocab = Math.max(0, ...models.map((m) => (Number.isFinite(m.vocabSize) ? m.vocabSize : 0)));
-  return DEFAULT_ROOFLINE_PARAMS.hostSecondsPerSequence + HOST_SECONDS_PER_VOCAB_ENTRY * vocab;
+  return NLC_HOST_SECONDS_PER_SEQUENCE + HOST_SECONDS_PER_VOCAB_ENTRY * vocab;
 }
 
 /** How far off an uncalibrated prediction may be, as a log-scale standard deviation. */
