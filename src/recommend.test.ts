@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { recommend } from "./recommend.js";
-import { storeHistory, storeKeyOf } from "./store.js";
+import { saveToStore, storeHistory, storeKeyOf } from "./store.js";
 import { feasibleConfigs } from "./space.js";
 import type { TuneResult } from "./types.js";
 
@@ -94,6 +94,18 @@ describe("recommend()", () => {
     // A different question (longer generations) is not answered by this entry; --fresh skips the store.
     expect((await recommend({ ...model, budgetMs: 0, genTokens: 256 })).recommendation.source).toBe("predicted");
     expect((await recommend({ ...model, budgetMs: 0, fresh: true })).recommendation.source).toBe("predicted");
+
+    // A tuning saved by a paratune whose workers ran libuv's pool of 4 (no threadPoolSize in its
+    // settings) is not reused: the answer says so and comes from the models instead.
+    const stored = storeHistory(again.storeKey).at(-1)!.result;
+    expect(stored.workload.settings.threadPoolSize).toBe(1);
+    const old = structuredClone(stored);
+    delete old.workload.settings.threadPoolSize;
+    await saveToStore(old, again.storeKey);
+    const notes: string[] = [];
+    const stale = await recommend({ ...model, budgetMs: 0, onNote: (n) => notes.push(n) });
+    expect(stale.recommendation.source).toBe("predicted");
+    expect(notes.join("\n")).toMatch(/older paratune .*pool of 4/);
   });
 
   it("only recommends configurations of the feasible space", async () => {
