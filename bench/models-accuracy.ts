@@ -82,7 +82,7 @@ for (const file of landscapes()) {
               hardware: context.hardware!,
               models: context.models!,
               contextTokens: context.contextTokens,
-              params: pessimisticParams(2),
+              params: pessimisticParams(2, context.models!),
             }),
         }
       : {}),

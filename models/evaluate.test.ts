@@ -46,7 +46,7 @@ describe("prediction accuracy on the recorded Xeon landscape", () => {
   });
 
   it("recovers from a prior that is 2x off in every constant after 8 trials (a machine the prior does not know)", () => {
-    const params = pessimisticParams(2);
+    const params = pessimisticParams(2, context.models!);
     const make = () => createPerformanceModel({ ...options, rooflineParams: params });
     const before = evaluatePredictions(points, make, { k: 0, repeats: 1 });
     const after = evaluatePredictions(points, make, { k: 8, repeats: 3, seed: 2 });

@@ -100,7 +100,10 @@ const HOST_SECONDS_PER_VOCAB_ENTRY = 7e-9;
 
 /**
  * The prior of `hostSecondsPerSequence` for paratune's own trials (node-llama-cpp) of these model
- * files. A model file that does not state its vocabulary gets the fixed part only.
+ * files: the largest vocabulary among them counts (the quants of one model share a tokenizer). A
+ * model file that does not state its vocabulary gets the fixed part only. It is the prior for
+ * every trial, llama-batched-bench landscapes included, where it is ~20x too high and the
+ * calibration has to bring it down.
  */
 export function priorHostSecondsPerSequence(models: ModelInfo[]): number {
   const vocab = Math.max(0, ...models.map((m) => (Number.isFinite(m.vocabSize) ? m.vocabSize : 0)));
@@ -554,10 +557,11 @@ export function rooflinePriorMean(options: RooflineOptions): (config: Config) =>
 /**
  * The default parameters with every constant `factor` times worse (bandwidth fraction and FLOP/s
  * divided by it, every cost multiplied): a stand-in for a machine the prior does not know, used by
- * bench/models-accuracy and the tests to check that calibration recovers.
+ * bench/models-accuracy and the tests to check that calibration recovers. The per-sequence host
+ * work is the prior the roofline would give these model files, times `factor`.
  */
-export function pessimisticParams(factor: number): Required<RooflineParams> {
-  const d = DEFAULT_ROOFLINE_PARAMS;
+export function pessimisticParams(factor: number, models: ModelInfo | ModelInfo[]): Required<RooflineParams> {
+  const d = { ...DEFAULT_ROOFLINE_PARAMS, hostSecondsPerSequence: priorHostSecondsPerSequence(Array.isArray(models) ? models : [models]) };
   return {
     bandwidthFraction: d.bandwidthFraction / factor,
     flopsPerCore: d.flopsPerCore / factor,
