@@ -92,7 +92,7 @@ export const DEFAULT_ROOFLINE_PARAMS: Required<RooflineParams> = {
  * logits row). The roofline calibrated on all of each landscape put the whole at 0.27 ms for a
  * 2k vocabulary (tiny-1thread-2core, the 2-core VM), 0.47-0.51 ms for 32k (both h100host-tinyllama
  * recordings) and 1.28 ms for 152k (h100host-qwen05b-p1): 0.25 ms + 7 ns per entry fits all three
- * within 5%. llama-batched-bench samples nothing: 15-27 us there (DEFAULT_ROOFLINE_PARAMS).
+ * within 7%. llama-batched-bench samples nothing: 15-27 us there (DEFAULT_ROOFLINE_PARAMS).
  * docs/models.md, session 5.
  */
 const NLC_HOST_SECONDS_PER_SEQUENCE = 2.5e-4;
