@@ -7,6 +7,8 @@
 #   bench/record-landscape-device.sh                      # defaults below, ~25 min at most
 #   SHAPE=qwen2.5-0.5b TIME_LIMIT=1200 NAME=qwen05b-16core bench/record-landscape-device.sh
 #   RESUME=1 LANDSCAPE_DIR=/tmp/ls ...   # keep what an earlier, cut-off call recorded there
+#   WORKERS=1,2 THREADS=8,16 BENCH_ARGS="--reps 4 --prompt-tokens 32 --gen-tokens 64 --timeout 90s" NAME=... \
+#     bench/record-landscape-device.sh     # a subset, measured longer (the erratic many-thread rows)
 # Only configurations with workers x threads <= the cores are recorded (tune never runs the others).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +32,7 @@ Q8=$(path_of q8_0)
 bench/record-landscape.sh --runner paratune --out "$OUT" \
   --model "q4_0=$Q4" --model "q8_0=$Q8" \
   --workers "$WORKERS" --threads "$THREADS" --sequences "$SEQUENCES" --batch 512 \
-  "--bench-args=--reps 2 --prompt-tokens 32 --gen-tokens 32 --timeout 60s" \
+  "--bench-args=${BENCH_ARGS:---reps 2 --prompt-tokens 32 --gen-tokens 32 --timeout 60s}" \
   --trial-timeout 150 --time-limit "$TIME_LIMIT" --max-cores "$CORES" "${resume[@]}" \
   --note "${NOTE:-$CORES-core machine, $SHAPE synthetic weights, nothing else running}"
 
