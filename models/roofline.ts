@@ -280,8 +280,8 @@ export interface RooflineBreakdown {
 /** The parameters with every optional field filled in (from the defaults). */
 type FullParams = Required<RooflineParams>;
 
-function complete(p: Partial<RooflineParams> | undefined, models: ModelInfo[]): FullParams {
-  const out = { ...DEFAULT_ROOFLINE_PARAMS, hostSecondsPerSequence: priorHostSecondsPerSequence(models), ...p };
+function complete(p: Partial<RooflineParams> | undefined, hostSecondsPerSequence: number): FullParams {
+  const out = { ...DEFAULT_ROOFLINE_PARAMS, hostSecondsPerSequence, ...p };
   out.quantFactors = { ...(p?.quantFactors ?? {}) };
   return out;
 }
@@ -306,6 +306,8 @@ export class RooflineModel implements PerformanceModel {
   private readonly machine: Machine;
   private readonly models: ModelInfo[];
   private readonly contextTokens: number;
+  /** `priorHostSecondsPerSequence` of the model files, worked out once (breakdown runs per residual). */
+  private readonly hostSecondsPerSequencePrior: number;
   private params: FullParams;
   private logSd = PRIOR_LOG_SD;
   private covariance: number[][] | null = null;
@@ -316,7 +318,8 @@ export class RooflineModel implements PerformanceModel {
     this.models = Array.isArray(options.models) ? options.models : [options.models];
     if (this.models.length === 0) throw new UserInputError("the roofline needs a model file", "pass --model <file.gguf>");
     this.contextTokens = options.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
-    this.params = complete(options.params, this.models);
+    this.hostSecondsPerSequencePrior = priorHostSecondsPerSequence(this.models);
+    this.params = complete(options.params, this.hostSecondsPerSequencePrior);
   }
 
   /** The current (prior or calibrated) parameters. */
@@ -343,7 +346,7 @@ export class RooflineModel implements PerformanceModel {
 
   /** The step time, itemised, under parameters p (the calibrated ones when omitted). */
   breakdown(config: Config, params: Partial<RooflineParams> = this.params): RooflineBreakdown {
-    const p = params === this.params ? this.params : complete(params, this.models);
+    const p = params === this.params ? this.params : complete(params, this.hostSecondsPerSequencePrior);
     const m = this.machine;
     const s = readShape(config, m.usableCpus);
     const model = this.modelFor(s.quant);
@@ -443,7 +446,7 @@ export class RooflineModel implements PerformanceModel {
    * calling it again with more observations is the same as calling it once with all of them.
    */
   calibrate(observations: Observation[]): FullParams {
-    const prior = complete(this.options.params, this.models);
+    const prior = complete(this.options.params, this.hostSecondsPerSequencePrior);
     // A trial of a quant without a model file here cannot inform the roofline: skip it.
     const computable = (c: Config) => {
       try {
