@@ -109,3 +109,27 @@ describe("prediction accuracy on the 16-core landscape of our own workload", () 
     expect(pick.fractionOfBest).toBeGreaterThan(0.75);
   });
 });
+
+// Held out: a third model shape (llama-3.2-1b, q4_0/q8_0) of our own workload on the same kind of
+// 16-core machine, recorded in session 6 after every constant of the roofline was set; 41 of the
+// grid's 90 configurations (a random subset: the device time ran out).
+describe("prediction accuracy on a held-out 16-core landscape", () => {
+  const file = new URL("../fixtures/landscapes/h100host-llama32-1b-p1.jsonl", import.meta.url).pathname;
+  const context = loadLandscapeContext(file);
+  const landscape = parseLandscape(readFileSync(file, "utf8"), file, { params: context.params!, objective: context.objective! });
+  const points: MeasuredPoint[] = landscape.rows.map((r) => ({ config: r.config, value: r.value }));
+  const options = { hardware: context.hardware, models: context.models, contextTokens: context.contextTokens, space: landscape.space };
+
+  it("calibrated on 8 random trials, predicts the rest within 15% on average, the issue's target", () => {
+    // 12 seeded draws; 20 draws read 12.4% (seeds 1-20) and 13.5% (101-120) in session 6.
+    const ev = evaluatePredictions(points, () => createPerformanceModel(options), { k: 8, repeats: 12, seed: 1 });
+    expect(ev.scorable).toBe(41);
+    expect(ev.mape).toBeLessThan(0.15);
+    expect(ev.coverage).toBeGreaterThan(0.7);
+  });
+
+  it("picks, before any trial, a configuration within 25% of the best it measured", () => {
+    const pick = checkPick(points, new RooflineModel({ hardware: context.hardware!, models: context.models!, contextTokens: context.contextTokens }));
+    expect(pick.fractionOfBest).toBeGreaterThan(0.75);
+  });
+});
