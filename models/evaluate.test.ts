@@ -10,11 +10,18 @@ import { SurrogateModel } from "./surrogate.js";
 // A real landscape: 51 configurations of llama-batched-bench (synthetic TinyLlama-1.1B q4_0) on the
 // 16-core Xeon, recorded by bench/models-record-16core.sh; its sidecar carries the probed hardware
 // profile and the model file's ModelInfo.
+/** A recorded landscape with its sidecar: the points to score and the options of its models. */
+function loadRecorded(path: string) {
+  const context = loadLandscapeContext(path);
+  const landscape = parseLandscape(readFileSync(path, "utf8"), path, { params: context.params!, objective: context.objective! });
+  const points: MeasuredPoint[] = landscape.rows.map((r) => ({ config: r.config, value: r.value }));
+  const options = { hardware: context.hardware, models: context.models, contextTokens: context.contextTokens, space: landscape.space };
+  const roofline = () => new RooflineModel({ hardware: context.hardware!, models: context.models!, contextTokens: context.contextTokens });
+  return { context, landscape, points, options, roofline };
+}
+
 const file = new URL("./data/xeon16-tinyllama-q4_0.jsonl", import.meta.url).pathname;
-const context = loadLandscapeContext(file);
-const landscape = parseLandscape(readFileSync(file, "utf8"), file, { params: context.params!, objective: context.objective! });
-const points: MeasuredPoint[] = landscape.rows.map((r) => ({ config: r.config, value: r.value }));
-const options = { hardware: context.hardware, models: context.models, contextTokens: context.contextTokens, space: landscape.space };
+const { context, landscape, points, options } = loadRecorded(file);
 
 describe("landscape context", () => {
   it("reads the hardware profile and model info named by the sidecar", () => {
@@ -89,11 +96,9 @@ describe("replay --predict", () => {
 // Out of sample: paratune's own workload (node-llama-cpp, qwen2.5-0.5b q4_0/q8_0) on a 16-core
 // Xeon with AMX, 90 configurations; nothing in the roofline's prior was set from it.
 describe("prediction accuracy on the 16-core landscape of our own workload", () => {
-  const h100File = new URL("../fixtures/landscapes/h100host-qwen05b.jsonl", import.meta.url).pathname;
-  const h100Context = loadLandscapeContext(h100File);
-  const h100 = parseLandscape(readFileSync(h100File, "utf8"), h100File, { params: h100Context.params!, objective: h100Context.objective! });
-  const h100Points: MeasuredPoint[] = h100.rows.map((r) => ({ config: r.config, value: r.value }));
-  const h100Options = { hardware: h100Context.hardware, models: h100Context.models, contextTokens: h100Context.contextTokens, space: h100.space };
+  const h100 = loadRecorded(new URL("../fixtures/landscapes/h100host-qwen05b.jsonl", import.meta.url).pathname);
+  const h100Points = h100.points;
+  const h100Options = h100.options;
 
   it("calibrated on 8 random trials, predicts the rest within 25% on average (29% before the kernel-regime and host terms)", () => {
     // Seeded draws: the same 12 draws gave 26.3% with the roofline linear in sequences and a
@@ -104,7 +109,7 @@ describe("prediction accuracy on the 16-core landscape of our own workload", () 
   });
 
   it("picks, before any trial, a configuration within 25% of the true best", () => {
-    const pick = checkPick(h100Points, new RooflineModel({ hardware: h100Context.hardware!, models: h100Context.models!, contextTokens: h100Context.contextTokens }));
+    const pick = checkPick(h100Points, h100.roofline());
     expect(pick.bestMeasured).toBeCloseTo(1516.96, 1);
     expect(pick.fractionOfBest).toBeGreaterThan(0.75);
   });
@@ -114,11 +119,7 @@ describe("prediction accuracy on the 16-core landscape of our own workload", () 
 // 16-core machine, recorded in session 6 after every constant of the roofline was set; 41 of the
 // grid's 90 configurations (a random subset: the device time ran out).
 describe("prediction accuracy on a held-out 16-core landscape", () => {
-  const file = new URL("../fixtures/landscapes/h100host-llama32-1b-p1.jsonl", import.meta.url).pathname;
-  const context = loadLandscapeContext(file);
-  const landscape = parseLandscape(readFileSync(file, "utf8"), file, { params: context.params!, objective: context.objective! });
-  const points: MeasuredPoint[] = landscape.rows.map((r) => ({ config: r.config, value: r.value }));
-  const options = { hardware: context.hardware, models: context.models, contextTokens: context.contextTokens, space: landscape.space };
+  const { points, options, roofline } = loadRecorded(new URL("../fixtures/landscapes/h100host-llama32-1b-p1.jsonl", import.meta.url).pathname);
 
   it("calibrated on 8 random trials, predicts the rest within 15% on average, the issue's target", () => {
     // 12 seeded draws; 20 draws read 12.4% (seeds 1-20) and 13.5% (101-120) in session 6.
@@ -129,7 +130,7 @@ describe("prediction accuracy on a held-out 16-core landscape", () => {
   });
 
   it("picks, before any trial, a configuration within 25% of the best it measured", () => {
-    const pick = checkPick(points, new RooflineModel({ hardware: context.hardware!, models: context.models!, contextTokens: context.contextTokens }));
+    const pick = checkPick(points, roofline());
     expect(pick.fractionOfBest).toBeGreaterThan(0.75);
   });
 });
