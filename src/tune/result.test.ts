@@ -41,10 +41,17 @@ describe("speedup", () => {
 
 describe("confidenceOf", () => {
   const base = trial({ w: 1 }, 1, 100);
-  it("is high when the best leads by more than both margins of error", () => {
+  it("is high when the best leads by more than both margins of error and the run-to-run drift", () => {
     const c = confidenceOf([trial({ w: 2 }, 1, 150, 0.02), trial({ w: 4 }, 1, 120, 0.03), base], base);
     expect(c.level).toBe("high");
     expect(c.reason).toMatch(/leads the runner-up by 25\.0%/);
+    expect(c.reason).toMatch(/~10\.0% run-to-run drift/);
+  });
+  it("is not high when the lead clears the margins of error but not the drift", () => {
+    // 12% ahead with margins of 2% and 3%: within what a second run minutes later may read.
+    const c = confidenceOf([trial({ w: 2 }, 1, 112, 0.02), trial({ w: 4 }, 1, 100, 0.03), base], base);
+    expect(c.level).toBe("medium");
+    expect(confidenceOf([trial({ w: 2 }, 1, 105, 0.02), trial({ w: 4 }, 1, 100, 0.03), base], base).level).toBe("low");
   });
   it("is low when the top two are within noise", () => {
     expect(confidenceOf([trial({ w: 2 }, 1, 101, 0.04), trial({ w: 4 }, 1, 100, 0.04)], base).level).toBe("low");
