@@ -7,9 +7,6 @@ import { createPerformanceModel } from "./index.js";
 import { pessimisticParams, RooflineModel } from "./roofline.js";
 import { SurrogateModel } from "./surrogate.js";
 
-// A real landscape: 51 configurations of llama-batched-bench (synthetic TinyLlama-1.1B q4_0) on the
-// 16-core Xeon, recorded by bench/models-record-16core.sh; its sidecar carries the probed hardware
-// profile and the model file's ModelInfo.
 /** A recorded landscape with its sidecar: the points to score and the options of its models. */
 function loadRecorded(path: string) {
   const context = loadLandscapeContext(path);
@@ -20,6 +17,9 @@ function loadRecorded(path: string) {
   return { context, landscape, points, options, roofline };
 }
 
+// A real landscape: 51 configurations of llama-batched-bench (synthetic TinyLlama-1.1B q4_0) on the
+// 16-core Xeon, recorded by bench/models-record-16core.sh; its sidecar carries the probed hardware
+// profile and the model file's ModelInfo.
 const file = new URL("./data/xeon16-tinyllama-q4_0.jsonl", import.meta.url).pathname;
 const { context, landscape, points, options } = loadRecorded(file);
 
