@@ -1,7 +1,9 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseLandscape } from "../src/replay.js";
-import { checkPick, evaluatePredictions, loadLandscapeContext, predictOnLandscape, renderLandscapeEvaluation, type MeasuredPoint } from "./evaluate.js";
+import { loadLandscape, parseLandscape } from "../src/replay.js";
+import { checkPick, evaluatePredictions, loadLandscapeContext, predictOnLandscape, renderLandscapeEvaluation, replicateCheck, type MeasuredPoint } from "./evaluate.js";
 import { UserInputError } from "../src/errors.js";
 import { createPerformanceModel } from "./index.js";
 import { pessimisticParams, RooflineModel } from "./roofline.js";
@@ -132,5 +134,54 @@ describe("prediction accuracy on a held-out 16-core landscape", () => {
   it("picks, before any trial, a configuration within 25% of the best it measured", () => {
     const pick = checkPick(points, roofline());
     expect(pick.fractionOfBest).toBeGreaterThan(0.75);
+  });
+});
+
+describe("replay --predict against another recording of the grid", () => {
+  const params = ["workers", "threads"];
+  const write = (dir: string, name: string, rows: object[]) => writeFileSync(join(dir, name), rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+
+  it("reads the replicate named by the sidecar as a prediction of the landscape: its error on the configurations both measured", () => {
+    const dir = mkdtempSync(join(tmpdir(), "paratune-replicate-"));
+    try {
+      write(dir, "a.jsonl", [
+        { workers: 1, threads: 1, decodeTps: 100 },
+        { workers: 1, threads: 2, decodeTps: 200 },
+        { workers: 2, threads: 1, ok: 0 },
+        { workers: 2, threads: 2, decodeTps: 400 },
+      ]);
+      // 110 for 100 (10%), 150 for 200 (25%); 2x1 failed here, 2x2 was not measured there.
+      write(dir, "b.jsonl", [
+        { workers: 1, threads: 1, decodeTps: 110 },
+        { workers: 1, threads: 2, decodeTps: 150 },
+        { workers: 2, threads: 1, decodeTps: 300 },
+      ]);
+      writeFileSync(join(dir, "a.meta.json"), JSON.stringify({ replicates: "b.jsonl" }));
+      expect(loadLandscapeContext(join(dir, "a.jsonl")).replicates).toEqual([join(dir, "b.jsonl")]);
+      const a = loadLandscape(join(dir, "a.jsonl"), { params, objective: "decodeTps" });
+      const check = replicateCheck(a, join(dir, "b.jsonl"));
+      expect(check.shared).toBe(2);
+      expect(check.mape).toBeCloseTo(0.175, 10);
+      const e = predictOnLandscape(a, { k: 1, repeats: 1, seed: 1 });
+      expect(e.replicates).toEqual([check]);
+      expect(renderLandscapeEvaluation(e)).toContain("another recording of this grid (b.jsonl), read as a prediction of this one: error 17.5% on 2 shared configurations");
+      // A sidecar that names a file that is not there is the user's mistake, said in one line.
+      writeFileSync(join(dir, "a.meta.json"), JSON.stringify({ replicates: ["missing.jsonl"] }));
+      expect(() => predictOnLandscape(a, { k: 1, repeats: 1, seed: 1 })).toThrow(UserInputError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("gives the recorded 16-core landscape's spread against its earlier recording", () => {
+    const file = new URL("../fixtures/landscapes/h100host-qwen05b-p1.jsonl", import.meta.url).pathname;
+    const { landscape } = loadRecorded(file);
+    const e = predictOnLandscape(landscape, { k: 8, repeats: 1, seed: 1 });
+    expect(e.replicates).toHaveLength(1);
+    expect(e.replicates[0].file).toMatch(/h100host-qwen05b\.jsonl$/);
+    expect(e.replicates[0].shared).toBe(90);
+    // Mean |log ratio| 0.149 between the two (docs/models.md, session 5); as an error of the
+    // pool-of-four recording predicting this one, 13.3%, against the adaptive model's 18.4% at K=8.
+    expect(e.replicates[0].mape).toBeCloseTo(0.1332, 3);
   });
 });

@@ -3,10 +3,11 @@
 // not see, averaged over several random draws of the K. This is what `paratune replay --predict K`
 // and bench/models-accuracy report.
 
+import { basename } from "node:path";
 import { UserInputError } from "../src/errors.js";
 import { loadLandscapeContext } from "../src/landscape-context.js";
 import { createRng, shuffle } from "../src/random.js";
-import type { Landscape } from "../src/replay.js";
+import { loadLandscape, type Landscape } from "../src/replay.js";
 import type { Config, Observation, PerformanceModel, Prediction } from "../src/types.js";
 import { createPerformanceModel } from "./index.js";
 import { RooflineModel } from "./roofline.js";
@@ -158,6 +159,33 @@ export interface LandscapeEvaluation {
   sources: Record<string, number>;
   /** The roofline before any trial: its error on every configuration and the one it would pick. */
   prior: { mape: number; pick: PickCheck } | null;
+  /** Other recordings of the grid named by the sidecar, each read as a prediction of this one. */
+  replicates: ReplicateCheck[];
+}
+
+/**
+ * Another recording of the same grid read as a prediction of this one: the mean absolute
+ * percentage error of its values over the configurations both measured. No model can be held to
+ * much better than what measuring again gives (docs/models.md, sessions 4 and 6).
+ */
+export interface ReplicateCheck {
+  file: string;
+  /** Configurations with a value in both recordings. */
+  shared: number;
+  mape: number;
+}
+
+export function replicateCheck(landscape: Landscape, file: string): ReplicateCheck {
+  const other = loadLandscape(file, { params: landscape.params.map((p) => p.name), objective: landscape.objective, direction: landscape.direction });
+  let sum = 0;
+  let shared = 0;
+  for (const row of landscape.rows) {
+    const twin = other.lookup(row.config)?.value ?? null;
+    if (row.value === null || row.value === 0 || twin === null) continue;
+    sum += Math.abs(twin - row.value) / Math.abs(row.value);
+    shared++;
+  }
+  return { file, shared, mape: shared > 0 ? sum / shared : Number.NaN };
 }
 
 export function predictOnLandscape(landscape: Landscape, options: { k: number; repeats?: number; seed?: number }): LandscapeEvaluation {
@@ -201,6 +229,7 @@ export function predictOnLandscape(landscape: Landscape, options: { k: number; r
     coverage: ev.coverage,
     sources,
     prior,
+    replicates: (context.replicates ?? []).map((f) => replicateCheck(landscape, f)),
   };
 }
 
@@ -219,6 +248,13 @@ export function renderLandscapeEvaluation(e: LandscapeEvaluation): string {
     );
   } else {
     lines.push("no roofline: the landscape's .meta.json has no hardware profile and model info");
+  }
+  for (const r of e.replicates) {
+    lines.push(
+      r.shared > 0
+        ? `another recording of this grid (${basename(r.file)}), read as a prediction of this one: error ${pct(r.mape)} on ${r.shared} shared configurations, the measurements' own spread`
+        : `another recording of this grid (${basename(r.file)}) shares no measured configuration with this one`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }

@@ -19,6 +19,8 @@ export interface LandscapeContext {
   /** The parameter fields and objective, when the sidecar names them. */
   params?: string[];
   objective?: string;
+  /** Other recordings of the same grid (absolute paths), when the sidecar names them in `replicates`. */
+  replicates?: string[];
 }
 
 /** The sidecar of a landscape: `NAME.jsonl` -> `NAME.meta.json`. */
@@ -57,5 +59,7 @@ export function loadLandscapeContext(landscapeFile: string): LandscapeContext {
   if (typeof meta.contextTokens === "number") out.contextTokens = meta.contextTokens;
   if (Array.isArray(meta.params)) out.params = meta.params.map(String);
   if (typeof meta.objective === "string") out.objective = meta.objective;
+  const replicates = typeof meta.replicates === "string" ? [meta.replicates] : Array.isArray(meta.replicates) ? meta.replicates.filter((r): r is string => typeof r === "string") : [];
+  if (replicates.length > 0) out.replicates = replicates.map((r) => resolve(dirname(metaFile), r));
   return out;
 }
