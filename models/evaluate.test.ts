@@ -165,9 +165,18 @@ describe("replay --predict against another recording of the grid", () => {
       const e = predictOnLandscape(a, { k: 1, repeats: 1, seed: 1 });
       expect(e.replicates).toEqual([check]);
       expect(renderLandscapeEvaluation(e)).toContain("another recording of this grid (b.jsonl), read as a prediction of this one: error 17.5% on 2 shared configurations");
-      // A sidecar that names a file that is not there is the user's mistake, said in one line.
+      // The same for a minimised objective: comparing two recordings needs no model.
+      const minimized = loadLandscape(join(dir, "a.jsonl"), { params, objective: "decodeTps", direction: "minimize" });
+      expect(predictOnLandscape(minimized, { k: 1, repeats: 1, seed: 1 }).replicates).toEqual([check]);
+      // The landscape itself, or a file named twice, is not another recording.
+      writeFileSync(join(dir, "a.meta.json"), JSON.stringify({ replicates: ["a.jsonl", "b.jsonl", "./b.jsonl"] }));
+      expect(loadLandscapeContext(join(dir, "a.jsonl")).replicates).toEqual([join(dir, "b.jsonl")]);
+      // A sidecar that names a file that is not there, or no file name, is the user's mistake, said in one line.
       writeFileSync(join(dir, "a.meta.json"), JSON.stringify({ replicates: ["missing.jsonl"] }));
       expect(() => predictOnLandscape(a, { k: 1, repeats: 1, seed: 1 })).toThrow(UserInputError);
+      expect(() => predictOnLandscape(a, { k: 1, repeats: 1, seed: 1 })).toThrow(/a\.meta\.json names .*missing\.jsonl in "replicates": cannot read landscape/);
+      writeFileSync(join(dir, "a.meta.json"), JSON.stringify({ replicates: [{ file: "b.jsonl" }] }));
+      expect(() => loadLandscapeContext(join(dir, "a.jsonl"))).toThrow(/"replicates" must be a landscape file name or a list of them/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -5,7 +5,7 @@
 
 import { basename } from "node:path";
 import { UserInputError } from "../src/errors.js";
-import { loadLandscapeContext } from "../src/landscape-context.js";
+import { loadLandscapeContext, sidecarPath } from "../src/landscape-context.js";
 import { createRng, shuffle } from "../src/random.js";
 import { loadLandscape, type Landscape } from "../src/replay.js";
 import type { Config, Observation, PerformanceModel, Prediction } from "../src/types.js";
@@ -165,8 +165,9 @@ export interface LandscapeEvaluation {
 
 /**
  * Another recording of the same grid read as a prediction of this one: the mean absolute
- * percentage error of its values over the configurations both measured. No model can be held to
- * much better than what measuring again gives (docs/models.md, sessions 4 and 6).
+ * percentage error of its values over the configurations both measured. When the recordings
+ * differ only in when they were made, no model can be held to much better than this
+ * (docs/models.md, sessions 4 and 6); when a setting changed between them, it measures that too.
  */
 export interface ReplicateCheck {
   file: string;
@@ -181,7 +182,7 @@ export function replicateCheck(landscape: Landscape, file: string): ReplicateChe
   let shared = 0;
   for (const row of landscape.rows) {
     const twin = other.lookup(row.config)?.value ?? null;
-    if (row.value === null || row.value === 0 || twin === null) continue;
+    if (row.value === null || twin === null) continue;
     sum += Math.abs(twin - row.value) / Math.abs(row.value);
     shared++;
   }
@@ -195,7 +196,9 @@ export function predictOnLandscape(landscape: Landscape, options: { k: number; r
     throw new UserInputError(`--predict must be an integer from 0 to ${points.length - 1} (the landscape has ${points.length} configurations), got ${k}`);
   }
   // Models predict a throughput; for a minimised objective (latency) the roofline does not apply.
-  const context = landscape.direction === "maximize" ? loadLandscapeContext(landscape.source) : {};
+  // Other recordings of the grid compare whatever the direction.
+  const sidecar = loadLandscapeContext(landscape.source);
+  const context = landscape.direction === "maximize" ? sidecar : {};
   const withRoofline = Boolean(context.hardware && context.models);
   const options_ = { hardware: context.hardware, models: context.models, contextTokens: context.contextTokens, space: landscape.space };
   if (k === 0 && !withRoofline) {
@@ -229,7 +232,14 @@ export function predictOnLandscape(landscape: Landscape, options: { k: number; r
     coverage: ev.coverage,
     sources,
     prior,
-    replicates: (context.replicates ?? []).map((f) => replicateCheck(landscape, f)),
+    replicates: (sidecar.replicates ?? []).map((f) => {
+      try {
+        return replicateCheck(landscape, f);
+      } catch (err) {
+        if (!(err instanceof UserInputError)) throw err;
+        throw new UserInputError(`${sidecarPath(landscape.source)} names ${f} in "replicates": ${err.message}`, err.hint);
+      }
+    }),
   };
 }
 
@@ -252,7 +262,7 @@ export function renderLandscapeEvaluation(e: LandscapeEvaluation): string {
   for (const r of e.replicates) {
     lines.push(
       r.shared > 0
-        ? `another recording of this grid (${basename(r.file)}), read as a prediction of this one: error ${pct(r.mape)} on ${r.shared} shared configurations, the measurements' own spread`
+        ? `another recording of this grid (${basename(r.file)}), read as a prediction of this one: error ${pct(r.mape)} on ${r.shared} shared configurations`
         : `another recording of this grid (${basename(r.file)}) shares no measured configuration with this one`,
     );
   }

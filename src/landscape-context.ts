@@ -59,7 +59,15 @@ export function loadLandscapeContext(landscapeFile: string): LandscapeContext {
   if (typeof meta.contextTokens === "number") out.contextTokens = meta.contextTokens;
   if (Array.isArray(meta.params)) out.params = meta.params.map(String);
   if (typeof meta.objective === "string") out.objective = meta.objective;
-  const replicates = typeof meta.replicates === "string" ? [meta.replicates] : Array.isArray(meta.replicates) ? meta.replicates.filter((r): r is string => typeof r === "string") : [];
-  if (replicates.length > 0) out.replicates = replicates.map((r) => resolve(dirname(metaFile), r));
+  if (meta.replicates !== undefined) {
+    const named = typeof meta.replicates === "string" ? [meta.replicates] : meta.replicates;
+    if (!Array.isArray(named) || !named.every((r): r is string => typeof r === "string" && r !== "")) {
+      throw new UserInputError(`${metaFile}: "replicates" must be a landscape file name or a list of them`, "paths are relative to the sidecar");
+    }
+    // The landscape itself is no second recording of itself; a file named twice counts once.
+    const self = resolve(landscapeFile);
+    const files = [...new Set(named.map((r) => resolve(dirname(metaFile), r)))].filter((f) => f !== self);
+    if (files.length > 0) out.replicates = files;
+  }
   return out;
 }
