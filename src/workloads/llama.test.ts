@@ -200,9 +200,10 @@ describe("LlamaWorkload", () => {
     process.kill(pid, "SIGKILL");
     const m = await running;
     expect(m.error).toMatch(/killed by SIGKILL/);
-    // This test's kill is not the OOM killer: where the cgroup counter can be read it says so.
-    const { oomKillCount } = await import("./processes.js");
-    expect(m.status).toBe(oomKillCount() === null ? "oom" : "failed");
+    // This test's kill is not the OOM killer, and an unreadable counter is no evidence of one
+    // (llama-sigkill.test.ts): either way the trial is a plain failure.
+    expect(m.status).toBe("failed");
+    expect(m.error).not.toMatch(/out of memory\)/);
   }, 60_000);
 
   it("treats impossible configurations as infeasible and bad options as user errors", async () => {

@@ -315,12 +315,13 @@ export class LlamaWorkload implements Workload {
   private exitError(w: Worker, code: number | undefined, sig: string | undefined, oomBefore: number | null): TrialError {
     if (sig === "SIGKILL") {
       const after = oomKillCount();
-      // Without a readable cgroup counter, an unexplained SIGKILL is almost always the OOM killer.
-      const oom = oomBefore === null || after === null || after > oomBefore;
-      return new TrialError(
-        `worker ${w.index} was killed by SIGKILL${oom ? " (out of memory)" : ""}`,
-        oom ? "oom" : "failed",
-      );
+      // Only the kernel's counter tells an OOM kill from any other SIGKILL; without it the cause
+      // is unknown, and the trial is a plain failure rather than a memory cliff for the tuner.
+      if (oomBefore === null || after === null) {
+        return new TrialError(`worker ${w.index} was killed by SIGKILL (cause unknown: the cgroup's OOM-kill counter could not be read, so it may or may not have run out of memory)`);
+      }
+      const oom = after > oomBefore;
+      return new TrialError(`worker ${w.index} was killed by SIGKILL${oom ? " (out of memory)" : ""}`, oom ? "oom" : "failed");
     }
     return new TrialError(`worker ${w.index} ${sig ? `crashed with ${sig}` : `exited with code ${code}`} before the trial ended`);
   }
