@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { landscapePrior, loadLandscape, type Landscape } from "../src/replay.js";
-import { configKey, infeasibility } from "../src/space.js";
+import { configKey, infeasibility, paramValues } from "../src/space.js";
 import type { Config, SearchSpace, Tuner } from "../src/types.js";
 import { createTuner, TUNER_NAMES } from "./index.js";
 import { gridOrder, refinementLevels } from "./grid.js";
@@ -190,8 +190,10 @@ describe("grid order", () => {
 
   it("starts with every combination of the extremes", () => {
     const order = gridOrder(tiny.space, tiny.rows.map((r) => r.config));
-    const extremes = (p: (typeof tiny.params)[number], v: Config[string]) =>
-      p.kind === "categorical" ? [p.values[0], p.values[p.values.length - 1]].includes(String(v)) : [p.values[0], p.values[p.values.length - 1]].includes(Number(v));
+    const extremes = (p: (typeof tiny.params)[number], v: Config[string]) => {
+      const values = paramValues(p);
+      return [values[0], values[values.length - 1]].includes(p.kind === "categorical" ? String(v) : Number(v));
+    };
     const corners = order.filter((c) => tiny.params.every((p) => extremes(p, c[p.name])));
     expect(order.slice(0, corners.length).map(configKey)).toEqual(corners.map(configKey));
   });
@@ -202,9 +204,10 @@ describe("space filling and acquisition", () => {
     const configs = small.rows.map((r) => r.config);
     const [a, b] = maximinDesign(small.space, configs, 2, [], 0);
     for (const p of small.params) {
-      if (p.kind === "categorical" || p.values.length < 2) continue;
-      const lo = p.values[0];
-      const hi = p.values[p.values.length - 1];
+      const values = paramValues(p);
+      if (p.kind === "categorical" || values.length < 2) continue;
+      const lo = values[0];
+      const hi = values[values.length - 1];
       expect([lo, hi]).toContain(Number(a[p.name]));
       expect(b[p.name]).toBe(a[p.name] === lo ? hi : lo);
     }
