@@ -15,7 +15,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
-import { parseLandscape, type Landscape } from "../src/replay.js";
+import { parseLandscape, type Landscape } from "../src/landscape.js";
 import type { PerformanceModel } from "../src/types.js";
 import { checkPick, evaluatePredictions, type MeasuredPoint } from "../models/evaluate.js";
 import { loadLandscapeContext, type LandscapeContext } from "../src/landscape-context.js";

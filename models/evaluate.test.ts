@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadLandscape, parseLandscape } from "../src/replay.js";
+import { loadLandscape, parseLandscape } from "../src/landscape.js";
 import { checkPick, evaluatePredictions, loadLandscapeContext, predictOnLandscape, renderLandscapeEvaluation, replicateCheck, type MeasuredPoint } from "./evaluate.js";
 import { UserInputError } from "../src/errors.js";
 import { createPerformanceModel } from "./index.js";

@@ -7,7 +7,7 @@ import { basename } from "node:path";
 import { UserInputError } from "../src/errors.js";
 import { loadLandscapeContext, sidecarPath } from "../src/landscape-context.js";
 import { createRng, shuffle } from "../src/random.js";
-import { loadLandscape, type Landscape } from "../src/replay.js";
+import { loadLandscape, type Landscape } from "../src/landscape.js";
 import type { Config, Observation, PerformanceModel, Prediction } from "../src/types.js";
 import { createPerformanceModel } from "./index.js";
 import { RooflineModel } from "./roofline.js";

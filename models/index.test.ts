@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseLandscape } from "../src/replay.js";
+import { parseLandscape } from "../src/landscape.js";
 import { createRng, shuffle } from "../src/random.js";
 import type { Config, Observation } from "../src/types.js";
 import { loadLandscapeContext } from "./evaluate.js";

@@ -15,7 +15,6 @@ import { UslModel } from "./usl.js";
 export { RooflineModel, rooflinePriorMean, DEFAULT_ROOFLINE_PARAMS, type RooflineParams, type RooflineOptions } from "./roofline.js";
 export { UslModel, fitUsl, type UslFit, type UslPoint } from "./usl.js";
 export { SurrogateModel } from "./surrogate.js";
-export { evaluatePredictions, checkPick, type MeasuredPoint, type PredictionEvaluation, type PickCheck } from "./evaluate.js";
 
 export interface PerformanceModelOptions {
   /** Needed for the roofline (bandwidth curve, usable cores). */

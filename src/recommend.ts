@@ -18,10 +18,10 @@ import { readModelInfo } from "./model-info.js";
 import { synthesize } from "./synth.js";
 import { cacheDir } from "./paths.js";
 import { buildLlamaSpace, llamaBaseline } from "./tune/space-builder.js";
-import { tuneRun, type TuneOptions } from "./tune/index.js";
+import type { TuneOptions } from "./tune/index.js";
 import type { Config, HardwareProfile, ModelInfo, Prediction, TuneResult, WorkloadDescription } from "./types.js";
 import { envBlock, envRecord, renderEnv, writeEnvFile, type EnvMap, type EnvStyle } from "./outputs/env.js";
-import { writeOutputs } from "./outputs/index.js";
+import { tuneRun } from "./tuning.js";
 import { hardwareSummary, metricUnit, recommendationFromResult, speedupOf, type Recommendation, type SettingEffect } from "./outputs/recommendation.js";
 
 /** What recommend() tunes when the store has no answer, unless told otherwise. */
@@ -212,9 +212,7 @@ export async function recommend(options: RecommendOptions = {}): Promise<Recomme
     const late = options.fresh ? null : current(lookupStore(key, options.store));
     if (late) return answer(storeAnswer(late.result), null);
     const tunedAt = new Date().toISOString();
-    const run = await tuneRun(tuneOptions);
-    // tune() writes its outputs with the default names; write them again with the asked ones.
-    await writeOutputs(run.result, run.outDir, { envStyle: options.envStyle, envMap: options.envMap, source: "tuned" });
+    const run = await tuneRun({ ...tuneOptions, envStyle: options.envStyle, envMap: options.envMap });
     // tune() saves a result with a measured best to the store under the same key; save it here
     // only when it did not (a run where every trial failed is for the user to read, not to reuse).
     const saved = lookupStore(key, options.store);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { landscapePrior, loadLandscape, type Landscape } from "../src/replay.js";
+import { loadLandscape, type Landscape } from "../src/landscape.js";
+import { landscapePrior } from "../src/replay.js";
 import { configKey, infeasibility, paramValues } from "../src/space.js";
 import type { Config, SearchSpace, Tuner } from "../src/types.js";
 import { createTuner, TUNER_NAMES } from "./index.js";

@@ -4,7 +4,7 @@
 // different way from the .env or `recommend()` (both go through recommendation.ts).
 
 import type { Config, Param, RankedConfig, TuneResult } from "../types.js";
-import { formatBytes, formatDuration } from "../cli/format.js";
+import { formatBytes, formatDuration } from "../format.js";
 import type { Chart } from "./charts.js";
 import { describeConfig, formatRme, formatSpeedup, formatValue, type Recommendation } from "./recommendation.js";
 

@@ -1,6 +1,6 @@
-// tune(): everything `paratune tune` does, as a library call. Probe the machine, get the model
-// files (or synthesise them), build the search space, spend the budget on trials, and write the
-// journal and the result into the output folder. The budget clock starts here, so probing and
+// The study of a tuning run: probe the machine, get the model files (or synthesise them), build
+// the search space, spend the budget on trials, and write the journal and the result into the
+// output folder. The budget clock starts here, so probing and
 // synthesis are paid from it.
 
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -15,7 +15,6 @@ import { enumerate, infeasibility, parseParamSpec } from "../space.js";
 import type { Config, HardwareProfile, Param, PerformanceModel, Prediction, SearchSpace, TrialRecord, TuneResult, Workload, WorkloadDescription } from "../types.js";
 import { CommandWorkload } from "../workloads/command.js";
 import { LlamaWorkload, trialPlan } from "../workloads/llama.js";
-import { writeOutputs } from "../outputs/index.js";
 import { saveToStore } from "../store.js";
 import { Budget } from "./budget.js";
 import { Journal, JOURNAL_FILE, readJournal } from "./journal.js";
@@ -98,12 +97,11 @@ export interface TuneRun {
   files: string[];
 }
 
-export async function tune(options: TuneOptions = {}): Promise<TuneResult> {
-  return (await tuneRun(options)).result;
-}
-
-/** tune(), also saying where the files went (the CLI prints them). */
-export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
+/**
+ * Runs the study into its folder: study.json, the journal, result.json, and the store of past
+ * tunings. The outputs for people (.env, report) are a layer above: src/tuning.ts writes them.
+ */
+export async function runTuning(options: TuneOptions = {}): Promise<TuneRun> {
   const budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
   if (!(budgetMs > 0)) throw new UserInputError(`budget must be positive, got ${budgetMs} ms`, "e.g. --budget 10m");
   const budget = new Budget(budgetMs);
@@ -232,8 +230,6 @@ export async function tuneRun(options: TuneOptions = {}): Promise<TuneRun> {
     progress.setPhase("writing the results");
     const files = [join(outDir, JOURNAL_FILE), join(outDir, RESULT_FILE)];
     await writeJson(join(outDir, RESULT_FILE), result);
-    const written = await writeOutputs(result, outDir);
-    files.push(...written.files.filter((f) => !files.includes(f)));
     if (options.store !== false && result.best) {
       try {
         await saveToStore(result);

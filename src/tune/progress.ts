@@ -3,7 +3,7 @@
 // far. Silent when stderr is not a terminal or when --json asked for machine output.
 
 import cliProgress from "cli-progress";
-import { formatDuration } from "../cli/format.js";
+import { formatDuration } from "../format.js";
 import type { TrialRecord } from "../types.js";
 
 export interface ProgressOptions {

@@ -3,7 +3,7 @@
 // run, each with a reason the report can quote, so that no trial is spent discovering an OOM.
 
 import type { Config, Constraint, HardwareProfile, ModelInfo, Param, SearchSpace } from "../types.js";
-import { formatBytes } from "../cli/format.js";
+import { formatBytes } from "../format.js";
 
 export interface SpaceOptions {
   /** Allow workers x threads above the usable cores (off by default: it only ever loses). */

@@ -10,7 +10,7 @@ import { readJournal } from "./journal.js";
 import { buildLlamaSpace, memoryNeed, usableMemoryBytes } from "./space-builder.js";
 import { enumerate, feasibleConfigs, infeasibility } from "../space.js";
 import { UserInputError } from "../errors.js";
-import { tuneRun } from "./index.js";
+import { tuneRun } from "../tuning.js";
 import { useTempPaths } from "../testing/temp-paths.js";
 
 const paths = useTempPaths("paratune-tune");

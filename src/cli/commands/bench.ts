@@ -8,7 +8,8 @@ import { UserInputError } from "../../errors.js";
 import { LlamaWorkload } from "../../workloads/llama.js";
 import { CommandWorkload } from "../../workloads/command.js";
 import { parseDuration } from "../../workloads/duration.js";
-import { formatBytes, formatDuration, printJson, table } from "../format.js";
+import { formatBytes, formatDuration, table } from "../../format.js";
+import { printJson } from "../format.js";
 
 interface BenchFlags {
   model?: string;

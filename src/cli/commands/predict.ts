@@ -11,7 +11,8 @@ import type { Config, HardwareProfile, ModelInfo, Observation, Param, Performanc
 import { probe } from "../../../probes/index.js";
 import { RooflineModel } from "../../../models/roofline.js";
 import { createPerformanceModel, predictionInterval } from "../../../models/index.js";
-import { formatBytes, printJson, table } from "../format.js";
+import { formatBytes, table } from "../../format.js";
+import { printJson } from "../format.js";
 
 interface PredictFlags {
   model: string[];

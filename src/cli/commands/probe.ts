@@ -4,7 +4,8 @@ import cliProgress from "cli-progress";
 import type { HardwareProfile } from "../../types.js";
 import { probe } from "../../../probes/index.js";
 import { formatCpuList } from "../../../probes/cpulist.js";
-import { formatBytes, printJson, table } from "../format.js";
+import { formatBytes, table } from "../../format.js";
+import { printJson } from "../format.js";
 
 interface ProbeFlags {
   json?: boolean;

@@ -4,8 +4,10 @@ import { Command, Option } from "commander";
 import cliProgress from "cli-progress";
 import { UserInputError } from "../../errors.js";
 import { configKey } from "../../space.js";
-import { landscapePrior, loadLandscape, replay, type Quartiles, type ReplayResult } from "../../replay.js";
-import { printJson, table } from "../format.js";
+import { loadLandscape } from "../../landscape.js";
+import { landscapePrior, replay, type Quartiles, type ReplayResult } from "../../replay.js";
+import { table } from "../../format.js";
+import { printJson } from "../format.js";
 import { predictOnLandscape, renderLandscapeEvaluation } from "../../../models/evaluate.js";
 
 interface ReplayFlags {

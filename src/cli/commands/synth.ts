@@ -3,7 +3,8 @@ import { Command } from "commander";
 import cliProgress from "cli-progress";
 import { UserInputError } from "../../errors.js";
 import { describePresets, SYNTH_QUANTS, synthesize, type SynthesizedModel } from "../../synth.js";
-import { formatBytes, formatDuration, printJson, table } from "../format.js";
+import { formatBytes, formatDuration, table } from "../../format.js";
+import { printJson } from "../format.js";
 
 interface SynthFlags {
   shape?: string;

@@ -3,8 +3,10 @@ import { Command, Option } from "commander";
 import { UserInputError } from "../../errors.js";
 import { configKey } from "../../space.js";
 import type { RankedConfig, TuneResult } from "../../types.js";
-import { parseBudget, tuneRun, DEFAULT_SHAPE } from "../../tune/index.js";
-import { formatDuration, printJson, table } from "../format.js";
+import { parseBudget, DEFAULT_SHAPE } from "../../tune/index.js";
+import { tuneRun } from "../../tuning.js";
+import { formatDuration, table } from "../../format.js";
+import { printJson } from "../format.js";
 
 interface TuneFlags {
   model?: string[];
