@@ -114,13 +114,26 @@ export function priorHostSecondsPerSequence(models: ModelInfo[]): number {
 const PRIOR_LOG_SD = 0.35;
 /** Oversubscribed configurations are a cliff whose depth varies a lot between machines. */
 const OVERSUBSCRIBED_LOG_SD = 1.0;
+/** The calibrated scalar parameters; the log-scale vector of a calibration holds them in this order. */
+type ScalarParam = Exclude<keyof RooflineParams, "quantFactors">;
 /**
- * Prior spread of each calibrated parameter on the log scale, in the order of `toLog`: bandwidth
- * fraction, FLOP/s, barrier, stall, host per step, host per sequence, busy slowdown, weight pass,
- * token cost at 4 and 16 rows; then one per quant factor. The host terms are wide (a factor of
- * ~7 per sd): llama-batched-bench has almost none, node-llama-cpp several milliseconds.
+ * Prior spread of each calibrated parameter on the log scale; every quant factor gets
+ * `QUANT_FACTOR_PRIOR_LOG_SD`. The host terms are wide (a factor of ~7 per sd):
+ * llama-batched-bench has almost none, node-llama-cpp several milliseconds.
  */
-const PARAM_PRIOR_LOG_SD = [0.5, 0.7, 1.0, 1.5, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0];
+const PARAM_PRIOR_LOG_SD: Record<ScalarParam, number> = {
+  bandwidthFraction: 0.5,
+  flopsPerCore: 0.7,
+  syncSecondsPerLayerThread: 1.0,
+  oversubscribedSecondsPerLayer: 1.5,
+  hostSecondsPerStep: 2.0,
+  hostSecondsPerSequence: 2.0,
+  busySlowdown: 1.0,
+  weightPassFlopsPerParam: 1.0,
+  tokenCostAt4Rows: 1.0,
+  tokenCostAt16Rows: 1.0,
+};
+const SCALAR_PARAMS = Object.keys(PARAM_PRIOR_LOG_SD) as ScalarParam[];
 const QUANT_FACTOR_PRIOR_LOG_SD = 0.5;
 /** Upper bound of the calibrated bandwidth fraction. */
 const MAX_BANDWIDTH_FRACTION = 1.2;
@@ -472,9 +485,11 @@ export class RooflineModel implements PerformanceModel {
     // A low-fidelity trial is a shorter, noisier measurement: trust it less.
     const sigma = usable.map((o) => 1 / Math.sqrt(Math.max(0.1, Math.min(1, o.fidelity ?? 1))));
     const priorLog = toLog(prior, layout);
-    const priorSd = [...PARAM_PRIOR_LOG_SD, ...layout.map(() => QUANT_FACTOR_PRIOR_LOG_SD)];
+    const priorSd = [...SCALAR_PARAMS.map((name) => PARAM_PRIOR_LOG_SD[name]), ...layout.map(() => QUANT_FACTOR_PRIOR_LOG_SD)];
     // Without an oversubscribed trial nothing constrains the stall: leave it at its prior.
-    const free = priorLog.map((_, k) => k).filter((k) => k !== 3 || this.seenOversubscribed);
+    const stall = SCALAR_PARAMS.indexOf("oversubscribedSecondsPerLayer");
+    const free = priorLog.map((_, k) => k).filter((k) => k !== stall || this.seenOversubscribed);
+    const bandwidth = SCALAR_PARAMS.indexOf("bandwidthFraction");
     const full = (lp: number[]) => {
       const out = [...priorLog];
       free.forEach((k, j) => (out[k] = lp[j]));
@@ -492,7 +507,7 @@ export class RooflineModel implements PerformanceModel {
       // A decode step cannot stream much faster than the probe measured (a native kernel may beat
       // the probe's WebAssembly triad a little); without this cap a slow barrier gets "paid for"
       // by an impossible bandwidth.
-      max: free.map((k) => (k === 0 ? Math.min(Math.log(MAX_BANDWIDTH_FRACTION), priorLog[0] + 4 * priorSd[0]) : priorLog[k] + 4 * priorSd[k])),
+      max: free.map((k) => (k === bandwidth ? Math.min(Math.log(MAX_BANDWIDTH_FRACTION), priorLog[k] + 4 * priorSd[k]) : priorLog[k] + 4 * priorSd[k])),
     });
     const fullCov = priorLog.map(() => priorLog.map(() => 0));
     free.forEach((a, i) => free.forEach((b, j) => (fullCov[a][b] = fit.covariance[i][j])));
@@ -516,39 +531,16 @@ export class RooflineModel implements PerformanceModel {
   }
 }
 
-/** The parameters as one log-scale vector: the ten scalars, then the factors of the quants in `quants`. */
+/** The parameters as one log-scale vector: the scalars of `SCALAR_PARAMS`, then the factors of the quants in `quants`. */
 function toLog(p: FullParams, quants: string[]): number[] {
-  return [
-    Math.log(p.bandwidthFraction),
-    Math.log(p.flopsPerCore),
-    Math.log(p.syncSecondsPerLayerThread),
-    Math.log(p.oversubscribedSecondsPerLayer),
-    Math.log(p.hostSecondsPerStep),
-    Math.log(p.hostSecondsPerSequence),
-    Math.log(p.busySlowdown),
-    Math.log(p.weightPassFlopsPerParam),
-    Math.log(p.tokenCostAt4Rows),
-    Math.log(p.tokenCostAt16Rows),
-    ...quants.map((q) => Math.log(p.quantFactors[q] ?? 1)),
-  ];
+  return [...SCALAR_PARAMS.map((name) => Math.log(p[name])), ...quants.map((q) => Math.log(p.quantFactors[q] ?? 1))];
 }
 
 function fromLog(lp: number[], quants: string[], base: FullParams = DEFAULT_ROOFLINE_PARAMS): FullParams {
-  const quantFactors = { ...base.quantFactors };
-  quants.forEach((q, i) => (quantFactors[q] = Math.exp(lp[10 + i])));
-  return {
-    bandwidthFraction: Math.exp(lp[0]),
-    flopsPerCore: Math.exp(lp[1]),
-    syncSecondsPerLayerThread: Math.exp(lp[2]),
-    oversubscribedSecondsPerLayer: Math.exp(lp[3]),
-    hostSecondsPerStep: Math.exp(lp[4]),
-    hostSecondsPerSequence: Math.exp(lp[5]),
-    busySlowdown: Math.exp(lp[6]),
-    weightPassFlopsPerParam: Math.exp(lp[7]),
-    tokenCostAt4Rows: Math.exp(lp[8]),
-    tokenCostAt16Rows: Math.exp(lp[9]),
-    quantFactors,
-  };
+  const out = { ...base, quantFactors: { ...base.quantFactors } };
+  SCALAR_PARAMS.forEach((name, k) => (out[name] = Math.exp(lp[k])));
+  quants.forEach((q, i) => (out.quantFactors[q] = Math.exp(lp[SCALAR_PARAMS.length + i])));
+  return out;
 }
 
 /** A prior-mean function for the Bayesian tuner: config -> predicted decode tok/s. */
