@@ -3,16 +3,15 @@
 
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import cliProgress from "cli-progress";
 import { z } from "zod";
 import { UserInputError } from "../../errors.js";
 import { readModelInfo } from "../../model-info.js";
 import type { Config, HardwareProfile, ModelInfo, Observation, Param, PerformanceModel, Prediction, SearchSpace } from "../../types.js";
-import { probe } from "../../../probes/index.js";
 import { RooflineModel } from "../../../models/roofline.js";
 import { createPerformanceModel, predictionInterval } from "../../../models/index.js";
 import { formatBytes, table } from "../../format.js";
 import { printJson } from "../format.js";
+import { probeWithProgress } from "../probe-progress.js";
 
 interface PredictFlags {
   model: string[];
@@ -156,11 +155,7 @@ export function registerPredict(program: Command): void {
     .option("--objective <field>", "the metric field of a landscape given to --observed", "decodeTps")
     .option("--json", "print the predictions as JSON")
     .action(async (flags: PredictFlags) => {
-      const workers = intList("--workers", flags.workers);
-      const sequences = intList("--sequences", flags.sequences);
-      const contextTokens = intList("--context", flags.context, 0)[0];
-      const batch = flags.batch === undefined ? undefined : intList("--batch", flags.batch)[0];
-      const gpuLayers = flags.gpuLayers === undefined ? [undefined] : intList("--gpu-layers", flags.gpuLayers, 0);
+      const grid = readGrid(flags);
       const models = await readModels(flags.model);
       const quants = flags.quant === undefined ? models.map((m) => m.quant) : flags.quant.split(",").map((q) => q.trim().toLowerCase()).filter(Boolean);
       for (const q of quants) {
@@ -168,113 +163,124 @@ export function registerPredict(program: Command): void {
           throw new UserInputError(`no --model file has quant ${q}`, `the model files given are ${models.map((m) => m.quant).join(", ")}`);
         }
       }
-
-      let hardware: HardwareProfile;
-      if (flags.hardware) {
-        hardware = readHardware(flags.hardware);
-      } else {
-        // The bandwidth curve is cached per machine by the probe, so this is slow only once.
-        const tty = !flags.json && process.stderr.isTTY;
-        let bar: cliProgress.SingleBar | undefined;
-        hardware = await probe({
-          bandwidth: true,
-          onBandwidthProgress: tty
-            ? (done, total) => {
-                if (!bar) {
-                  bar = new cliProgress.SingleBar(
-                    { format: "measuring bandwidth [{bar}] {value}/{total} thread counts  ETA {eta_formatted}", clearOnComplete: true },
-                    cliProgress.Presets.shades_classic,
-                  );
-                  bar.start(total, 0);
-                }
-                bar.update(done);
-              }
-            : undefined,
-        });
-        bar?.stop();
-      }
-
+      // The bandwidth curve is cached per machine by the probe, so this is slow only once.
+      const hardware = flags.hardware ? readHardware(flags.hardware) : await probeWithProgress({ bandwidth: true }, !flags.json && process.stderr.isTTY, "measuring bandwidth");
       const usable = Math.max(1, Math.floor(hardware.limits.cpus + 1e-9));
-      const roofline = new RooflineModel({ hardware, models, contextTokens });
       const withQuant = (c: Config, q: string): Config => (models.length > 1 || flags.quant !== undefined ? { ...c, quant: q } : c);
       const baselineConfig = withQuant({ workers: 1, threads: usable, sequences: 1 }, quants[0]);
-
-      const configs: Config[] = [];
-      for (const q of quants) {
-        for (const w of workers) {
-          const threadList = flags.threads === undefined ? [Math.max(1, Math.floor(usable / w))] : intList("--threads", flags.threads);
-          for (const t of threadList) {
-            for (const s of sequences) {
-              for (const g of gpuLayers) {
-                const config: Config = withQuant({ workers: w, threads: t, sequences: s }, q);
-                if (batch !== undefined) config.batch = batch;
-                if (g !== undefined) config.gpuLayers = g;
-                configs.push(config);
-              }
-            }
-          }
-        }
-      }
-
-      // With measured trials the best available model answers (calibrated roofline or the GP on
-      // its residuals, chosen by cross-validation); without, the roofline prior.
-      let model: PerformanceModel = roofline;
-      let observedCount = 0;
-      if (flags.observed) {
-        const observed = readObserved(flags.observed, flags.objective);
-        observedCount = observed.length;
-        const adaptive = createPerformanceModel({ hardware, models, contextTokens, space: spaceOf([...observed.map((o) => o.config), ...configs, baselineConfig]) });
-        adaptive.fit(observed);
-        model = adaptive;
-      }
-      const baseline = model.predict(baselineConfig);
-      const rows: Row[] = configs.map((config) => {
-        const prediction = model.predict(config);
-        return {
-          config,
-          prediction,
-          interval: predictionInterval(prediction),
-          speedup: prediction.mean / baseline.mean,
-          bound: roofline.breakdown(config).bound,
-        };
-      });
-
+      const configs = quants.flatMap((q) => gridConfigs(grid, usable, (c) => withQuant(c, q)));
+      const p = predictAll({ hardware, models, contextTokens: grid.contextTokens, observedFile: flags.observed, objective: flags.objective, configs, baselineConfig });
       if (flags.json) {
         printJson({
-          hardware: {
-            fingerprint: hardware.fingerprint,
-            cpu: hardware.cpu.model,
-            usableCpus: hardware.limits.cpus,
-            peakGbps: hardware.bandwidth?.peakGbps ?? null,
-          },
+          hardware: { fingerprint: hardware.fingerprint, cpu: hardware.cpu.model, usableCpus: hardware.limits.cpus, peakGbps: hardware.bandwidth?.peakGbps ?? null },
           models: models.map((m) => ({ path: m.path, quant: m.quant, weightBytes: m.weightBytes, parameterCount: m.parameterCount })),
-          contextTokens,
-          observed: observedCount,
-          baseline: { config: baselineConfig, ...baseline },
-          predictions: rows.map((r) => ({ config: r.config, ...r.prediction, interval95: r.interval, speedup: r.speedup, bound: r.bound })),
+          contextTokens: grid.contextTokens,
+          observed: p.observedCount,
+          baseline: { config: baselineConfig, ...p.baseline },
+          predictions: p.rows.map((r) => ({ config: r.config, ...r.prediction, interval95: r.interval, speedup: r.speedup, bound: r.bound })),
         });
-        return;
+      } else {
+        process.stdout.write(`${renderPredictions(hardware, models, grid, p, flags.observed, usable)}\n`);
       }
-      const bw = hardware.bandwidth ? `${hardware.bandwidth.peakGbps.toFixed(1)} GB/s peak bandwidth` : "no bandwidth curve (generic)";
-      const head = [
-        `${hardware.cpu.model}: ${hardware.limits.cpus} usable CPUs, ${bw}`,
-        ...models.map((m) => `${m.name}${m.name.includes(m.quant) ? "" : ` ${m.quant}`}: ${formatBytes(m.weightBytes)} of weights, ${(m.parameterCount / 1e9).toFixed(2)}B parameters`),
-        ...(flags.observed ? [`fitted on ${observedCount} measured configurations from ${flags.observed}`] : []),
-        `baseline (1 worker x ${usable} threads x 1 sequence): ${baseline.mean.toFixed(1)} tok/s (${baseline.source})`,
-        "",
-      ];
-      const keys = ["workers", "threads", "sequences", ...(rows.some((r) => r.config.quant !== undefined) ? ["quant"] : []), ...(batch !== undefined ? ["batch"] : []), ...(gpuLayers[0] !== undefined ? ["gpuLayers"] : [])];
-      const out = [[...keys, "decode tok/s", "95% interval", "speedup", "bound", "model"]];
-      for (const r of rows) {
-        out.push([
-          ...keys.map((k) => String(r.config[k])),
-          r.prediction.mean.toFixed(1),
-          `${r.interval[0].toFixed(1)}-${r.interval[1].toFixed(1)}`,
-          `${r.speedup.toFixed(2)}x`,
-          r.bound,
-          r.prediction.source,
-        ]);
-      }
-      process.stdout.write(`${head.join("\n")}${table(out)}\n`);
     });
+}
+
+/** The grid the flags ask about (threads are per worker count, so they come later). */
+interface Grid {
+  workers: number[];
+  threads?: number[];
+  sequences: number[];
+  contextTokens: number;
+  batch?: number;
+  gpuLayers: (number | undefined)[];
+}
+
+function readGrid(flags: PredictFlags): Grid {
+  return {
+    workers: intList("--workers", flags.workers),
+    threads: flags.threads === undefined ? undefined : intList("--threads", flags.threads),
+    sequences: intList("--sequences", flags.sequences),
+    contextTokens: intList("--context", flags.context, 0)[0],
+    batch: flags.batch === undefined ? undefined : intList("--batch", flags.batch)[0],
+    gpuLayers: flags.gpuLayers === undefined ? [undefined] : intList("--gpu-layers", flags.gpuLayers, 0),
+  };
+}
+
+/** Every configuration of the grid for one quant (`base` adds it); threads default to usable cores / workers. */
+function gridConfigs(grid: Grid, usable: number, base: (c: Config) => Config): Config[] {
+  const configs: Config[] = [];
+  for (const w of grid.workers) {
+    for (const t of grid.threads ?? [Math.max(1, Math.floor(usable / w))]) {
+      for (const s of grid.sequences) {
+        for (const g of grid.gpuLayers) {
+          const config = base({ workers: w, threads: t, sequences: s });
+          if (grid.batch !== undefined) config.batch = grid.batch;
+          if (g !== undefined) config.gpuLayers = g;
+          configs.push(config);
+        }
+      }
+    }
+  }
+  return configs;
+}
+
+interface Predictions {
+  baseline: Prediction;
+  rows: Row[];
+  observedCount: number;
+}
+
+function predictAll(input: {
+  hardware: HardwareProfile;
+  models: ModelInfo[];
+  contextTokens: number;
+  observedFile?: string;
+  objective: string;
+  configs: Config[];
+  baselineConfig: Config;
+}): Predictions {
+  const { hardware, models, contextTokens, configs, baselineConfig } = input;
+  const roofline = new RooflineModel({ hardware, models, contextTokens });
+  // With measured trials the best available model answers (calibrated roofline or the GP on
+  // its residuals, chosen by cross-validation); without, the roofline prior.
+  let model: PerformanceModel = roofline;
+  let observedCount = 0;
+  if (input.observedFile) {
+    const observed = readObserved(input.observedFile, input.objective);
+    observedCount = observed.length;
+    const adaptive = createPerformanceModel({ hardware, models, contextTokens, space: spaceOf([...observed.map((o) => o.config), ...configs, baselineConfig]) });
+    adaptive.fit(observed);
+    model = adaptive;
+  }
+  const baseline = model.predict(baselineConfig);
+  const rows = configs.map((config): Row => {
+    const prediction = model.predict(config);
+    return { config, prediction, interval: predictionInterval(prediction), speedup: prediction.mean / baseline.mean, bound: roofline.breakdown(config).bound };
+  });
+  return { baseline, rows, observedCount };
+}
+
+function renderPredictions(hardware: HardwareProfile, models: ModelInfo[], grid: Grid, p: Predictions, observedFile: string | undefined, usable: number): string {
+  const bw = hardware.bandwidth ? `${hardware.bandwidth.peakGbps.toFixed(1)} GB/s peak bandwidth` : "no bandwidth curve (generic)";
+  const head = [
+    `${hardware.cpu.model}: ${hardware.limits.cpus} usable CPUs, ${bw}`,
+    ...models.map((m) => `${m.name}${m.name.includes(m.quant) ? "" : ` ${m.quant}`}: ${formatBytes(m.weightBytes)} of weights, ${(m.parameterCount / 1e9).toFixed(2)}B parameters`),
+    ...(observedFile ? [`fitted on ${p.observedCount} measured configurations from ${observedFile}`] : []),
+    `baseline (1 worker x ${usable} threads x 1 sequence): ${p.baseline.mean.toFixed(1)} tok/s (${p.baseline.source})`,
+    "",
+  ];
+  const rows = p.rows;
+  const keys = ["workers", "threads", "sequences", ...(rows.some((r) => r.config.quant !== undefined) ? ["quant"] : []), ...(grid.batch !== undefined ? ["batch"] : []), ...(grid.gpuLayers[0] !== undefined ? ["gpuLayers"] : [])];
+  const out = [[...keys, "decode tok/s", "95% interval", "speedup", "bound", "model"]];
+  for (const r of rows) {
+    out.push([
+      ...keys.map((k) => String(r.config[k])),
+      r.prediction.mean.toFixed(1),
+      `${r.interval[0].toFixed(1)}-${r.interval[1].toFixed(1)}`,
+      `${r.speedup.toFixed(2)}x`,
+      r.bound,
+      r.prediction.source,
+    ]);
+  }
+  return `${head.join("\n")}${table(out)}`;
 }

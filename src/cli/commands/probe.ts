@@ -1,11 +1,10 @@
 // `paratune probe`: what this machine is, as the tuner sees it.
 import { Command } from "commander";
-import cliProgress from "cli-progress";
 import type { HardwareProfile } from "../../types.js";
-import { probe } from "../../../probes/index.js";
 import { formatCpuList } from "../../../probes/cpulist.js";
 import { formatBytes, table } from "../../format.js";
 import { printJson } from "../format.js";
+import { probeWithProgress } from "../probe-progress.js";
 
 interface ProbeFlags {
   json?: boolean;
@@ -21,25 +20,7 @@ export function registerProbe(program: Command): void {
     .option("--no-bandwidth", "skip the memory bandwidth measurement (the probe then takes well under 2 s)")
     .option("--refresh", "measure bandwidth again instead of reusing the curve cached for this machine")
     .action(async (flags: ProbeFlags) => {
-      const tty = !flags.json && process.stderr.isTTY;
-      let bar: cliProgress.SingleBar | undefined;
-      const profile = await probe({
-        bandwidth: flags.bandwidth,
-        refresh: flags.refresh,
-        onBandwidthProgress: tty
-          ? (done, total) => {
-              if (!bar) {
-                bar = new cliProgress.SingleBar(
-                  { format: "bandwidth [{bar}] {value}/{total} thread counts  ETA {eta_formatted}", clearOnComplete: true },
-                  cliProgress.Presets.shades_classic,
-                );
-                bar.start(total, 0);
-              }
-              bar.update(done);
-            }
-          : undefined,
-      });
-      bar?.stop();
+      const profile = await probeWithProgress({ bandwidth: flags.bandwidth, refresh: flags.refresh }, !flags.json && process.stderr.isTTY);
       if (flags.json) printJson(profile);
       else process.stdout.write(`${describeProfile(profile)}\n`);
     });
