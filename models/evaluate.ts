@@ -11,6 +11,7 @@ import { loadLandscape, type Landscape } from "../src/landscape.js";
 import type { Config, Observation, PerformanceModel, Prediction } from "../src/types.js";
 import { createPerformanceModel } from "./index.js";
 import { RooflineModel } from "./roofline.js";
+import { describeConfig } from "../src/format.js";
 
 /** A measured configuration: value null when the trial failed (it teaches, but cannot be scored). */
 export interface MeasuredPoint {
@@ -245,7 +246,6 @@ export function predictOnLandscape(landscape: Landscape, options: { k: number; r
 
 export function renderLandscapeEvaluation(e: LandscapeEvaluation): string {
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
-  const key = (c: Config) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(" ");
   const lines = [
     `landscape ${e.landscape}: ${e.configurations} configurations, objective ${e.objective}`,
     `fitted on K=${e.k} random configurations, scored on the rest, ${e.repeats} draws`,
@@ -254,7 +254,7 @@ export function renderLandscapeEvaluation(e: LandscapeEvaluation): string {
   ];
   if (e.prior) {
     lines.push(
-      `roofline before any trial: error ${pct(e.prior.mape)}; picks ${key(e.prior.pick.picked)} which measured ${e.prior.pick.measured} = ${pct(e.prior.pick.fractionOfBest)} of the best (${key(e.prior.pick.best)}: ${e.prior.pick.bestMeasured})`,
+      `roofline before any trial: error ${pct(e.prior.mape)}; picks ${describeConfig(e.prior.pick.picked)} which measured ${e.prior.pick.measured} = ${pct(e.prior.pick.fractionOfBest)} of the best (${describeConfig(e.prior.pick.best)}: ${e.prior.pick.bestMeasured})`,
     );
   } else {
     lines.push("no roofline: the landscape's .meta.json has no hardware profile and model info");

@@ -1,6 +1,6 @@
 // Durations as people type them on the command line: "90s", "10m", "1h30m", "500ms", or plain
 // seconds ("45").
-import { UserInputError } from "../errors.js";
+import { UserInputError } from "./errors.js";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

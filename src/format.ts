@@ -1,5 +1,14 @@
 // Text formatting shared by every layer (progress lines, reports, the CLI's tables).
 
+import type { Config } from "./types.js";
+
+/** How a configuration reads to people, everywhere: "workers=2 threads=4 sequences=1". */
+export function describeConfig(config: Config): string {
+  return Object.entries(config)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+}
+
 /** Renders rows as a left-aligned table; the first row is the header. */
 export function table(rows: string[][]): string {
   if (rows.length === 0) return "";

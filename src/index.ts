@@ -10,7 +10,7 @@ export { readModelInfo } from "./model-info.js";
 export { probe, usableCpus } from "../probes/index.js";
 export { LlamaWorkload, trialPlan, type LlamaWorkloadOptions } from "./workloads/llama.js";
 export { CommandWorkload, type CommandWorkloadOptions } from "./workloads/command.js";
-export { parseDuration } from "./workloads/duration.js";
+export { parseDuration } from "./duration.js";
 export type { TuneOptions, TuneRun } from "./tune/index.js";
 export { tune, tuneRun, type TuneAndWriteOptions } from "./tuning.js";
 export { recommend, predictRecommendation, type RecommendOptions, type RecommendAnswer } from "./recommend.js";

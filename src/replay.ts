@@ -7,6 +7,7 @@ import { UserInputError } from "./errors.js";
 import { fractionOfBest, type Landscape } from "./landscape.js";
 import { loadLandscapeContext } from "./landscape-context.js";
 import { configKey } from "./space.js";
+import { percentile } from "./statistics.js";
 import type { Config, Param } from "./types.js";
 import { createTuner } from "../tuners/index.js";
 import { RooflineModel } from "../models/roofline.js";
@@ -145,22 +146,16 @@ export function replaySeed(landscape: Landscape, tunerName: string, trials: numb
 }
 
 /**
- * Linear-interpolation quantile (numpy's default, type 7), except that a quantile touching a seed
- * that never reached the target (Infinity) is Infinity rather than NaN.
+ * Quartiles of trials-to-target over the seeds. A seed that never reached the target counts as
+ * Infinity; a quartile between two such seeds is Infinity too (interpolation would make it NaN).
  */
-function quantile(sorted: number[], p: number): number {
-  const idx = (sorted.length - 1) * p;
-  const lo = Math.floor(idx);
-  const hi = Math.ceil(idx);
-  if (lo === hi || sorted[lo] === sorted[hi]) return sorted[lo];
-  if (!Number.isFinite(sorted[hi])) return Infinity;
-  return sorted[lo] + (idx - lo) * (sorted[hi] - sorted[lo]);
-}
-
 export function quartiles(values: number[]): Quartiles {
   if (values.length === 0) throw new Error("quartiles of nothing");
-  const sorted = [...values].sort((a, b) => a - b);
-  return { q1: quantile(sorted, 0.25), median: quantile(sorted, 0.5), q3: quantile(sorted, 0.75) };
+  const q = (p: number) => {
+    const v = percentile(values, p);
+    return Number.isNaN(v) ? Infinity : v;
+  };
+  return { q1: q(0.25), median: q(0.5), q3: q(0.75) };
 }
 
 export function replay(landscape: Landscape, options: ReplayOptions): ReplayResult {

@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { percentile, summarize, tCritical95 } from "./statistics.js";
-import { parseDuration } from "./duration.js";
-import { UserInputError } from "../errors.js";
 
 describe("summarize", () => {
   it("gives the mean and the t-based relative margin of error", () => {
@@ -15,18 +13,5 @@ describe("summarize", () => {
   it("interpolates percentiles", () => {
     expect(percentile([4, 1, 3, 2], 0.5)).toBe(2.5);
     expect(Number.isNaN(percentile([], 0.5))).toBe(true);
-  });
-});
-
-describe("parseDuration", () => {
-  it("reads the forms people type", () => {
-    expect(parseDuration("10m")).toBe(600_000);
-    expect(parseDuration("30s")).toBe(30_000);
-    expect(parseDuration("1h30m")).toBe(5_400_000);
-    expect(parseDuration("500ms")).toBe(500);
-    expect(parseDuration("45")).toBe(45_000);
-  });
-  it("rejects the rest with a user error", () => {
-    for (const bad of ["ten", "10x", "", "0s", "5m garbage"]) expect(() => parseDuration(bad)).toThrow(UserInputError);
   });
 });

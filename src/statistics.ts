@@ -1,6 +1,6 @@
 // Summaries of repeated measurements, reported the way tinybench does: the mean of the samples and
 // the relative margin of error (half-width of the 95% confidence interval over the mean).
-import type { Fidelity, Measurement, Metrics, TrialStatus } from "../types.js";
+import type { Fidelity, Measurement, Metrics, TrialStatus } from "./types.js";
 import { mean as ssMean, quantileSorted, sampleStandardDeviation } from "simple-statistics";
 
 // Two-sided 95% critical values of Student's t for 1..30 degrees of freedom. Trials have a handful

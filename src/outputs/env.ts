@@ -8,7 +8,8 @@ import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 import { UserInputError } from "../errors.js";
 import type { ParamValue } from "../types.js";
-import { describeConfig, formatRme, formatSpeedup, formatValue, type Recommendation } from "./recommendation.js";
+import { formatRme, formatSpeedup, formatValue, type Recommendation } from "./recommendation.js";
+import { describeConfig } from "../format.js";
 
 export const ENV_STYLES = ["generic", "llama-server", "omp"] as const;
 export type EnvStyle = (typeof ENV_STYLES)[number];

@@ -4,6 +4,7 @@
 
 import type { Config, ParamValue, Prediction, TrialRecord, TuneResult } from "../types.js";
 import { configKey } from "../space.js";
+import { highestFidelityTrials } from "../trials.js";
 
 /** Where an answer came from: a past tuning of this machine and model, a fresh one, or the models alone. */
 export type RecommendationSource = "store" | "tuned" | "predicted";
@@ -89,20 +90,12 @@ export interface MeasuredConfig {
  */
 export function measuredConfigs(trials: TrialRecord[], objective: Objective): Map<string, MeasuredConfig> {
   const byKey = new Map<string, MeasuredConfig>();
-  for (const t of trials) {
-    const v = trialMetric(t, objective);
-    if (v == null) continue;
-    const key = configKey(t.config);
-    const cur = byKey.get(key);
-    if (!cur || t.fidelity > cur.fidelity) {
-      byKey.set(key, { config: t.config, key, fidelity: t.fidelity, mean: v, samples: [v], rme: t.measurement.rme, trials: [t] });
-    } else if (t.fidelity === cur.fidelity) {
-      cur.trials.push(t);
-      cur.samples.push(v);
-      cur.mean = cur.samples.reduce((a, b) => a + b, 0) / cur.samples.length;
-      // Repeated trials of one config: keep the larger margin, the honest one.
-      cur.rme = Math.max(cur.rme ?? 0, t.measurement.rme);
-    }
+  for (const [key, group] of highestFidelityTrials(trials, (t) => trialMetric(t, objective) != null)) {
+    const samples = group.map((t) => trialMetric(t, objective)!);
+    // Repeated trials of one config: keep the larger margin, the honest one.
+    const rme = group.slice(1).reduce<number | null>((m, t) => Math.max(m ?? 0, t.measurement.rme), group[0].measurement.rme);
+    const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
+    byKey.set(key, { config: group[0].config, key, fidelity: group[0].fidelity, mean, samples, rme, trials: group });
   }
   return byKey;
 }
@@ -175,13 +168,6 @@ export function recommendationFromResult(result: TuneResult, source: "store" | "
     note,
     trials: result.trials.length,
   };
-}
-
-/** "workers=2 threads=4 sequences=1" */
-export function describeConfig(config: Config): string {
-  return Object.entries(config)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(" ");
 }
 
 export function formatSpeedup(s: number | null | undefined): string {

@@ -4,9 +4,10 @@
 // different way from the .env or `recommend()` (both go through recommendation.ts).
 
 import type { Config, Param, RankedConfig, TuneResult } from "../types.js";
-import { formatBytes, formatDuration } from "../format.js";
+import { describeConfig, formatBytes, formatDuration } from "../format.js";
 import type { Chart } from "./charts.js";
-import { describeConfig, formatRme, formatSpeedup, formatValue, type Recommendation } from "./recommendation.js";
+import { formatRme, formatSpeedup, formatValue, type Recommendation } from "./recommendation.js";
+import { highestFidelityOf } from "../trials.js";
 
 /** A markdown table; cells have their pipes escaped. */
 function mdTable(header: string[], rows: string[][]): string {
@@ -61,7 +62,7 @@ function describeParam(p: Param): string {
 }
 
 function rankingRow(result: TuneResult, r: RankedConfig, i: number | string): string[] {
-  const fidelity = result.trials.filter((t) => describeConfig(t.config) === describeConfig(r.config) && t.measurement.status === "ok").reduce((a, t) => Math.max(a, t.fidelity), 0);
+  const fidelity = highestFidelityOf(result.trials, r.config, (t) => t.measurement.status === "ok")[0]?.fidelity ?? 0;
   return [
     String(i),
     ...paramCells(result.params, r.config),

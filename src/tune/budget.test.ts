@@ -1,19 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UserInputError } from "../errors.js";
-import { Budget, DeadlineReached, parseBudget, TrialCostModel, TrialLimitReached } from "./budget.js";
-
-describe("parseBudget", () => {
-  it("reads seconds, minutes, hours and combinations", () => {
-    expect(parseBudget("90")).toBe(90_000);
-    expect(parseBudget("90s")).toBe(90_000);
-    expect(parseBudget("10m")).toBe(600_000);
-    expect(parseBudget("1h30m")).toBe(5_400_000);
-    expect(parseBudget("1.5m")).toBe(90_000);
-  });
-  it("refuses what is not a duration, in one line", () => {
-    for (const bad of ["", "ten minutes", "10x", "m", "0s", "5m junk"]) expect(() => parseBudget(bad)).toThrow(UserInputError);
-  });
-});
+import { Budget, DeadlineReached, TrialCostModel, TrialLimitReached } from "./budget.js";
 
 describe("Budget", () => {
   it("counts from its start on the clock it is given", () => {

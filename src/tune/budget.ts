@@ -2,7 +2,7 @@
 // synthesis and loading are paid from it like the trials are: the user asked for "ten minutes",
 // not "ten minutes of trials".
 
-import { UserInputError } from "../errors.js";
+import { percentile } from "../statistics.js";
 
 /** Milliseconds from a monotonic clock; injectable so that tests need not sleep. */
 export type Clock = () => number;
@@ -131,30 +131,4 @@ export class TrialCostModel {
     // Never below the cheapest trial seen: start-up alone costs that much.
     return Math.max(line, Math.min(...points.map((p) => p.d)));
   }
-}
-
-function percentile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
-/** Parses a budget such as "90s", "10m", "1h30m" or a bare number of seconds into ms. */
-export function parseBudget(text: string): number {
-  const t = text.trim().toLowerCase();
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
-  const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let total = 0;
-  let consumed = 0;
-  for (let m = re.exec(t); m; m = re.exec(t)) {
-    total += Number(m[1]) * unitMs[m[2]];
-    consumed = re.lastIndex;
-  }
-  if (consumed === 0 || consumed !== t.length || total <= 0) {
-    throw new UserInputError(`budget "${text}" is not a duration`, "write it like 90s, 10m or 1h30m");
-  }
-  return total;
 }

@@ -24,8 +24,8 @@ import { TuneProgress } from "./progress.js";
 import { buildResult } from "./result.js";
 import { buildLlamaSpace, firstValuesBaseline, llamaBaseline } from "./space-builder.js";
 import { bestOf, runStudy, type EndReason } from "./study.js";
+import { describeConfig } from "../format.js";
 
-export { parseBudget } from "./budget.js";
 export { buildLlamaSpace, llamaBaseline, memoryNeed, usableCores, usableMemoryBytes } from "./space-builder.js";
 export { runStudy } from "./study.js";
 export { readJournal, Journal, JOURNAL_FILE } from "./journal.js";
@@ -201,8 +201,7 @@ export async function runTuning(options: TuneOptions = {}): Promise<TuneRun> {
         work: setup.work,
         onNote: note,
         onTrialStart: (config, fidelity) => {
-          const what = Object.entries(config).map(([k, v]) => `${k}=${v}`).join(" ");
-          progress.setPhase(`${fidelity < 1 ? "short" : "full"} trial: ${what}`);
+          progress.setPhase(`${fidelity < 1 ? "short" : "full"} trial: ${describeConfig(config)}`);
         },
         onTrial: (record, state) => {
           setup.learn?.(state.trials);

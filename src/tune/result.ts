@@ -2,7 +2,7 @@
 // their speedups over the baseline (measured, and predicted by the performance model), and how
 // far the numbers can be trusted.
 
-import { configKey } from "../space.js";
+import { highestFidelityOf, highestFidelityTrials } from "../trials.js";
 import type { Config, Prediction, RankedConfig, TrialRecord, TuneResult } from "../types.js";
 
 /** What the study knows when it ends; the rest of a TuneResult is derived from it. */
@@ -21,13 +21,8 @@ export interface ResultInput
  * (few tokens, a cold cache) while the recommendation must be a measurement.
  */
 export function rankTrials(trials: TrialRecord[]): TrialRecord[] {
-  const top = new Map<string, TrialRecord>();
-  for (const t of trials) {
-    const key = configKey(t.config);
-    const seen = top.get(key);
-    if (!seen || t.fidelity > seen.fidelity || (t.fidelity === seen.fidelity && t.id > seen.id)) top.set(key, t);
-  }
-  return [...top.values()]
+  return [...highestFidelityTrials(trials).values()]
+    .map((group) => group.reduce((a, b) => (b.id > a.id ? b : a)))
     .filter((t) => t.value !== null)
     .sort((a, b) => b.fidelity - a.fidelity || b.value! - a.value!);
 }
@@ -35,10 +30,7 @@ export function rankTrials(trials: TrialRecord[]): TrialRecord[] {
 export function buildResult(input: ResultInput): TuneResult {
   const direction = input.workload.objective.direction;
   const ranked = rankTrials(input.trials);
-  const baseKey = configKey(input.baseline);
-  const baselineTrial = input.trials
-    .filter((t) => configKey(t.config) === baseKey && t.value !== null)
-    .sort((a, b) => b.fidelity - a.fidelity)[0];
+  const baselineTrial = highestFidelityOf(input.trials, input.baseline, (t) => t.value !== null)[0];
 
   const predictionOf = (t: TrialRecord | undefined, config: Config): Prediction | null =>
     t?.prediction ?? input.predict?.(config) ?? null;

@@ -20,6 +20,8 @@ import { configKey, infeasibility } from "../space.js";
 import type { Config, Measurement, Observation, Prediction, SearchSpace, TrialRecord, Tuner, Workload } from "../types.js";
 import { Budget, DeadlineReached, TrialCostModel, TrialLimitReached } from "./budget.js";
 import type { Journal } from "./journal.js";
+import { describeConfig } from "../format.js";
+import { highestFidelityOf } from "../trials.js";
 
 export type EndReason = "budget" | "exhausted" | "interrupted";
 
@@ -174,8 +176,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
         // configuration: the tuner keeps away from it now, but it is not journaled, so a resume
         // with a longer budget tries it again.
         tuner.tell({ config, status: "timeout", value: null, fidelity });
-        const what = Object.entries(config).map(([k, v]) => `${k}=${v}`).join(" ");
-        opts.onNote?.(`${what}: short trial cut after ${(limitMs / 1000).toFixed(1)} s (a third of the tuning time); not recorded, a longer budget retries it`);
+        opts.onNote?.(`${describeConfig(config)}: short trial cut after ${(limitMs / 1000).toFixed(1)} s (a third of the tuning time); not recorded, a longer budget retries it`);
         return "dropped";
       }
       measurement = { ...measurement, status: "timeout", error: signal.reason.message };
@@ -261,7 +262,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
         tuner.tell({ config, status: "infeasible", value: null, fidelity: rungs[0] });
         continue;
       }
-      const seen = done.get(trialKey(config, rungs[0])) ?? bestFidelityRecord(trials, config);
+      const seen = done.get(trialKey(config, rungs[0])) ?? highestFidelityOf(trials, config)[0];
       if (seen) {
         // Never measure the same thing twice: remind the tuner of what it already knows.
         tuner.tell(toObservation(seen));
@@ -285,14 +286,6 @@ function normaliseRungs(rungs: number[]): number[] {
   const r = [...new Set(rungs.filter((f) => f > 0 && f <= 1))].sort((a, b) => a - b);
   if (r[r.length - 1] !== 1) r.push(1);
   return r;
-}
-
-/** The record of a configuration at the highest fidelity it reached. */
-export function bestFidelityRecord(trials: TrialRecord[], config: Config): TrialRecord | undefined {
-  const key = configKey(config);
-  let found: TrialRecord | undefined;
-  for (const t of trials) if (configKey(t.config) === key && (!found || t.fidelity > found.fidelity)) found = t;
-  return found;
 }
 
 /** Best trial: highest fidelity reached first, then highest value (a full trial beats a hint). */

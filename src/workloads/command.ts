@@ -6,7 +6,7 @@ import { execa } from "execa";
 import type { Config, Fidelity, Measurement, Metrics, TrialStatus, Workload } from "../types.js";
 import { UserInputError } from "../errors.js";
 import { fillTemplate, placeholders, shellQuote } from "./template.js";
-import { summarize, unmeasured } from "./statistics.js";
+import { summarize, unmeasured } from "../statistics.js";
 import { killTree, MemorySampler, oomKillCount, processTree } from "./processes.js";
 
 export interface CommandWorkloadOptions {

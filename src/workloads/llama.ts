@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { Config, Fidelity, Measurement, Metrics, TrialStatus, Workload } from "../types.js";
 import { TrialError, UserInputError } from "../errors.js";
 import type { ParentMessage, RepResult, WorkerMemory, WorkerMessage, WorkerSettings } from "./llama-protocol.js";
-import { percentile, summarize, unmeasured } from "./statistics.js";
+import { percentile, summarize, unmeasured } from "../statistics.js";
 import { killTree, oomKillCount, processTree } from "./processes.js";
 import { outputTail } from "./command.js";
 

@@ -7,8 +7,8 @@ import type { Config, Measurement, Workload } from "../../types.js";
 import { UserInputError } from "../../errors.js";
 import { LlamaWorkload } from "../../workloads/llama.js";
 import { CommandWorkload } from "../../workloads/command.js";
-import { parseDuration } from "../../workloads/duration.js";
-import { formatBytes, formatDuration, table } from "../../format.js";
+import { parseDuration } from "../../duration.js";
+import { describeConfig, formatBytes, formatDuration, table } from "../../format.js";
 import { printJson } from "../format.js";
 
 interface BenchFlags {
@@ -175,7 +175,7 @@ const pct = (rme: number) => (Number.isFinite(rme) ? `±${(rme * 100).toFixed(1)
 /** The human view: configuration, status, then one row per metric. */
 export function describeMeasurement(config: Config, m: Measurement): string {
   const head = [
-    ["config", Object.entries(config).map(([k, v]) => `${k}=${v}`).join(" ") || "-"],
+    ["config", describeConfig(config) || "-"],
     ["status", m.status + (m.error ? `: ${m.error.split("\n")[0]}` : "")],
   ];
   const x = m.metrics;

@@ -3,10 +3,11 @@
 import { Command, Option } from "commander";
 import { UserInputError } from "../../errors.js";
 import { ENV_STYLES, loadEnvMap, parseEnvStyle } from "../../outputs/env.js";
-import { describeConfig, formatSpeedup } from "../../outputs/recommendation.js";
+import { formatSpeedup } from "../../outputs/recommendation.js";
 import type { RecommendAnswer } from "../../recommend.js";
-import { parseBudget } from "../../tune/budget.js";
+import { parseDuration } from "../../duration.js";
 import { printJson } from "../format.js";
+import { describeConfig } from "../../format.js";
 
 interface RecommendFlags {
   model?: string[];
@@ -65,7 +66,7 @@ export function registerRecommend(program: Command): void {
           models: flags.model,
           shape: flags.shape,
           quants: flags.quant?.split(",").map((s) => s.trim()).filter(Boolean),
-          budgetMs: parseBudget(flags.budget),
+          budgetMs: parseDuration(flags.budget, "budget"),
           objective: flags.objective,
           promptTokens: int("prompt-tokens", flags.promptTokens),
           genTokens: int("gen-tokens", flags.genTokens),

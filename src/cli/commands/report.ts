@@ -4,8 +4,9 @@
 import { Command } from "commander";
 import { relative } from "node:path";
 import { loadEnvMap, parseEnvStyle } from "../../outputs/env.js";
-import { describeConfig, formatSpeedup } from "../../outputs/recommendation.js";
+import { formatSpeedup } from "../../outputs/recommendation.js";
 import { printJson } from "../format.js";
+import { describeConfig } from "../../format.js";
 
 interface ReportFlags {
   envStyle?: string;

@@ -3,9 +3,10 @@ import { Command, Option } from "commander";
 import { UserInputError } from "../../errors.js";
 import { configKey } from "../../space.js";
 import type { RankedConfig, TuneResult } from "../../types.js";
-import { parseBudget, DEFAULT_SHAPE } from "../../tune/index.js";
+import { DEFAULT_SHAPE } from "../../tune/index.js";
+import { parseDuration } from "../../duration.js";
 import { tuneRun } from "../../tuning.js";
-import { formatDuration, table } from "../../format.js";
+import { describeConfig, formatDuration, table } from "../../format.js";
 import { printJson } from "../format.js";
 
 interface TuneFlags {
@@ -121,7 +122,7 @@ function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
     metric: flags.metric,
     direction: flags.minimize ? "minimize" : flags.maximize ? "maximize" : undefined,
     reps: int("reps", flags.reps),
-    budgetMs: parseBudget(flags.budget),
+    budgetMs: parseDuration(flags.budget, "budget"),
     tuner: flags.tuner,
     objective: flags.objective,
     seed: flags.seed === undefined ? undefined : seedOf(flags.seed),
@@ -139,10 +140,6 @@ function seedOf(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new UserInputError(`--seed must be a whole number, got "${v}"`);
   return n;
-}
-
-function describe(config: RankedConfig["config"]): string {
-  return Object.entries(config).map(([k, v]) => `${k}=${v}`).join(" ");
 }
 
 function measuredText(r: RankedConfig | null): string {
@@ -174,7 +171,7 @@ export function summary(result: TuneResult, outDir: string, files: string[]): st
     else shown.set(key, { labels: [label], r });
   }
   for (const { labels, r } of shown.values()) {
-    rows.push([labels.join(" = "), describe(r.config), measuredText(r), times(r.speedupMeasured), times(r.speedupPredicted)]);
+    rows.push([labels.join(" = "), describeConfig(r.config), measuredText(r), times(r.speedupMeasured), times(r.speedupPredicted)]);
   }
   lines.push(table(rows));
   lines.push("");

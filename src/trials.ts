@@ -1,0 +1,28 @@
+// A configuration stands by its trials at the highest fidelity it reached: a short trial's number
+// is a hint (few tokens, a cold cache) and must not stand beside a full one as if they were the
+// same measurement. Every ranking, report row and chart reads trials through these two.
+
+import { configKey } from "./space.js";
+import type { Config, TrialRecord } from "./types.js";
+
+/**
+ * Each configuration's trials (those `keep` accepts) at the highest fidelity it reached, keyed by
+ * `configKey`, in trial order; configurations appear in the order of their first kept trial.
+ */
+export function highestFidelityTrials(trials: TrialRecord[], keep: (t: TrialRecord) => boolean = () => true): Map<string, TrialRecord[]> {
+  const byKey = new Map<string, TrialRecord[]>();
+  for (const t of trials) {
+    if (!keep(t)) continue;
+    const key = configKey(t.config);
+    const group = byKey.get(key);
+    if (!group || t.fidelity > group[0].fidelity) byKey.set(key, [t]);
+    else if (t.fidelity === group[0].fidelity) group.push(t);
+  }
+  return byKey;
+}
+
+/** One configuration's trials (those `keep` accepts) at the highest fidelity it reached, in trial order. */
+export function highestFidelityOf(trials: TrialRecord[], config: Config, keep: (t: TrialRecord) => boolean = () => true): TrialRecord[] {
+  const key = configKey(config);
+  return highestFidelityTrials(trials, (t) => configKey(t.config) === key && keep(t)).get(key) ?? [];
+}
