@@ -88,7 +88,8 @@ export function parseParamSpec(name: string, spec: string): Param {
     if (min > max) throw new UserInputError(`parameter ${name}: range ${spec} is empty`, "write it as MIN..MAX");
     return { name, kind: "int", min, max, log: Boolean(range[3]) };
   }
-  const parts = spec.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  // Values that hold commas themselves (host lists: "a:2;a:2,b:2") are separated by semicolons.
+  const parts = spec.split(spec.includes(";") ? ";" : ",").map((s) => s.trim()).filter((s) => s.length > 0);
   if (parts.length === 0) throw new UserInputError(`parameter ${name} has no values`, "give values as 1,2,4 or a range 1..8");
   if (parts.every((s) => /^-?\d+(\.\d+)?$/.test(s))) {
     const values = [...new Set(parts.map(Number))].sort((a, b) => a - b);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import writeFileAtomic from "write-file-atomic";
 import { dataDir } from "./paths.js";
-import type { TuneResult, WorkloadDescription } from "./types.js";
+import type { Param, TuneResult, WorkloadDescription } from "./types.js";
 
 /**
  * What makes two tunings interchangeable: the same machine (probe fingerprint), the same model
@@ -46,9 +46,18 @@ export interface StoreOptions {
 
 const DEFAULT_MAX_ENTRIES = 10;
 
-/** The models' identities (sorted, so the order of --quant does not matter), or the command's hash. */
-export function modelIdentity(workload: WorkloadDescription): string {
-  if (workload.kind === "command") return `command:${sha(workload.command ?? "").slice(0, 16)}`;
+/**
+ * The models' identities (sorted, so the order of --quant does not matter), or the command's: its
+ * template, the variables it sets, its metric and the values its placeholders may take. A command
+ * tuned over other values, or reading its metric another way, is another question.
+ */
+export function modelIdentity(workload: WorkloadDescription, params: Param[] = []): string {
+  if (workload.kind === "command") {
+    const env = Object.entries(workload.env ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    const space = [...params].sort((a, b) => a.name.localeCompare(b.name));
+    const extra = env.length > 0 || workload.metric !== undefined || space.length > 0 ? JSON.stringify({ env, metric: workload.metric, space }) : "";
+    return `command:${sha((workload.command ?? "") + extra).slice(0, 16)}`;
+  }
   const ids = (workload.models ?? []).map((m) => m.identity).sort();
   return ids.join("+");
 }
@@ -68,17 +77,17 @@ export function workloadIdentity(workload: WorkloadDescription): string {
   return `${workload.kind}:${settings}`;
 }
 
-export function storeKey(fingerprint: string, workload: WorkloadDescription): StoreKey {
+export function storeKey(fingerprint: string, workload: WorkloadDescription, params: Param[] = []): StoreKey {
   return {
     fingerprint,
-    model: modelIdentity(workload),
+    model: modelIdentity(workload, params),
     workload: workloadIdentity(workload),
     objective: `${workload.objective.metric}:${workload.objective.direction}`,
   };
 }
 
 export function storeKeyOf(result: TuneResult): StoreKey {
-  return storeKey(result.hardware.fingerprint, result.workload);
+  return storeKey(result.hardware.fingerprint, result.workload, result.params);
 }
 
 function sha(s: string): string {

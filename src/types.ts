@@ -260,6 +260,10 @@ export interface WorkloadDescription {
   models?: ModelInfo[];
   /** The templated command (command workload). */
   command?: string;
+  /** Environment variables the command workload sets, as templates (OMP_NUM_THREADS={t}). */
+  env?: Record<string, string>;
+  /** The command workload's metric: a regular expression with one group, or "wall". */
+  metric?: string;
   /** Fixed settings of the trials (prompt tokens, gen tokens, ...). */
   settings: Record<string, number | string>;
 }

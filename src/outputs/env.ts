@@ -10,6 +10,7 @@ import { UserInputError } from "../errors.js";
 import type { ParamValue } from "../types.js";
 import { formatRme, formatSpeedup, formatValue, type Recommendation } from "./recommendation.js";
 import { describeConfig } from "../format.js";
+import { commandLine, commandLineOnly, conceptOfVariable, variablesOf, variableValue } from "./command-env.js";
 
 export const ENV_STYLES = ["generic", "llama-server", "omp"] as const;
 export type EnvStyle = (typeof ENV_STYLES)[number];
@@ -121,22 +122,26 @@ export interface EnvOptions {
   map?: EnvMap;
 }
 
-/** Names each parameter's variables; generic style writes parameters it does not know under their own names. */
-function namesFor(param: string, options: EnvOptions): string[] {
+/**
+ * Names each parameter's variables; generic style writes parameters it does not know under their
+ * own names. `concept` says what the parameter sets when its name does not (a command's `t` that
+ * feeds OMP_NUM_THREADS is a thread count).
+ */
+function namesFor(param: string, options: EnvOptions, concept: Exclude<Field, "model"> | null = null, ownName = true): string[] {
   const map = options.map;
   const style = STYLES[map?.extends ?? options.style ?? "generic"];
   if (map && param in map.vars) {
     const v = map.vars[param];
     return v == null ? [] : Array.isArray(v) ? v : [v];
   }
-  const field = param === "model" ? "model" : fieldOf(param);
+  const field = param === "model" ? "model" : (fieldOf(param) ?? concept);
   if (field && map && field in map.vars) {
     const v = map.vars[field];
     return v == null ? [] : Array.isArray(v) ? v : [v];
   }
   if (field) return style[field] ?? [];
   // A command workload's own parameter: the user named it, so that name is what their program reads.
-  return (map?.extends ?? options.style ?? "generic") === "generic" ? [upperSnake(param)] : [];
+  return ownName && (map?.extends ?? options.style ?? "generic") === "generic" ? [upperSnake(param)] : [];
 }
 
 function effectComment(rec: Recommendation, param: string): string {
@@ -174,8 +179,9 @@ export function envBlock(rec: Recommendation, options: EnvOptions = {}): EnvBloc
       }
     }
   }
+  const command = rec.command ? commandEntries(rec, options, push) : null;
   for (const [param, value] of Object.entries(rec.config)) {
-    if (param === "model") continue;
+    if (param === "model" || command) continue;
     const names = namesFor(param, options);
     // The quantization is in the model file's name when the style writes the file (llama-server).
     const carriedByModel = fieldOf(param) === "quant" && rec.modelPath !== null && namesFor("model", options).length > 0;
@@ -198,7 +204,61 @@ export function envBlock(rec: Recommendation, options: EnvOptions = {}): EnvBloc
     `paratune: machine ${rec.hardware.summary}`,
   ];
   if (unset.length) header.push(`paratune: not written by this style: ${unset.join(" ")}`);
+  if (command) header.push(...command.header);
   return { header, entries };
+}
+
+/**
+ * A tuned command's variables: each one it set (`--env`, or `VAR={x}` in its command line) under
+ * its own name with the configuration filled in, since that is what the program reads; a style
+ * other than generic, or a map, adds its names for the parameters it knows (OMP_NUM_THREADS and
+ * the BLAS counts for the one feeding a thread-count variable). Parameters that only reach the
+ * command line are named in the header with the command line to run.
+ */
+function commandEntries(
+  rec: Recommendation,
+  options: EnvOptions,
+  push: (name: string, value: ParamValue, comment: string) => void,
+): { header: string[]; styleNames: number } {
+  const vars = rec.command!;
+  const written = new Set<string>();
+  for (const [name, template] of Object.entries(vars.env)) {
+    const value = variableValue(template, rec.config);
+    if (value === null) continue;
+    const used = Object.keys(rec.config).filter((p) => variablesOf(vars, p).includes(name));
+    const comment = used.length === 0 ? `paratune: ${name} as every trial ran with it` : used.map((p) => effectComment(rec, p)).join("; ");
+    push(name, value, comment);
+    written.add(name);
+  }
+  const plainStyle = !options.map && (options.style ?? "generic") === "generic";
+  let styleNames = 0;
+  if (!plainStyle) {
+    for (const [param, value] of Object.entries(rec.config)) {
+      const concept = variablesOf(vars, param).map(conceptOfVariable).find((c) => c !== null) ?? null;
+      for (const n of namesFor(param, options, concept, false)) {
+        styleNames++;
+        if (!written.has(n)) push(n, value, effectComment(rec, param));
+        written.add(n);
+      }
+    }
+  }
+  const header: string[] = [];
+  if (!plainStyle && styleNames === 0) {
+    const style = options.map?.extends ?? options.style ?? "generic";
+    const knows = Object.entries(STYLES[style]).map(([field, names]) => `${field} (${names!.join(", ")})`).join(", ");
+    const own = Object.keys(vars.env);
+    throw new UserInputError(
+      `${options.map ? "--env-map" : `--env-style ${style}`} writes nothing for this command: ${options.map ? "it names" : "the style names"} ${knows}, and none of its parameters (${Object.keys(rec.config).join(", ")}) is one of them`,
+      own.length
+        ? `leave the style out to write the variables the command set (${own.join(", ")}), or name yours with --env-map`
+        : `pass the values to the program with --env NAME={param} when tuning, or name variables with --env-map`,
+    );
+  }
+  const onLine = commandLineOnly(vars, rec.config).filter((p) => plainStyle || namesFor(p, options, null, false).length === 0);
+  if (onLine.length) header.push(`paratune: on the command line, not in the environment: ${onLine.map((p) => `${p}=${rec.config[p]}`).join(" ")}`);
+  const line = commandLine(vars, rec.config);
+  if (line) header.push(`paratune: run: ${line}`);
+  return { header, styleNames };
 }
 
 /** The block as a fresh .env (what `paratune recommend > .env` prints). */

@@ -127,8 +127,12 @@ describe("writeOutputs and paratune report", () => {
     await rebuildReport(dir, { envStyle: "omp" });
     const env = readFileSync(join(dir, ".env"), "utf8");
     expect(env).toMatch(/^OMP_NUM_THREADS=/m);
-    expect(env).not.toMatch(/INFERENCE_NUM_THREADS/);
+    // The variables the command itself set stay: the program reads them whatever the style.
+    expect(env).toMatch(/^INFERENCE_NUM_THREADS=/m);
     await rebuildReport(dir, { envStyle: "generic" });
+    const generic = readFileSync(join(dir, ".env"), "utf8");
+    expect(generic).toMatch(/^INFERENCE_NUM_THREADS=/m);
+    expect(generic).not.toMatch(/OMP_NUM_THREADS|MKL_NUM_THREADS/);
   });
 
   it("writes an honest report when no trial succeeded", async () => {

@@ -5,6 +5,7 @@
 import type { Config, ParamValue, Prediction, TrialRecord, TuneResult } from "../types.js";
 import { configKey } from "../space.js";
 import { highestFidelityTrials } from "../trials.js";
+import { commandVariables, type CommandVariables } from "./command-env.js";
 
 /** Where an answer came from: a past tuning of this machine and model, a fresh one, or the models alone. */
 export type RecommendationSource = "store" | "tuned" | "predicted";
@@ -36,6 +37,8 @@ export interface Recommendation {
   confidence: { level: "high" | "medium" | "low"; reason: string };
   /** The model file to load for the recommended quantization (llama workload). */
   modelPath: string | null;
+  /** A command workload's template and the variables it set, for the .env to name what the program reads. */
+  command?: CommandVariables;
   hardware: { fingerprint: string; summary: string };
   /** When the numbers behind it were measured or predicted. */
   createdAt: string;
@@ -163,6 +166,7 @@ export function recommendationFromResult(result: TuneResult, source: "store" | "
     effects: settingEffects(config, result.baseline.config, measured, objective),
     confidence: result.confidence,
     modelPath: modelPathFor(result, config),
+    ...(result.workload.kind === "command" && result.workload.command ? { command: commandVariables(result.workload.command, result.workload.env) } : {}),
     hardware: { fingerprint: result.hardware.fingerprint, summary: hardwareSummary(result) },
     createdAt: result.createdAt,
     note,

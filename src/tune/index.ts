@@ -47,6 +47,8 @@ export interface TuneOptions {
   command?: string;
   /** ...and the values of each placeholder, as `parseParamSpec` reads them ("1,2,4" or "1..8"). */
   params?: Record<string, string>;
+  /** Environment variables the command runs with; values may hold placeholders (OMP_NUM_THREADS={t}). */
+  env?: Record<string, string>;
   /** Regular expression with one group that finds the metric in the output, or "wall". */
   metric?: string;
   direction?: "maximize" | "minimize";
@@ -82,12 +84,12 @@ export interface TuneOptions {
 /** What study.json keeps: the options that define the study (not the run's budget or signal). */
 type StudyDefinition = Pick<
   TuneOptions,
-  | "models" | "shape" | "quants" | "command" | "params" | "metric" | "direction" | "reps" | "tuner" | "objective"
+  | "models" | "shape" | "quants" | "command" | "params" | "env" | "metric" | "direction" | "reps" | "tuner" | "objective"
   | "seed" | "oversubscribe" | "maxSequences" | "batchSizes" | "promptTokens" | "genTokens"
 >;
 
 const DEFINING_KEYS: (keyof StudyDefinition)[] = [
-  "models", "shape", "quants", "command", "params", "metric", "direction", "reps", "objective",
+  "models", "shape", "quants", "command", "params", "env", "metric", "direction", "reps", "objective",
   "oversubscribe", "maxSequences", "batchSizes", "promptTokens", "genTokens",
 ];
 
@@ -261,7 +263,7 @@ interface Setup {
 function commandSetup(def: StudyDefinition, hardware: HardwareProfile): Setup {
   const params: Param[] = Object.entries(def.params ?? {}).map(([name, spec]) => parseParamSpec(name, spec));
   const reps = def.reps ?? 3;
-  const workload = new CommandWorkload({ command: def.command!, metric: def.metric ?? "wall", direction: def.direction, reps });
+  const workload = new CommandWorkload({ command: def.command!, env: def.env, metric: def.metric ?? "wall", direction: def.direction, reps });
   const missing = workload.parameters.filter((p) => !params.some((q) => q.name === p));
   if (missing.length > 0) {
     throw new UserInputError(`the command uses {${missing.join("}, {")}} but no --param gives ${missing.length > 1 ? "their" : "its"} values`, `add --param ${missing[0]}=1,2,4`);
@@ -274,12 +276,28 @@ function commandSetup(def: StudyDefinition, hardware: HardwareProfile): Setup {
     baseline: firstValuesBaseline(space),
     // Fewer repetitions is the only cheaper trial a command has; with one repetition there is none.
     rungs: reps >= 3 ? [1 / reps, 1] : [1],
-    description: { kind: "command", objective: workload.objective, command: def.command, settings: { reps } },
+    description: commandDescription(def, workload.objective, reps),
   };
   // No roofline for an arbitrary command: the USL over workers/threads/sequences placeholders,
   // or the GP surrogate, once trials have measured something (a maximised, positive metric).
   if (workload.objective.direction === "maximize") learnWith(setup, createPerformanceModel({ hardware, space }));
   return setup;
+}
+
+/** What a command tuning measured: the command, the variables it set and how its metric was read. */
+export function commandDescription(
+  def: Pick<StudyDefinition, "command" | "env" | "metric">,
+  objective: WorkloadDescription["objective"],
+  reps: number,
+): WorkloadDescription {
+  return {
+    kind: "command",
+    objective,
+    command: def.command,
+    ...(def.env && Object.keys(def.env).length > 0 ? { env: def.env } : {}),
+    metric: def.metric ?? "wall",
+    settings: { reps },
+  };
 }
 
 async function llamaSetup(
@@ -386,6 +404,7 @@ function pickDefinition(o: TuneOptions): StudyDefinition {
     throw new UserInputError("--cmd tunes a command; --model, --shape and --quant tune a llama model", "give one or the other");
   }
   if (def.models && def.shape) throw new UserInputError("--model and --shape both say which model to tune", "give one of them");
+  if (def.env && !def.command) throw new UserInputError("--env sets variables of a command", 'use it with --cmd, e.g. --cmd "./prog" --env OMP_NUM_THREADS={t}');
   return def;
 }
 

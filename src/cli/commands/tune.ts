@@ -15,6 +15,7 @@ interface TuneFlags {
   quant?: string;
   cmd?: string;
   param?: string[];
+  env?: string[];
   metric?: string;
   minimize?: boolean;
   maximize?: boolean;
@@ -46,6 +47,7 @@ export function registerTune(program: Command): void {
     .option("--quant <list>", "quantizations to synthesise, comma-separated (with --shape or no model)")
     .option("--cmd <command>", "tune a command instead: a shell command with {name} placeholders")
     .option("--param <name=values>", "values of a placeholder, e.g. threads=1,2,4,8 or workers=1..16:log (repeatable)", collect)
+    .option("--env <NAME=template>", "with --cmd: an environment variable the command runs with, may use placeholders, e.g. OMP_NUM_THREADS={t} (repeatable)", collect)
     .option("--metric <regex|wall>", "with --cmd: regex with one group that finds the metric in the output, or wall for run time", undefined)
     .option("--minimize", "with --cmd: smaller metric is better (default for wall)")
     .option("--maximize", "with --cmd: larger metric is better (default for a regex)")
@@ -111,6 +113,8 @@ function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
     if (!m) throw new UserInputError(`--param ${p} is not name=values`, "e.g. --param threads=1,2,4,8");
     params[m[1]] = m[2];
   }
+  const env = parseEnvFlags(flags.env);
+  if (!flags.cmd && env) throw new UserInputError("--env needs --cmd", 'e.g. --cmd "mpirun -np {np} ./prog" --env OMP_NUM_THREADS={t}');
   if (!flags.cmd && Object.keys(params).length > 0) throw new UserInputError("--param needs --cmd", 'e.g. --cmd "./bench -t {threads}" --param threads=1,2,4');
   const batch = list(flags.batch)?.map((b) => int("batch", b)!);
   return {
@@ -119,6 +123,7 @@ function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
     quants: list(flags.quant),
     command: flags.cmd,
     params: flags.cmd ? params : undefined,
+    env,
     metric: flags.metric,
     direction: flags.minimize ? "minimize" : flags.maximize ? "maximize" : undefined,
     reps: int("reps", flags.reps),
@@ -134,6 +139,18 @@ function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
     outDir: flags.out,
     resume: flags.resume,
   };
+}
+
+/** `--env NAME=template` pairs (undefined when none), with one clear line for a malformed one. */
+export function parseEnvFlags(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (!pairs?.length) return undefined;
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(pair);
+    if (!m) throw new UserInputError(`--env ${pair} is not NAME=template`, "e.g. --env OMP_NUM_THREADS={t}");
+    env[m[1]] = m[2];
+  }
+  return env;
 }
 
 function seedOf(v: string): number {
