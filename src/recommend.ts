@@ -24,8 +24,9 @@ import { envBlock, envRecord, renderEnv, writeEnvFile, type EnvMap, type EnvStyl
 import { tuneRun } from "./tuning.js";
 import { hardwareSummary, metricUnit, recommendationFromResult, speedupOf, type Recommendation, type SettingEffect } from "./outputs/recommendation.js";
 
-/** What recommend() tunes when the store has no answer, unless told otherwise. */
-export const DEFAULT_RECOMMEND_BUDGET_MS = 120_000;
+import { DEFAULT_RECOMMEND_BUDGET_MS, recommendCommand } from "./recommend-command.js";
+
+export { DEFAULT_RECOMMEND_BUDGET_MS } from "./recommend-command.js";
 /** The trial shape of tune()'s llama workload; part of the store key, so fixed here. */
 export const DEFAULT_PROMPT_TOKENS = 64;
 export const DEFAULT_GEN_TOKENS = 32;
@@ -36,6 +37,12 @@ export interface RecommendOptions {
   /** A synthetic model of this preset shape instead (the default, like tune()). */
   shape?: string;
   quants?: string[];
+  /** A command instead of a model (as `tune --cmd`): its template, placeholder values, variables and metric. */
+  command?: string;
+  params?: Record<string, string>;
+  env?: Record<string, string>;
+  metric?: string;
+  direction?: "maximize" | "minimize";
   /** Time to spend tuning when the store has no answer; 0 answers from the models alone. */
   budgetMs?: number;
   objective?: "throughput" | "latency";
@@ -126,6 +133,7 @@ function objectiveOf(options: RecommendOptions): WorkloadDescription["objective"
 }
 
 export async function recommend(options: RecommendOptions = {}): Promise<RecommendAnswer> {
+  if (options.command !== undefined) return recommendCommand(options);
   const started = performance.now();
   const note = options.onNote ?? (() => {});
   const budgetMs = options.budgetMs ?? DEFAULT_RECOMMEND_BUDGET_MS;

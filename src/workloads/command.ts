@@ -6,6 +6,7 @@ import { execa } from "execa";
 import type { Config, Fidelity, Measurement, Metrics, TrialStatus, Workload } from "../types.js";
 import { UserInputError } from "../errors.js";
 import { fillTemplate, placeholders, shellQuote } from "./template.js";
+import { commandObjective } from "./command-objective.js";
 import { summarize, unmeasured } from "../statistics.js";
 import { killTree, MemorySampler, oomKillCount, processTree } from "./processes.js";
 
@@ -82,8 +83,7 @@ export class CommandWorkload implements Workload {
         );
       }
     }
-    const metric = this.regex ? "value" : "wallMs";
-    this.objective = { metric, direction: options.direction ?? (this.regex ? "maximize" : "minimize") };
+    this.objective = commandObjective(this.regex ? options.metric : "wall", options.direction);
     this.timeoutMs = options.timeoutMs ?? 10 * 60_000;
     this.reps = Math.max(1, Math.floor(options.reps ?? 1));
     this.warmup = Math.max(0, Math.floor(options.warmup ?? 0));

@@ -8,11 +8,21 @@ import type { RecommendAnswer } from "../../recommend.js";
 import { parseDuration } from "../../duration.js";
 import { printJson } from "../format.js";
 import { describeConfig } from "../../format.js";
+import { collect, parseEnvFlags, parseParamFlags, parseSeed } from "../command-flags.js";
 
 interface RecommendFlags {
   model?: string[];
   shape?: string;
   quant?: string;
+  cmd?: string;
+  param?: string[];
+  env?: string[];
+  metric?: string;
+  minimize?: boolean;
+  maximize?: boolean;
+  reps?: string;
+  tuner?: string;
+  seed?: string;
   budget: string;
   objective?: "throughput" | "latency";
   promptTokens?: string;
@@ -35,6 +45,15 @@ export function registerRecommend(program: Command): void {
     .option("--model <gguf...>", "GGUF model files, one per quantization of one model (default: a synthetic model, as `tune`)")
     .option("--shape <preset>", "a synthetic model of this shape instead")
     .option("--quant <list>", "quantizations to synthesise, comma-separated")
+    .option("--cmd <command>", "a command instead of a model, with the flags of its `paratune tune --cmd` run (answered from the store when tuned before)")
+    .option("--param <name=values>", "with --cmd: values of a placeholder, as given to tune (repeatable)", collect)
+    .option("--env <NAME=template>", "with --cmd: an environment variable of the command, as given to tune (repeatable)", collect)
+    .option("--metric <regex|wall>", "with --cmd: how the metric is read, as given to tune (default wall)")
+    .option("--minimize", "with --cmd: smaller metric is better")
+    .option("--maximize", "with --cmd: larger metric is better")
+    .option("--reps <n>", "timed repetitions per full trial, when a tuning runs (default 3)")
+    .addOption(new Option("--tuner <name>", "search strategy, when a tuning runs (default bayes)").choices(["bayes", "random", "grid"]))
+    .option("--seed <n>", "seed of the tuner's random choices, when a tuning runs (default 1)")
     .option("--budget <duration>", "time to tune when the store has no answer; 0 predicts without any trial", "2m")
     .addOption(new Option("--objective <name>", "what to optimise (default throughput)").choices(["throughput", "latency"]))
     .option("--prompt-tokens <n>", "prompt tokens per request (default 64)")
@@ -58,11 +77,28 @@ export function registerRecommend(program: Command): void {
       const onSigint = () => controller.abort(new Error("interrupted"));
       process.once("SIGINT", onSigint);
       let answer: RecommendAnswer;
+      if (flags.minimize && flags.maximize) throw new UserInputError("--minimize and --maximize contradict each other", "give one of them");
+      const params = parseParamFlags(flags.param);
+      const env = parseEnvFlags(flags.env);
+      if (!flags.cmd && (Object.keys(params).length > 0 || env || flags.metric)) {
+        throw new UserInputError("--param, --env and --metric describe a command", 'use them with --cmd, as in the tuning run, e.g. --cmd "mpirun -np {np} ./prog" --param np=1,2');
+      }
       // Loaded here, not at the top: recommend() pulls in the tuner, the workloads and
-      // node-llama-cpp, which every other command would otherwise pay for at start-up.
-      const { recommend } = await import("../../recommend.js");
+      // node-llama-cpp, which every other command would otherwise pay for at start-up. A command's
+      // answer comes from a lighter module that loads the tuner only when it has to tune.
+      const { recommend } = flags.cmd
+        ? { recommend: (await import("../../recommend-command.js")).recommendCommand }
+        : await import("../../recommend.js");
       try {
         answer = await recommend({
+          command: flags.cmd,
+          params: flags.cmd ? params : undefined,
+          env,
+          metric: flags.metric,
+          direction: flags.minimize ? "minimize" : flags.maximize ? "maximize" : undefined,
+          reps: int("reps", flags.reps),
+          tuner: flags.tuner,
+          seed: parseSeed(flags.seed),
           models: flags.model,
           shape: flags.shape,
           quants: flags.quant?.split(",").map((s) => s.trim()).filter(Boolean),

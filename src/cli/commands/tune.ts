@@ -8,6 +8,7 @@ import { parseDuration } from "../../duration.js";
 import { tuneRun } from "../../tuning.js";
 import { describeConfig, formatDuration, table } from "../../format.js";
 import { printJson } from "../format.js";
+import { collect, parseEnvFlags, parseParamFlags, parseSeed } from "../command-flags.js";
 
 interface TuneFlags {
   model?: string[];
@@ -34,7 +35,6 @@ interface TuneFlags {
   json?: boolean;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerTune(program: Command): void {
   program
@@ -107,12 +107,7 @@ function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
   };
   const list = (v: string | undefined) => (v === undefined ? undefined : v.split(",").map((s) => s.trim()).filter(Boolean));
   if (flags.minimize && flags.maximize) throw new UserInputError("--minimize and --maximize contradict each other", "give one of them");
-  const params: Record<string, string> = {};
-  for (const p of flags.param ?? []) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(p);
-    if (!m) throw new UserInputError(`--param ${p} is not name=values`, "e.g. --param threads=1,2,4,8");
-    params[m[1]] = m[2];
-  }
+  const params = parseParamFlags(flags.param);
   const env = parseEnvFlags(flags.env);
   if (!flags.cmd && env) throw new UserInputError("--env needs --cmd", 'e.g. --cmd "mpirun -np {np} ./prog" --env OMP_NUM_THREADS={t}');
   if (!flags.cmd && Object.keys(params).length > 0) throw new UserInputError("--param needs --cmd", 'e.g. --cmd "./bench -t {threads}" --param threads=1,2,4');
@@ -130,7 +125,7 @@ function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
     budgetMs: parseDuration(flags.budget, "budget"),
     tuner: flags.tuner,
     objective: flags.objective,
-    seed: flags.seed === undefined ? undefined : seedOf(flags.seed),
+    seed: parseSeed(flags.seed),
     oversubscribe: flags.oversubscribe,
     maxSequences: int("max-sequences", flags.maxSequences),
     batchSizes: batch,
@@ -139,24 +134,6 @@ function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
     outDir: flags.out,
     resume: flags.resume,
   };
-}
-
-/** `--env NAME=template` pairs (undefined when none), with one clear line for a malformed one. */
-export function parseEnvFlags(pairs: string[] | undefined): Record<string, string> | undefined {
-  if (!pairs?.length) return undefined;
-  const env: Record<string, string> = {};
-  for (const pair of pairs) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(pair);
-    if (!m) throw new UserInputError(`--env ${pair} is not NAME=template`, "e.g. --env OMP_NUM_THREADS={t}");
-    env[m[1]] = m[2];
-  }
-  return env;
-}
-
-function seedOf(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UserInputError(`--seed must be a whole number, got "${v}"`);
-  return n;
 }
 
 function measuredText(r: RankedConfig | null): string {

@@ -1,0 +1,120 @@
+// recommend() for a user's own command: the same question `paratune tune --cmd` answered, asked
+// with the same flags, is answered from the store when this machine tuned it before; otherwise
+// the command is tuned within the budget and remembered. A store hit loads neither the tuner nor
+// the process library: the look-up is the probe's fingerprint, the command's identity and one
+// file read.
+
+import { probe } from "../probes/index.js";
+import { UserInputError } from "./errors.js";
+import { envBlock, envRecord, renderEnv, writeEnvFile } from "./outputs/env.js";
+import { recommendationFromResult, type Recommendation } from "./outputs/recommendation.js";
+import type { RecommendAnswer, RecommendOptions } from "./recommend.js";
+import { parseParamSpec } from "./space.js";
+import { lookupStore, saveToStore, storeKey, takeTurn, type StoreKey } from "./store.js";
+import type { Param, WorkloadDescription } from "./types.js";
+import { commandObjective } from "./workloads/command-objective.js";
+import { placeholders } from "./workloads/template.js";
+
+/** What recommend() tunes when the store has no answer, unless told otherwise. */
+export const DEFAULT_RECOMMEND_BUDGET_MS = 120_000;
+
+/** The question as the store keys it: the command, its variables, its metric and its parameters' values. */
+export function commandQuestion(options: RecommendOptions): { description: WorkloadDescription; params: Param[] } {
+  const command = options.command ?? "";
+  if (!command.trim()) throw new UserInputError("the command is empty", 'give one with --cmd "<command>"');
+  if (options.models?.length || options.shape || options.quants?.length) {
+    throw new UserInputError("--cmd asks about a command; --model, --shape and --quant about a llama model", "give one or the other");
+  }
+  const params = Object.entries(options.params ?? {}).map(([name, spec]) => parseParamSpec(name, spec));
+  const used = new Set([command, ...Object.values(options.env ?? {})].flatMap(placeholders).filter((n) => n !== "fidelity"));
+  const missing = [...used].filter((n) => !params.some((p) => p.name === n));
+  if (missing.length > 0) {
+    throw new UserInputError(`the command uses {${missing.join("}, {")}} but no --param gives ${missing.length > 1 ? "their" : "its"} values`, `add --param ${missing[0]}=1,2,4 (the same flags as the tuning run)`);
+  }
+  if (params.length === 0) throw new UserInputError("nothing to recommend: the command has no {placeholders}", 'e.g. --cmd "./bench --threads {threads}" --param threads=1,2,4');
+  const metric = options.metric ?? "wall";
+  const description: WorkloadDescription = {
+    kind: "command",
+    objective: commandObjective(metric, options.direction),
+    command,
+    ...(options.env && Object.keys(options.env).length > 0 ? { env: options.env } : {}),
+    metric,
+    settings: {},
+  };
+  return { description, params };
+}
+
+export async function recommendCommand(options: RecommendOptions): Promise<RecommendAnswer> {
+  const started = performance.now();
+  const note = options.onNote ?? (() => {});
+  const budgetMs = options.budgetMs ?? DEFAULT_RECOMMEND_BUDGET_MS;
+  if (!(budgetMs >= 0) || !Number.isFinite(budgetMs)) throw new UserInputError(`budget must be 0 or a duration, got ${budgetMs} ms`, "e.g. --budget 2m");
+  const { description, params } = commandQuestion(options);
+  const hardware = options.hardware ?? (await probe({ bandwidth: false }));
+  const key = storeKey(hardware.fingerprint, description, params);
+
+  const answer = async (recommendation: Recommendation, outDir: string | null): Promise<RecommendAnswer> => {
+    const block = envBlock(recommendation, { style: options.envStyle, map: options.envMap });
+    if (options.envFile) await writeEnvFile(options.envFile, block);
+    return { recommendation, env: envRecord(block), envText: renderEnv(block), storeKey: key, outDir, elapsedMs: performance.now() - started };
+  };
+
+  if (!options.fresh) {
+    const hit = lookupStore(key, options.store);
+    if (hit) return answer(recommendationFromResult(hit.result, "store"), null);
+  }
+  if (budgetMs === 0) {
+    throw new UserInputError(
+      "this command was not tuned on this machine with these flags, and with --budget 0 there is nothing to answer from: no model predicts an arbitrary command",
+      "give a budget to tune it now (e.g. --budget 2m), or ask with the exact flags of the earlier `paratune tune --cmd`",
+    );
+  }
+  return tuneAndAnswer(options, key, budgetMs, note, answer);
+}
+
+async function tuneAndAnswer(
+  options: RecommendOptions,
+  key: StoreKey,
+  budgetMs: number,
+  note: (s: string) => void,
+  answer: (rec: Recommendation, outDir: string | null) => Promise<RecommendAnswer>,
+): Promise<RecommendAnswer> {
+  // One tuning of this question at a time on this machine: a second caller waits for the first
+  // one's answer instead of measuring while it measures.
+  const turn = await takeTurn(key, {
+    ...options.store,
+    waitMs: budgetMs + 5 * 60_000,
+    fresh: options.fresh,
+    onWait: () => note("another paratune is tuning this command on this machine; waiting for its answer"),
+  });
+  if ("entry" in turn) return answer(recommendationFromResult(turn.entry.result, "store"), null);
+  try {
+    const late = options.fresh ? null : lookupStore(key, options.store);
+    if (late) return answer(recommendationFromResult(late.result, "store"), null);
+    const tunedAt = new Date().toISOString();
+    // Loaded only on a miss: the tuner, the workloads and the charts cost seconds to import.
+    const [{ tuneRun }, { writeOutputs }] = await Promise.all([import("./tune/index.js"), import("./outputs/index.js")]);
+    const run = await tuneRun({
+      command: options.command,
+      params: options.params,
+      env: options.env,
+      metric: options.metric,
+      direction: options.direction,
+      reps: options.reps,
+      budgetMs,
+      tuner: options.tuner,
+      seed: options.seed,
+      outDir: options.outDir,
+      hardware: options.hardware,
+      signal: options.signal,
+      progress: options.progress,
+      onNote: note,
+    });
+    await writeOutputs(run.result, run.outDir, { envStyle: options.envStyle, envMap: options.envMap, source: "tuned" });
+    const saved = lookupStore(key, options.store);
+    if (run.result.best && !(saved && saved.savedAt >= tunedAt)) await saveToStore(run.result, key, options.store);
+    return await answer(recommendationFromResult(run.result, "tuned"), run.outDir);
+  } finally {
+    await turn.release();
+  }
+}
