@@ -8,7 +8,8 @@ import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import writeFileAtomic from "write-file-atomic";
 import type { Param, TuneResult } from "../types.js";
-import { measuredConfigs, metricUnit, predictedMetric, trialMetric, type Objective } from "./recommendation.js";
+import { describeConfig, measuredConfigs, metricUnit, predictedMetric, trialMetric, type Objective } from "./recommendation.js";
+import { scalingAnalysis } from "./scaling.js";
 
 export interface Chart {
   /** File name under charts/, e.g. "throughput.svg". */
@@ -257,8 +258,78 @@ export function progressChart(result: TuneResult): Chart | null {
   };
 }
 
+/**
+ * Measured speedup against the processes x threads a configuration uses, with the USL fit drawn
+ * through it and beyond (to where efficiency is predicted to halve, within reason) and the ideal
+ * linear speedup for comparison.
+ */
+export function scalingChart(result: TuneResult): Chart | null {
+  const analysis = scalingAnalysis(result);
+  if (!analysis) return null;
+  const ref = analysis.reference.units;
+  const maxMeasured = Math.max(...analysis.rows.map((r) => r.units));
+  const fit = analysis.fit;
+  const interesting = [fit?.halfEfficiency, fit?.peak].filter((v): v is number => v != null && Number.isFinite(v));
+  const xmax = Math.min(maxMeasured * 8, Math.max(maxMeasured * 2, ...interesting.map((v) => v * 1.1)));
+  const lines: { units: number; speedup: number; series: string }[] = [
+    { units: ref, speedup: 1, series: "ideal (linear)" },
+    { units: xmax, speedup: xmax / ref, series: "ideal (linear)" },
+  ];
+  if (fit) {
+    const steps = 60;
+    for (let i = 0; i <= steps; i++) {
+      const units = ref + ((xmax - ref) * i) / steps;
+      lines.push({ units, speedup: fit.speedupAt(units), series: "USL fit" });
+    }
+  }
+  const label = (c: Record<string, unknown>) => analysis.dimensions.map((d) => `${d}=${c[d]}`).join(" ");
+  const points = analysis.rows.map((r) => ({ units: r.units, speedup: r.speedup, label: label(r.config), series: "measured" }));
+  const held = Object.keys(analysis.heldAt).length ? ` (${describeConfig(analysis.heldAt)})` : "";
+  const count = analysis.dimensions.join(" x ");
+  return {
+    file: "scaling.svg",
+    title: `Speedup over ${count}`,
+    caption:
+      `Each point is a configuration measured at full fidelity${held}: its throughput over the reference's (${label(analysis.reference.config)}), against ${count}. ` +
+      (fit ? "The line is the Universal Scalability Law fitted to them, extended beyond the measured counts as a prediction; " : "") +
+      "the dashed line is linear speedup.",
+    spec: {
+      $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+      width: 420,
+      height: 260,
+      layer: [
+        {
+          data: { values: lines },
+          mark: { type: "line", strokeWidth: 2 },
+          encoding: {
+            x: { field: "units", type: "quantitative", title: count },
+            y: { field: "speedup", type: "quantitative", title: "speedup" },
+            color: { field: "series", type: "nominal", title: null, scale: { domain: ["measured", "USL fit", "ideal (linear)"], range: ["#1f77b4", "#d62728", "#999999"] } },
+            strokeDash: { field: "series", type: "nominal", legend: null, scale: { domain: ["USL fit", "ideal (linear)"], range: [[1, 0], [4, 4]] } },
+          },
+        },
+        {
+          data: { values: points },
+          mark: { type: "point", filled: true, size: 60 },
+          encoding: {
+            x: { field: "units", type: "quantitative" },
+            y: { field: "speedup", type: "quantitative" },
+            color: { field: "series", type: "nominal" },
+            tooltip: [{ field: "label" }, { field: "speedup", format: ".2f" }],
+          },
+        },
+        {
+          data: { values: points },
+          mark: { type: "text", dx: 6, dy: -8, align: "left", fontSize: 9 },
+          encoding: { x: { field: "units", type: "quantitative" }, y: { field: "speedup", type: "quantitative" }, text: { field: "label" } },
+        },
+      ],
+    } as TopLevelSpec,
+  };
+}
+
 export function charts(result: TuneResult): Chart[] {
-  return [throughputChart(result), predictionChart(result), progressChart(result)].filter((c): c is Chart => c !== null);
+  return [throughputChart(result), scalingChart(result), predictionChart(result), progressChart(result)].filter((c): c is Chart => c !== null);
 }
 
 /** Compiles a vega-lite spec and renders it to an SVG string, headless. */

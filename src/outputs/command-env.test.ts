@@ -2,48 +2,11 @@
 // only reach the command line named in comments; a style that has no name for any parameter is
 // refused rather than writing an empty file.
 import { describe, expect, it } from "vitest";
-import { buildResult } from "../tune/result.js";
-import type { Config, HardwareProfile, TrialRecord, WorkloadDescription } from "../types.js";
+import { commandResult } from "../testing/command-result.js";
 import { UserInputError } from "../errors.js";
 import { commandLineAssignments, commandVariables } from "./command-env.js";
 import { envBlock, envRecord, renderEnv } from "./env.js";
 import { recommendationFromResult } from "./recommendation.js";
-
-const hardware = {
-  fingerprint: "test",
-  cpu: { model: "test cpu", vendor: "x", physical: 2, logical: 2 },
-  limits: { cpus: 2 },
-  gpus: [],
-} as unknown as HardwareProfile;
-
-function trial(id: number, config: Config, value: number): TrialRecord {
-  return {
-    id,
-    config,
-    fidelity: 1,
-    value,
-    measurement: { status: "ok", metrics: { value }, primary: "value", samples: [value, value], warmup: 0, rme: 0.01, durationMs: 10, fidelity: { level: 1 } },
-    startedAt: "2026-01-01T00:00:00.000Z",
-    elapsedMs: id * 1000,
-  } as TrialRecord;
-}
-
-function commandResult(command: string, env: Record<string, string> | undefined, values: [Config, number][]) {
-  const workload: WorkloadDescription = { kind: "command", objective: { metric: "value", direction: "maximize" }, command, env, metric: "x: (\\d+)", settings: { reps: 2 } };
-  const names = Object.keys(values[0][0]);
-  return buildResult({
-    tuner: "grid",
-    budgetMs: 1000,
-    elapsedMs: 1000,
-    ended: "exhausted",
-    hardware,
-    workload,
-    params: names.map((name) => ({ name, kind: "ordinal" as const, values: [...new Set(values.map(([c]) => Number(c[name])))] })),
-    trials: values.map(([c, v], i) => trial(i + 1, c, v)),
-    infeasible: [],
-    baseline: values[0][0],
-  });
-}
 
 const mpi = commandResult("mpirun -np {np} --bind-to none ./hybrid", { OMP_NUM_THREADS: "{t}" }, [
   [{ np: 1, t: 1 }, 100],

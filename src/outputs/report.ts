@@ -8,6 +8,7 @@ import { describeConfig, formatBytes, formatDuration } from "../format.js";
 import type { Chart } from "./charts.js";
 import { formatRme, formatSpeedup, formatValue, type Recommendation } from "./recommendation.js";
 import { highestFidelityOf } from "../trials.js";
+import { scalingAnalysis } from "./scaling.js";
 
 /** A markdown table; cells have their pipes escaped. */
 function mdTable(header: string[], rows: string[][]): string {
@@ -75,6 +76,58 @@ function rankingRow(result: TuneResult, r: RankedConfig, i: number | string): st
   ];
 }
 
+const percent = (x: number) => `${(x * 100).toFixed(0)}%`;
+const count = (n: number) => (n >= 10 ? n.toFixed(0) : n.toFixed(1));
+
+/**
+ * Speedup and parallel efficiency at each process x thread count measured, and what the USL fit
+ * says beyond them: where throughput peaks and where efficiency falls below one half. Command
+ * workloads only (see scaling.ts); nothing when fewer than two counts were measured.
+ */
+function scalingSection(result: TuneResult, charts: Chart[]): string[] {
+  const a = scalingAnalysis(result);
+  if (!a) return [];
+  const metric = result.workload.objective.metric;
+  const units = a.dimensions.join(" x ");
+  const out = ["## Scaling", ""];
+  const held = Object.keys(a.heldAt).length ? `, with ${describeConfig(a.heldAt)} as recommended` : "";
+  out.push(`Throughput against ${units}${held}, relative to ${describeConfig(a.reference.config)}. Efficiency is speedup divided by the increase in ${units}.`, "");
+  out.push(
+    mdTable(
+      [...a.dimensions, ...(a.dimensions.length > 1 ? [units] : []), `measured ${metric}`, "speedup", "efficiency", "USL speedup"],
+      a.rows.map((r) => [
+        ...a.dimensions.map((d) => String(r.config[d])),
+        ...(a.dimensions.length > 1 ? [String(r.units)] : []),
+        formatValue(r.value),
+        formatSpeedup(r.speedup),
+        percent(r.efficiency),
+        formatSpeedup(r.fitted),
+      ]),
+    ),
+    "",
+  );
+  const lines: string[] = [];
+  if (a.measuredBelowHalf !== null) lines.push(`- Measured: efficiency first falls below 50% at ${units} = ${a.measuredBelowHalf}.`);
+  else lines.push(`- Measured: efficiency stays at or above 50% up to ${units} = ${Math.max(...a.rows.map((r) => r.units))}.`);
+  const f = a.fit;
+  if (f) {
+    lines.push(`- USL fit: contention sigma = ${f.sigma.toFixed(3)}, coherency kappa = ${f.kappa.toFixed(4)}.`);
+    lines.push(
+      f.peak === null
+        ? "- Predicted peak: none; with no coherency cost the fit keeps rising (towards 1/sigma), so more processes or threads never lose, they only gain less."
+        : f.peak <= a.reference.units
+          ? `- Predicted peak: at the reference, ${units} = ${a.reference.units}: by the fit, more processes or threads only make the program slower.`
+          : `- Predicted peak: ${formatSpeedup(f.peakSpeedup)} at ${units} = ${count(f.peak)}; beyond it, more processes or threads make the program slower.`,
+    );
+    lines.push(f.halfEfficiency === null ? "- Predicted efficiency stays above 50% at every count." : `- Predicted efficiency falls below 50% at ${units} = ${count(f.halfEfficiency)}.`);
+  }
+  lines.push(`- How sure: ${a.note}`);
+  out.push(...lines, "");
+  const chart = charts.find((c) => c.file === "scaling.svg");
+  if (chart) out.push(`![${chart.title}](charts/${chart.file})`, "", chart.caption, "");
+  return out;
+}
+
 export interface ReportOptions {
   /** The charts written beside the report (under charts/). */
   charts: Chart[];
@@ -140,9 +193,13 @@ export function renderReport(result: TuneResult, rec: Recommendation, options: R
     out.push("No configuration was measured.", "");
   }
 
-  if (options.charts.length) {
+  const scaling = scalingSection(result, options.charts);
+  out.push(...scaling);
+  // The scaling chart stands in its own section, beside its table.
+  const others = options.charts.filter((c) => !(scaling.length > 0 && c.file === "scaling.svg"));
+  if (others.length) {
     out.push("## Charts", "");
-    for (const c of options.charts) out.push(`### ${c.title}`, "", `![${c.title}](charts/${c.file})`, "", c.caption, "");
+    for (const c of others) out.push(`### ${c.title}`, "", `![${c.title}](charts/${c.file})`, "", c.caption, "");
   }
 
   const failed = result.trials.filter((t) => t.measurement.status !== "ok");
