@@ -6,20 +6,57 @@
 
 import { probe } from "../probes/index.js";
 import { UserInputError } from "./errors.js";
-import { envBlock, envRecord, renderEnv, writeEnvFile } from "./outputs/env.js";
+import { envBlock, envRecord, renderEnv, writeEnvFile, type EnvMap, type EnvStyle } from "./outputs/env.js";
 import { recommendationFromResult, type Recommendation } from "./outputs/recommendation.js";
-import type { RecommendAnswer, RecommendOptions } from "./recommend.js";
 import { parseParamSpec } from "./space.js";
-import { lookupStore, saveToStore, storeKey, takeTurn, type StoreKey } from "./store.js";
-import type { Param, WorkloadDescription } from "./types.js";
+import { lookupStore, saveToStore, storeKey, takeTurn, type StoreKey, type StoreOptions } from "./store.js";
+import type { HardwareProfile, Param, WorkloadDescription } from "./types.js";
 import { commandObjective } from "./workloads/command-objective.js";
 import { placeholders } from "./workloads/template.js";
 
 /** What recommend() tunes when the store has no answer, unless told otherwise. */
 export const DEFAULT_RECOMMEND_BUDGET_MS = 120_000;
 
+/** recommend()'s options that a command question reads (recommend() passes its own through). */
+export interface CommandRecommendOptions {
+  /** The command as `tune --cmd` took it: template, placeholder values, variables, metric. */
+  command?: string;
+  params?: Record<string, string>;
+  env?: Record<string, string>;
+  metric?: string;
+  direction?: "maximize" | "minimize";
+  /** A llama model's flags: refused here, a command is the other kind of question. */
+  models?: string[];
+  shape?: string;
+  quants?: string[];
+  budgetMs?: number;
+  reps?: number;
+  tuner?: string;
+  seed?: number;
+  envStyle?: EnvStyle;
+  envMap?: EnvMap;
+  envFile?: string;
+  outDir?: string;
+  fresh?: boolean;
+  hardware?: HardwareProfile;
+  store?: StoreOptions;
+  signal?: AbortSignal;
+  progress?: boolean;
+  onNote?: (note: string) => void;
+}
+
+/** recommend()'s answer (RecommendAnswer in recommend.ts has this shape). */
+export interface CommandAnswer {
+  recommendation: Recommendation;
+  env: Record<string, string>;
+  envText: string;
+  storeKey: StoreKey;
+  outDir: string | null;
+  elapsedMs: number;
+}
+
 /** The question as the store keys it: the command, its variables, its metric and its parameters' values. */
-export function commandQuestion(options: RecommendOptions): { description: WorkloadDescription; params: Param[] } {
+export function commandQuestion(options: CommandRecommendOptions): { description: WorkloadDescription; params: Param[] } {
   const command = options.command ?? "";
   if (!command.trim()) throw new UserInputError("the command is empty", 'give one with --cmd "<command>"');
   if (options.models?.length || options.shape || options.quants?.length) {
@@ -44,7 +81,7 @@ export function commandQuestion(options: RecommendOptions): { description: Workl
   return { description, params };
 }
 
-export async function recommendCommand(options: RecommendOptions): Promise<RecommendAnswer> {
+export async function recommendCommand(options: CommandRecommendOptions): Promise<CommandAnswer> {
   const started = performance.now();
   const note = options.onNote ?? (() => {});
   const budgetMs = options.budgetMs ?? DEFAULT_RECOMMEND_BUDGET_MS;
@@ -53,7 +90,7 @@ export async function recommendCommand(options: RecommendOptions): Promise<Recom
   const hardware = options.hardware ?? (await probe({ bandwidth: false }));
   const key = storeKey(hardware.fingerprint, description, params);
 
-  const answer = async (recommendation: Recommendation, outDir: string | null): Promise<RecommendAnswer> => {
+  const answer = async (recommendation: Recommendation, outDir: string | null): Promise<CommandAnswer> => {
     const block = envBlock(recommendation, { style: options.envStyle, map: options.envMap });
     if (options.envFile) await writeEnvFile(options.envFile, block);
     return { recommendation, env: envRecord(block), envText: renderEnv(block), storeKey: key, outDir, elapsedMs: performance.now() - started };
@@ -73,12 +110,12 @@ export async function recommendCommand(options: RecommendOptions): Promise<Recom
 }
 
 async function tuneAndAnswer(
-  options: RecommendOptions,
+  options: CommandRecommendOptions,
   key: StoreKey,
   budgetMs: number,
   note: (s: string) => void,
-  answer: (rec: Recommendation, outDir: string | null) => Promise<RecommendAnswer>,
-): Promise<RecommendAnswer> {
+  answer: (rec: Recommendation, outDir: string | null) => Promise<CommandAnswer>,
+): Promise<CommandAnswer> {
   // One tuning of this question at a time on this machine: a second caller waits for the first
   // one's answer instead of measuring while it measures.
   const turn = await takeTurn(key, {
@@ -93,7 +130,7 @@ async function tuneAndAnswer(
     if (late) return answer(recommendationFromResult(late.result, "store"), null);
     const tunedAt = new Date().toISOString();
     // Loaded only on a miss: the tuner, the workloads and the charts cost seconds to import.
-    const [{ tuneRun }, { writeOutputs }] = await Promise.all([import("./tune/index.js"), import("./outputs/index.js")]);
+    const { tuneRun } = await import("./tuning.js");
     const run = await tuneRun({
       command: options.command,
       params: options.params,
@@ -109,8 +146,9 @@ async function tuneAndAnswer(
       signal: options.signal,
       progress: options.progress,
       onNote: note,
+      envStyle: options.envStyle,
+      envMap: options.envMap,
     });
-    await writeOutputs(run.result, run.outDir, { envStyle: options.envStyle, envMap: options.envMap, source: "tuned" });
     const saved = lookupStore(key, options.store);
     if (run.result.best && !(saved && saved.savedAt >= tunedAt)) await saveToStore(run.result, key, options.store);
     return await answer(recommendationFromResult(run.result, "tuned"), run.outDir);
