@@ -103,7 +103,8 @@ describe("writeOutputs and paratune report", () => {
     expect(report).toContain("## Recommendation");
     expect(report).toContain(`Confidence: **${recorded.confidence.level}**`);
     // Every ranked configuration is a row of the table.
-    const section = report.slice(report.indexOf("## Best configurations"), report.indexOf("## Charts"));
+    const start = report.indexOf("## Best configurations");
+    const section = report.slice(start, report.indexOf("\n## ", start));
     const rows = section.split("\n").filter((l) => /^\| \d+ \|/.test(l));
     expect(rows).toHaveLength(recorded.ranking.length);
     // The program's own error line is quoted for each failed trial.
