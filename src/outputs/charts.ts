@@ -8,7 +8,8 @@ import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import writeFileAtomic from "write-file-atomic";
 import type { Param, TuneResult } from "../types.js";
-import { describeConfig, measuredConfigs, metricUnit, predictedMetric, trialMetric, type Objective } from "./recommendation.js";
+import { measuredConfigs, metricUnit, predictedMetric, trialMetric, type Objective } from "./recommendation.js";
+import { describeConfig } from "../format.js";
 import { scalingAnalysis } from "./scaling.js";
 
 export interface Chart {

@@ -7,7 +7,8 @@
 import { fitUsl, type UslFit } from "../../models/usl.js";
 import type { Config, Param, TuneResult } from "../types.js";
 import { variablesOf, conceptOfVariable, commandVariables } from "./command-env.js";
-import { describeConfig, measuredConfigs } from "./recommendation.js";
+import { measuredConfigs } from "./recommendation.js";
+import { describeConfig } from "../format.js";
 
 /** Parameter names read as a count of processes (ranks, workers, nodes, GPUs per node). */
 const PROCESS_NAMES = ["np", "n", "nproc", "nprocs", "procs", "processes", "ranks", "workers", "tasks", "ntasks", "nodes", "nnodes", "hosts_count", "gpus", "nprocpernode", "worldsize"];
