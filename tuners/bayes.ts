@@ -255,7 +255,9 @@ function dot(a: number[], b: number[]): number {
 
 /**
  * Ridge regression pulled toward `target`: minimizes |values - rows·β|² + λ Σ_{j>0} (β_j - target_j)²
- * (the first coefficient, the intercept, is unpenalized).
+ * (the first coefficient, the intercept, is unpenalized). ml-regression's ridge
+ * (KernelRidgeRegression) pulls every coefficient toward 0, intercept included, so this one
+ * solves its normal equations on ml-matrix.
  */
 function ridge(rows: number[][], values: number[], target: number[], lambda: number): number[] {
   const k = target.length;

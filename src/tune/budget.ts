@@ -2,6 +2,7 @@
 // synthesis and loading are paid from it like the trials are: the user asked for "ten minutes",
 // not "ten minutes of trials".
 
+import { SimpleLinearRegression } from "ml-regression";
 import { percentile } from "../statistics.js";
 
 /** Milliseconds from a monotonic clock; injectable so that tests need not sleep. */
@@ -122,12 +123,7 @@ export class TrialCostModel {
       const { f, d } = points[0];
       return fidelity > f ? d * (fidelity / f) : d;
     }
-    const n = points.length;
-    const mf = points.reduce((a, p) => a + p.f, 0) / n;
-    const md = points.reduce((a, p) => a + p.d, 0) / n;
-    const sff = points.reduce((a, p) => a + (p.f - mf) ** 2, 0);
-    const slope = points.reduce((a, p) => a + (p.f - mf) * (p.d - md), 0) / sff;
-    const line = md + slope * (fidelity - mf);
+    const line = new SimpleLinearRegression(points.map((p) => p.f), points.map((p) => p.d)).predict(fidelity);
     // Never below the cheapest trial seen: start-up alone costs that much.
     return Math.max(line, Math.min(...points.map((p) => p.d)));
   }
