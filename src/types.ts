@@ -174,6 +174,11 @@ export interface Measurement {
   rme: number;
   /** Why it did not succeed; the tail of the output for a failed command. */
   error?: string;
+  /**
+   * Where the llama workload's workers computed: "cpu", or the GPU backend node-llama-cpp loaded
+   * ("cuda", "vulkan", "metal"), with the layers offloaded in metrics.gpuLayersOffloaded.
+   */
+  backend?: string;
   durationMs: number;
   fidelity: Fidelity;
 }

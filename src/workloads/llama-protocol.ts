@@ -90,6 +90,18 @@ export interface ThreadTime {
 }
 
 export type WorkerMessage =
-  | { type: "ready"; loadMs: number; contextMs: number; contextSize: number; vramBytes: number; memory?: WorkerMemory }
+  | {
+      type: "ready";
+      loadMs: number;
+      contextMs: number;
+      contextSize: number;
+      /** VRAM in use on the worker's GPU (all processes) once its model and context are loaded. */
+      vramBytes: number;
+      /** The backend node-llama-cpp loaded: "cpu", "cuda", "vulkan" or "metal". */
+      backend: string;
+      /** Layers the model really offloaded. */
+      gpuLayers: number;
+      memory?: WorkerMemory;
+    }
   | { type: "result"; result: RepResult }
   | { type: "error"; stage: "load" | "context" | "run"; message: string };

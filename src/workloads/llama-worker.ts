@@ -44,6 +44,11 @@ async function main(): Promise<void> {
       logLevel: LlamaLogLevel.error,
       progressLogs: false,
     });
+    // node-llama-cpp falls back to its CPU binary, without an error, when the GPU binary fails its
+    // load test; a GPU trial measured on the CPU would be a wrong number, so it fails instead.
+    if (settings.gpuLayers > 0 && llama.gpu === false) {
+      throw new Error("no GPU backend loaded (node-llama-cpp fell back to the CPU; see docs/gpu.md)");
+    }
     model = await llama.loadModel({ modelPath: settings.modelPath, gpuLayers: settings.gpuLayers, useMmap: true });
   } catch (err) {
     send({ type: "error", stage: "load", message: (err as Error).message });
@@ -76,6 +81,8 @@ async function main(): Promise<void> {
     contextMs: now() - t1,
     contextSize: context.contextSize,
     vramBytes: llama.gpu ? (await llama.getVramState()).used : 0,
+    backend: llama.gpu === false ? "cpu" : llama.gpu,
+    gpuLayers: model.gpuLayers,
     memory: ownMemory(),
   });
 

@@ -405,7 +405,9 @@ export class LlamaWorkload implements Workload {
     }
     const vram = ready.reduce((s, r) => Math.max(s, r.vramBytes), 0);
     if (vram > 0) metrics.vramBytes = vram;
-    return { status: "ok", metrics, primary: "decodeTps", samples: decode, warmup: 1, rme, durationMs, fidelity };
+    metrics.gpuLayersOffloaded = Math.min(...ready.map((r) => r.gpuLayers ?? 0));
+    const backend = [...new Set(ready.map((r) => r.backend ?? "cpu"))].join("+");
+    return { status: "ok", metrics, primary: "decodeTps", samples: decode, warmup: 1, rme, durationMs, fidelity, backend };
   }
 
   /** Pids of the workers running now (for tests and progress displays). */

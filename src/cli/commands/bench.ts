@@ -187,6 +187,8 @@ export function describeMeasurement(config: Config, m: Measurement): string {
     if (x.ttftP50Ms !== undefined) rows.push(["ttft p50 / p95", `${fmt(x.ttftP50Ms)} / ${fmt(x.ttftP95Ms)} ms`]);
     if (x.latencyP50Ms !== undefined) rows.push(["latency p50 / p95", `${fmt(x.latencyP50Ms)} / ${fmt(x.latencyP95Ms)} ms`]);
     if (x.loadMs !== undefined) rows.push(["model load", `${fmt(x.loadMs, 0)} ms`]);
+    if (m.backend) rows.push(["backend", `${m.backend}${x.gpuLayersOffloaded ? `, ${x.gpuLayersOffloaded} layers offloaded` : ""}`]);
+    if (x.vramBytes !== undefined) rows.push(["VRAM in use", formatBytes(x.vramBytes)]);
     if (m.primary !== "wallMs" && x.wallMs !== undefined) rows.push(["wall", `${fmt(x.wallMs, 0)} ms`]);
   }
   if (x.peakRssBytes !== undefined) rows.push(["peak RSS / PSS", `${formatBytes(x.peakRssBytes)} / ${formatBytes(x.peakPssBytes)}`]);
