@@ -25,6 +25,7 @@
 import { UserInputError } from "../src/errors.js";
 import type { Config, HardwareProfile, ModelInfo, Observation, PerformanceModel, Prediction } from "../src/types.js";
 import { deltaVariance, leastSquares } from "./least-squares.js";
+import { gpuStep, sharedStepSeconds } from "./gpu-step.js";
 
 export interface RooflineParams {
   /** Share of the probed bandwidth that a decode step streams at (llama.cpp reads are not a STREAM loop). */
@@ -184,10 +185,6 @@ const GPU_BANDWIDTH_GBPS: [RegExp, number][] = [
   [/3090/i, 936],
 ];
 const UNKNOWN_GPU_GBPS = 500;
-/** Fraction of GPU memory bandwidth a decode matvec reaches (llama.cpp CUDA kernels). */
-const GPU_BANDWIDTH_FRACTION = 0.6;
-/** Kernel launch and sync cost per offloaded layer per step. */
-const GPU_SECONDS_PER_LAYER = 3e-5;
 
 export function gpuBandwidthGbps(name: string): { gbps: number; known: boolean } {
   for (const [re, gbps] of GPU_BANDWIDTH_GBPS) if (re.test(name)) return { gbps, known: true };
@@ -287,7 +284,7 @@ export interface RooflineBreakdown {
   hostSeconds: number;
   gpuSeconds: number;
   oversubscribed: boolean;
-  bound: "memory" | "compute" | "oversubscribed";
+  bound: "memory" | "compute" | "oversubscribed" | "gpu" | "host";
 }
 
 /** The parameters with every optional field filled in (from the defaults). */
@@ -408,15 +405,27 @@ export class RooflineModel implements PerformanceModel {
       ? model.layers * p.oversubscribedSecondsPerLayer * (s.threads / OVERSUBSCRIPTION_REFERENCE_THREADS) ** 3 * (Math.ceil(totalThreads / m.usableCpus - 1e-9) - 1)
       : 0;
 
-    const gpuSeconds =
-      offload > 0
-        ? (offload * (weightBytes + kvBytes)) / (((GPU_BANDWIDTH_FRACTION * m.gpuGbps) / s.workers) * 1e9) +
-          offload * model.layers * GPU_SECONDS_PER_LAYER
-        : 0;
-
-    const stepSeconds = Math.max(memorySeconds, computeSeconds) + syncSeconds + stallSeconds + gpuSeconds;
+    let gpuSeconds = 0;
+    let stepSeconds = Math.max(memorySeconds, computeSeconds) + syncSeconds + stallSeconds;
+    if (offload > 0) {
+      // The host work of an offloaded model is the GPU step's (one thread, no barrier to wait at).
+      const cpuSeconds = offload >= 1 ? 0 : stepSeconds - hostSeconds;
+      const g = gpuStep({
+        offload,
+        bytes: weightBytes + kvBytes,
+        flops: s.sequences * flopsPerToken,
+        layers: model.layers,
+        sequences: s.sequences,
+        workers: s.workers,
+        gbps: m.gpuGbps,
+      });
+      gpuSeconds = g.gpuSeconds;
+      stepSeconds = sharedStepSeconds(cpuSeconds, g, s.workers) / this.gpuScale;
+    }
     const tokensPerSecond = (s.workers * s.sequences) / stepSeconds;
-    const bound = oversubscribed ? "oversubscribed" : memorySeconds >= computeSeconds ? "memory" : "compute";
+    // Fully offloaded and not waiting on the GPU: the host's per-step work is the bound.
+    const gpuBound = offload > 0 && s.workers * gpuSeconds >= stepSeconds * this.gpuScale * 0.999;
+    const bound = oversubscribed ? "oversubscribed" : gpuBound ? "gpu" : offload >= 1 ? "host" : memorySeconds >= computeSeconds ? "memory" : "compute";
     return { tokensPerSecond, stepSeconds, memorySeconds, computeSeconds, syncSeconds, hostSeconds, gpuSeconds, oversubscribed, bound };
   }
 
@@ -441,8 +450,22 @@ export class RooflineModel implements PerformanceModel {
   }
 
   private seenOversubscribed = false;
+  /**
+   * Measured over predicted speed of the GPU configurations seen (geometric mean, shrunk toward 1
+   * with few trials): the GPU step has its own constants (models/gpu-step.ts), which the CPU
+   * calibration must neither move nor be moved by.
+   */
+  private gpuScale = 1;
   /** The quants whose factor the last calibration vector carries (in order). */
   private layout: string[] | null = null;
+
+  private calibrateGpu(observations: Observation[], prior: FullParams): void {
+    this.gpuScale = 1;
+    if (observations.length === 0) return;
+    const logs = observations.map((o) => Math.log((o.value as number) / this.breakdown(o.config, prior).tokensPerSecond));
+    const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
+    this.gpuScale = Math.exp((mean * logs.length) / (logs.length + 1));
+  }
 
   /** Calibration is the roofline's fit: PerformanceModel.fit. */
   fit(observations: Observation[]): void {
@@ -468,12 +491,15 @@ export class RooflineModel implements PerformanceModel {
         return false;
       }
     };
-    const usable = observations.filter((o) => o.status === "ok" && o.value !== null && Number.isFinite(o.value) && o.value > 0 && computable(o.config));
+    const measured = observations.filter((o) => o.status === "ok" && o.value !== null && Number.isFinite(o.value) && o.value > 0 && computable(o.config));
+    const onGpu = (o: Observation) => this.machine.gpuGbps > 0 && readShape(o.config, this.machine.usableCpus).gpuLayers > 0;
+    this.calibrateGpu(measured.filter(onGpu), prior);
+    const usable = measured.filter((o) => !onGpu(o));
     this.params = prior;
     this.covariance = null;
     this.layout = null;
     this.logSd = PRIOR_LOG_SD;
-    this.calibratedWith = 0;
+    this.calibratedWith = measured.length - usable.length;
     this.seenOversubscribed = usable.some((o) => this.breakdown(o.config, prior).oversubscribed);
     if (usable.length === 0) return this.parameters;
 
@@ -513,7 +539,7 @@ export class RooflineModel implements PerformanceModel {
     free.forEach((a, i) => free.forEach((b, j) => (fullCov[a][b] = fit.covariance[i][j])));
     this.params = fromLog(full(fit.params), layout, prior);
     this.layout = layout;
-    this.calibratedWith = usable.length;
+    this.calibratedWith = measured.length;
     // Residual scatter in log space is the honest uncertainty of the next prediction; with few
     // trials blend toward the prior's spread, since a perfect fit of 2 points proves little.
     const residuals = usable.map((o, i) => y[i] - Math.log(this.breakdown(o.config).tokensPerSecond));

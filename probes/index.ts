@@ -6,6 +6,7 @@ import { DEFAULT_MAX_AGE_MS, readCachedBandwidth, writeCachedBandwidth } from ".
 import { readCpu } from "./cpu.js";
 import { fingerprint, fingerprintInputs } from "./fingerprint.js";
 import { readGpus } from "./gpu.js";
+import { probeLlamaGpu } from "./llama-gpu.js";
 import { readLimits, usableCpuCount } from "./limits.js";
 import { readMemory } from "./memory.js";
 import { kernelFiles } from "./sysfs.js";
@@ -31,6 +32,8 @@ export interface ProbeOptions {
   bandwidthReps?: number;
   /** nvidia-smi to run; "" skips GPUs. Default "nvidia-smi" (or $PARATUNE_NVIDIA_SMI). */
   nvidiaSmi?: string;
+  /** Ask node-llama-cpp which GPU backend it can load, when a GPU is found. Default true. */
+  llamaGpu?: boolean;
   /** Root of the kernel files (/proc, /sys); a fixture tree in tests. Default "/". */
   root?: string;
   /** Progress of the bandwidth measurement: thread counts done of total. */
@@ -48,6 +51,8 @@ export async function probe(options: ProbeOptions = {}): Promise<HardwareProfile
   const limits = readLimits(fs);
   const memory = readMemory(fs);
   const { gpus, links, warnings } = await gpuProbe;
+  const gpuBackend = gpus.length > 0 && options.llamaGpu !== false ? await probeLlamaGpu() : undefined;
+  if (gpuBackend && gpuBackend.backend === null) warnings.push(`node-llama-cpp cannot use the GPU here: ${gpuBackend.reason}`);
   const print = fingerprint(fingerprintInputs(cpu, limits, memory, gpus));
 
   let bandwidth: HardwareProfile["bandwidth"] = null;
@@ -102,6 +107,7 @@ export async function probe(options: ProbeOptions = {}): Promise<HardwareProfile
     bandwidth,
     gpus,
     gpuLinks: links,
+    ...(gpuBackend ? { gpuBackend } : {}),
     warnings,
     fingerprint: print,
     probedAt: new Date().toISOString(),

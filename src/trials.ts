@@ -26,3 +26,13 @@ export function highestFidelityOf(trials: TrialRecord[], config: Config, keep: (
   const key = configKey(config);
   return highestFidelityTrials(trials, (t) => configKey(t.config) === key && keep(t)).get(key) ?? [];
 }
+
+/**
+ * Each configuration once, by its best trial at the highest fidelity it reached, ranked: higher
+ * fidelity first (a measurement before a hint), then larger value. Failed trials do not stand.
+ */
+export function leadingTrials(trials: TrialRecord[]): TrialRecord[] {
+  return [...highestFidelityTrials(trials, (t) => t.value !== null).values()]
+    .map((group) => group.reduce((a, b) => (b.value! > a.value! ? b : a)))
+    .sort((a, b) => b.fidelity - a.fidelity || b.value! - a.value!);
+}

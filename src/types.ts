@@ -81,6 +81,11 @@ export interface HardwareProfile {
   bandwidth: Bandwidth | null;
   gpus: GpuInfo[];
   gpuLinks: GpuLink[];
+  /**
+   * Whether node-llama-cpp can use a GPU here: the backend it loaded ("cuda", "vulkan", "metal")
+   * or null with the reason. Absent when no GPU was found (or in profiles saved before it existed).
+   */
+  gpuBackend?: { backend: string | null; devices: string[]; reason?: string };
   /** Things that went wrong while probing but did not stop it (a broken nvidia-smi, say). */
   warnings: string[];
   /** Stable hash of what determines performance; identical across runs on one machine. */
@@ -243,6 +248,8 @@ export interface TrialRecord {
   value: number | null;
   /** What the performance model predicted for the objective before the trial ran. */
   prediction?: Prediction;
+  /** "race": a re-measurement of a finalist in the final race (src/tune/race.ts). */
+  phase?: "race";
   startedAt: string;
   /** Milliseconds since the tuning run started, when the trial ended. */
   elapsedMs: number;
@@ -295,4 +302,19 @@ export interface TuneResult {
   ranking: RankedConfig[];
   /** How sure we are, in words and as the best's relative margin of error. */
   confidence: { level: "high" | "medium" | "low"; reason: string };
+  /**
+   * The final race: the finalists measured again in turn (values in the metric's units, one per
+   * race trial); `best` and the ranking's head carry its numbers.
+   */
+  race?: {
+    rounds: number;
+    separated: boolean;
+    why: string;
+    finalists: { config: Config; values: number[]; trialIds: number[] }[];
+  };
+  /** Ranges that grew while the best sat on their edge, and where each range ended and why. */
+  growth?: {
+    events: { param: string; from: number; to: number; afterTrials: number; why: string }[];
+    ends: { param: string; max: number; why: string }[];
+  };
 }

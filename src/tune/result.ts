@@ -2,8 +2,11 @@
 // their speedups over the baseline (measured, and predicted by the performance model), and how
 // far the numbers can be trusted.
 
+import { configKey } from "../space.js";
 import { highestFidelityOf, highestFidelityTrials } from "../trials.js";
 import type { Config, Prediction, RankedConfig, TrialRecord, TuneResult } from "../types.js";
+import { FinalRace, raceConfidence, raceFromTrials, type RaceOutcome } from "./race.js";
+import type { GrowthEvent, RangeEnd } from "./space-growth.js";
 
 /** What the study knows when it ends; the rest of a TuneResult is derived from it. */
 export interface ResultInput
@@ -13,6 +16,9 @@ export interface ResultInput
   predict?: (config: Config) => Prediction | null;
   /** How many configurations the ranking lists. */
   rankingSize?: number;
+  /** The final race: its finalists' numbers replace their earlier trials'. */
+  race?: RaceOutcome | null;
+  growth?: { events: GrowthEvent[]; ends: RangeEnd[] };
 }
 
 /**
@@ -56,7 +62,9 @@ export function buildResult(input: ResultInput): TuneResult {
         speedupMeasured: null,
         speedupPredicted: basePrediction ? 1 : null,
       };
-  const ranking = ranked.slice(0, input.rankingSize ?? 20).map(rank);
+  const race = input.race !== undefined ? input.race : raceFromTrials(input.trials);
+  const raced = raceRanking(race, ranked, rank, baselineTrial?.value ?? null, direction);
+  const ranking = [...raced.ranking, ...ranked.filter((t) => !raced.keys.has(configKey(t.config))).map(rank)].slice(0, input.rankingSize ?? 20);
   const best = ranking[0] ?? null;
   const runnerUp = ranking[1] ?? null;
 
@@ -76,7 +84,46 @@ export function buildResult(input: ResultInput): TuneResult {
     best,
     runnerUp,
     ranking,
-    confidence: confidenceOf(ranked, baselineTrial),
+    confidence: raced.confidence ?? confidenceOf(ranked, baselineTrial),
+    ...(race ? { race: raceReport(race, direction) } : {}),
+    ...(input.growth ? { growth: input.growth } : {}),
+  };
+}
+
+/**
+ * The race's finalists first, in the race's order, each measured by its race trials alone: the
+ * earlier trial that made it a finalist was picked for reading high, so it does not count.
+ */
+function raceRanking(
+  race: RaceOutcome | null | undefined,
+  ranked: TrialRecord[],
+  rank: (t: TrialRecord) => RankedConfig,
+  baselineValue: number | null,
+  direction: "maximize" | "minimize",
+): { ranking: RankedConfig[]; keys: Set<string>; confidence: TuneResult["confidence"] | null } {
+  const summaries = race ? new FinalRace().summarize(race.entries) : [];
+  if (!race || summaries.length === 0) return { ranking: [], keys: new Set(), confidence: null };
+  const ranking = summaries.map((s) => {
+    const earlier = ranked.find((t) => configKey(t.config) === configKey(s.config));
+    const entry = race.entries.find((e) => configKey(e.config) === configKey(s.config))!;
+    const base = earlier ? rank(earlier) : { config: s.config, predicted: null, speedupPredicted: null };
+    const unit = (v: number) => (direction === "minimize" ? -v : v);
+    return {
+      ...base,
+      measured: { mean: unit(s.mean), rme: s.rme, samples: entry.values.map(unit) },
+      speedupMeasured: speedup(s.mean, baselineValue, direction),
+    } as RankedConfig;
+  });
+  return { ranking, keys: new Set(summaries.map((s) => configKey(s.config))), confidence: raceConfidence(race, summaries[0]) };
+}
+
+function raceReport(race: RaceOutcome, direction: "maximize" | "minimize"): NonNullable<TuneResult["race"]> {
+  const unit = (v: number) => (direction === "minimize" ? -v : v);
+  return {
+    rounds: race.rounds,
+    separated: race.separated,
+    why: race.why,
+    finalists: race.entries.map((e) => ({ config: e.config, values: e.values.map(unit), trialIds: e.trialIds })),
   };
 }
 

@@ -4,12 +4,20 @@
 
 import type { Config, Constraint, HardwareProfile, ModelInfo, Param, SearchSpace } from "../types.js";
 import { formatBytes } from "../format.js";
+import { VRAM_HEADROOM, type VramEstimator } from "./vram.js";
 
 export interface SpaceOptions {
   /** Allow workers x threads above the usable cores (off by default: it only ever loses). */
   oversubscribe?: boolean;
-  /** Largest number of parallel sequences per worker (powers of two up to it). */
+  /**
+   * Largest number of parallel sequences per worker the run may reach (powers of two up to it).
+   * The space starts lower (`initialSequences`) and grows toward this while the best
+   * configurations sit on the edge (src/tune/space-growth.ts). Default and ceiling:
+   * MAX_SEQUENCES_PER_WORKER.
+   */
   maxSequences?: number;
+  /** GPU offload, when node-llama-cpp can use a GPU here (see `gpuSpaceOptions`). */
+  gpu?: GpuSpaceOptions;
   /** Batch sizes (tokens per llama_decode call) to try; default DEFAULT_BATCH_SIZES. One value fixes it. */
   batchSizes?: number[];
   /** Context tokens each sequence holds: its KV cache is sized for this many tokens. */
@@ -53,6 +61,34 @@ export const DEFAULT_BATCH = 512;
  */
 export const DEFAULT_BATCH_SIZES = [128, 512];
 
+/**
+ * llama.cpp's limit on parallel sequences in one context (LLAMA_MAX_SEQ): a context asked for
+ * more fails with "n_seq_max must be <= 256".
+ */
+export const MAX_SEQUENCES_PER_WORKER = 256;
+
+/**
+ * Where the sequences range starts: far enough for the CPU's usual answer (a few to a few tens of
+ * sequences per worker) and for a GPU's first look at batching, close enough that the first trials
+ * are not spent at the extremes; the range grows when the best sit on its edge.
+ */
+export function initialSequences(gpu: boolean): number {
+  return gpu ? 64 : 16;
+}
+
+export interface GpuSpaceOptions {
+  /** Layers node-llama-cpp counts for offloading (repeating layers + the output layer). */
+  totalLayers: number;
+  /** Free VRAM of the GPU the workers share, at tuning time. */
+  freeVramBytes: number;
+  vram: VramEstimator;
+}
+
+/** gpuLayers values tried: none (CPU), half, all. Partial offload is where VRAM runs short. */
+export function gpuLayerValues(totalLayers: number): number[] {
+  return [...new Set([0, Math.ceil(totalLayers / 2), totalLayers])];
+}
+
 /** Part of available memory we plan to use: the rest is headroom for the OS and page cache churn. */
 export const MEMORY_HEADROOM = 0.85;
 
@@ -80,21 +116,26 @@ export function memoryNeed(config: Config, model: ModelInfo, opts: SpaceOptions)
   const context = sequences * opts.contextPerSequence;
   const overhead = opts.workerOverheadBytes ?? workerOverheadBytes(model, Number(config.batch ?? DEFAULT_BATCH), context);
   const kv = context * model.kvBytesPerToken;
-  const repacked = repacksWeights(model.quant) ? model.weightBytes : 0;
-  return model.fileBytes + workers * (overhead + kv + repacked);
+  // Offloaded layers live in VRAM: their weights are neither repacked nor kept per worker, and
+  // their KV cache is on the GPU.
+  const cpuShare = 1 - Math.min(1, Number(config.gpuLayers ?? 0) / Math.max(1, model.layers + 1));
+  const repacked = repacksWeights(model.quant) ? model.weightBytes * cpuShare : 0;
+  return model.fileBytes + workers * (overhead + kv * cpuShare + repacked);
 }
 
 export function buildLlamaSpace(hw: HardwareProfile, models: ModelInfo[], opts: SpaceOptions): SearchSpace {
   if (models.length === 0) throw new Error("buildLlamaSpace needs at least one model");
   const cores = usableCores(hw);
-  const maxSequences = Math.max(1, opts.maxSequences ?? 8);
+  const maxSequences = Math.min(MAX_SEQUENCES_PER_WORKER, Math.max(1, opts.maxSequences ?? MAX_SEQUENCES_PER_WORKER));
+  const startSequences = Math.min(maxSequences, initialSequences(opts.gpu !== undefined));
   const params: Param[] = [
     // Powers of two plus the core count itself: the throughput curve bends at fractions of the
     // core count, and the extremes (1 and all) are where the baseline and the usual answer sit.
     { name: "workers", kind: "int", min: 1, max: cores, log: true },
     { name: "threads", kind: "int", min: 1, max: cores, log: true },
-    { name: "sequences", kind: "int", min: 1, max: maxSequences, log: true },
+    { name: "sequences", kind: "int", min: 1, max: startSequences, log: true },
   ];
+  if (opts.gpu) params.push({ name: "gpuLayers", kind: "ordinal", values: gpuLayerValues(opts.gpu.totalLayers) });
   const batches = [...new Set(opts.batchSizes ?? DEFAULT_BATCH_SIZES)].sort((a, b) => a - b);
   if (batches.length > 1) params.push({ name: "batch", kind: "ordinal", values: batches });
   params.push({ name: "quant", kind: "categorical", values: models.map((m) => m.quant) });
@@ -123,7 +164,21 @@ export function buildLlamaSpace(hw: HardwareProfile, models: ModelInfo[], opts: 
         : null;
     },
   });
+  if (opts.gpu) constraints.push(vramConstraint(opts.gpu));
   return { params, constraints };
+}
+
+function vramConstraint(gpu: GpuSpaceOptions): Constraint {
+  const usable = Math.floor(gpu.freeVramBytes * VRAM_HEADROOM);
+  return {
+    name: "vram",
+    check(c) {
+      const need = gpu.vram.need(c);
+      if (need <= usable) return null;
+      const w = gpu.vram.perWorker(c);
+      return `needs ${formatBytes(need)} of VRAM (${c.workers} workers x (weights ${formatBytes(w.weights)} + KV cache and buffers ${formatBytes(w.context)} + runtime ${formatBytes(w.runtime)})) but ${formatBytes(usable)} is free to use`;
+    },
+  };
 }
 
 /**
@@ -135,6 +190,8 @@ export function llamaBaseline(space: SearchSpace, hw: HardwareProfile): Config {
   const config: Config = {};
   for (const p of space.params) {
     if (p.name === "workers" || p.name === "sequences") config[p.name] = 1;
+    // With a GPU, node-llama-cpp offloads every layer that fits by default.
+    else if (p.name === "gpuLayers" && p.kind === "ordinal") config[p.name] = Math.max(...p.values);
     else if (p.name === "threads") config[p.name] = usableCores(hw);
     else if (p.kind === "categorical") config[p.name] = p.values[0];
     else if (p.kind === "ordinal") config[p.name] = p.name === "batch" ? Math.max(...p.values) : p.values[0];

@@ -22,6 +22,8 @@ import { Budget, DeadlineReached, TrialCostModel, TrialLimitReached } from "./bu
 import type { Journal } from "./journal.js";
 import { describeConfig } from "../format.js";
 import { highestFidelityOf } from "../trials.js";
+import type { FinalRace, RaceEntry, RaceOutcome } from "./race.js";
+import type { GrowthEvent, SpaceGrowthPolicy } from "./space-growth.js";
 
 export type EndReason = "budget" | "exhausted" | "interrupted";
 
@@ -64,6 +66,13 @@ export interface StudyOptions {
   minTrialLimitMs?: number;
   /** Relative amount of work a configuration's trial does (see TrialCostModel). Default 1. */
   work?: (config: Config) => number;
+  /** Grows the space while the best sit on its edge; needs `makeTuner` for the grown space. */
+  growth?: SpaceGrowthPolicy;
+  makeTuner?: (space: SearchSpace) => Tuner;
+  /** Re-measures the finalists, interleaved, in time kept back for it, before the study answers. */
+  race?: FinalRace;
+  /** Called when the race starts and after each of its trials (progress display). */
+  onRace?: (entries: RaceEntry[], round: number) => void;
 }
 
 export interface StudyState {
@@ -74,6 +83,11 @@ export interface StudyState {
 
 export interface StudyOutcome {
   trials: TrialRecord[];
+  /** The space as it ended (grown where the best sat on an edge). */
+  space: SearchSpace;
+  growth: GrowthEvent[];
+  /** The final race, when one ran. */
+  race: RaceOutcome | null;
   /** Configurations the tuner asked for that the constraints ruled out, never run. */
   skipped: { config: Config; reason: string }[];
   ended: EndReason;
@@ -102,7 +116,9 @@ export function trialKey(config: Config, fidelity: number): string {
 export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
   const rungs = normaliseRungs(opts.rungs ?? DEFAULT_RUNGS);
   const eta = opts.eta ?? DEFAULT_ETA;
-  const { budget, tuner, workload, space } = opts;
+  const { budget, workload } = opts;
+  let { tuner, space } = opts;
+  const growth: GrowthEvent[] = [];
   const reserveMs = opts.reserveMs ?? 0;
   const offset = opts.elapsedOffsetMs ?? 0;
   const slowFactor = opts.slowTrialFactor ?? 6;
@@ -130,7 +146,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
    * Runs one trial. "stopped" when the deadline or Ctrl-C cut it (the study ends); "dropped"
    * when a budget-relative cap cut it (nothing journaled, the study goes on).
    */
-  const runTrial = async (config: Config, fidelity: number, capMs?: number): Promise<"done" | "stopped" | "dropped"> => {
+  const runTrial = async (config: Config, fidelity: number, capMs?: number, phase?: "race"): Promise<"done" | "stopped" | "dropped"> => {
     const prediction = opts.predict?.(config) ?? undefined;
     opts.onTrialStart?.(config, fidelity);
     const startedAt = new Date().toISOString();
@@ -188,6 +204,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
       measurement,
       value: objectiveValue(workload, measurement),
       ...(prediction ? { prediction } : {}),
+      ...(phase ? { phase } : {}),
       startedAt,
       elapsedMs: Math.round(offset + budget.elapsedMs()),
     };
@@ -197,15 +214,31 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     opts.journal?.append(record);
     tuner.tell(toObservation(record));
     opts.onTrial?.(record, state());
+    if (!phase) maybeGrow();
     return "done";
   };
+
+  /** A grown space gets a fresh tuner, told everything measured so far. */
+  const maybeGrow = () => {
+    if (!opts.growth || !opts.makeTuner) return;
+    const grown = opts.growth.grow(space, trials);
+    if (!grown) return;
+    space = grown.space;
+    tuner = opts.makeTuner(space);
+    for (const t of trials) tuner.tell(toObservation(t));
+    growth.push(...grown.events);
+    for (const e of grown.events) opts.onNote?.(`${e.param} now goes up to ${e.to} (was ${e.from}): ${e.why}`);
+  };
+
+  /** Time kept back for the final race, from what a full trial has cost so far. */
+  const raceKeepMs = () => (opts.race ? opts.race.reserveMs(studyMs, cost.estimate(1)) : 0);
 
   /** Whether a trial at this fidelity is expected to end before the deadline. */
   // Not scaled by the configuration's work: trial time grows far less than linearly with
   // sequences (they decode in one batch), and the deadline still cuts a trial that overruns.
   const affordable = (fidelity: number): boolean => {
     const estimate = cost.estimate(fidelity);
-    return estimate === null || estimate <= budget.remainingMs() - reserveMs;
+    return estimate === null || estimate <= budget.remainingMs() - reserveMs - raceKeepMs();
   };
 
   const ended = await (async (): Promise<EndReason> => {
@@ -236,7 +269,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     let tunerDone = false;
     for (;;) {
       if (interrupted()) return "interrupted";
-      if (budget.remainingMs() <= reserveMs) return "budget";
+      if (budget.remainingMs() <= reserveMs + raceKeepMs()) return "budget";
 
       const promotion = nextPromotion(trials, rungs, eta, done, unaffordable, budget, cost, tunerDone);
       if (promotion) {
@@ -275,7 +308,48 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     }
   })();
 
-  return { trials, skipped: [...skipped.values()], ended };
+  const race = opts.race && ended !== "interrupted" ? await runRace(opts.race) : null;
+  const finalEnd: EndReason = interrupted() ? "interrupted" : ended;
+  return { trials, skipped: [...skipped.values()], ended: finalEnd, space, growth, race };
+
+  /**
+   * The finalists measured again in rounds (A B C, A B C, ...) until the race is decided, the
+   * rounds run out, or the next trial would not end before the deadline.
+   */
+  async function runRace(policy: FinalRace): Promise<RaceOutcome | null> {
+    const finalists = policy.pick(trials);
+    if (finalists.length < 2) return null;
+    const entries: RaceEntry[] = finalists.map((config) => ({ config, values: [], trialIds: [] }));
+    let why = `${policy.maxRounds} rounds run`;
+    let separated = false;
+    let rounds = 0;
+    race: for (let round = 1; round <= policy.maxRounds; round++) {
+      for (const entry of entries) {
+        const estimate = cost.estimateFor(1, workOf(entry.config));
+        if (interrupted() || (estimate !== null && estimate > budget.remainingMs() - reserveMs)) {
+          why = interrupted() ? "interrupted" : "the time kept for the race ran out";
+          break race;
+        }
+        const r = await runTrial(entry.config, 1, undefined, "race");
+        if (r === "stopped") {
+          why = interrupted() ? "interrupted" : "the time kept for the race ran out";
+          break race;
+        }
+        const record = trials[trials.length - 1];
+        if (r === "done" && record.phase === "race") {
+          entry.trialIds.push(record.id);
+          if (record.value !== null) entry.values.push(record.value);
+        }
+        opts.onRace?.(entries, round);
+      }
+      rounds = round;
+      const decision = policy.decide(entries);
+      separated = decision.separated;
+      why = decision.why;
+      if (separated && (round >= 2 || entries.filter((e) => e.values.length > 0).length <= 1)) break;
+    }
+    return { entries, rounds, separated, why };
+  }
 }
 
 function toObservation(t: TrialRecord): Observation {

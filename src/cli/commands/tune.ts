@@ -6,6 +6,8 @@ import type { RankedConfig, TuneResult } from "../../types.js";
 import { DEFAULT_SHAPE } from "../../tune/index.js";
 import { parseDuration } from "../../duration.js";
 import { tuneRun } from "../../tuning.js";
+import { planTuning } from "../../tune/plan.js";
+import { describePlan, readProfile } from "../plan-view.js";
 import { describeConfig, formatDuration, table } from "../../format.js";
 import { printJson } from "../format.js";
 import { collect, parseEnvFlags, parseParamFlags, parseSeed } from "../command-flags.js";
@@ -32,6 +34,8 @@ interface TuneFlags {
   genTokens?: string;
   out?: string;
   resume?: string;
+  dryRun?: boolean;
+  hardware?: string;
   json?: boolean;
 }
 
@@ -63,9 +67,18 @@ export function registerTune(program: Command): void {
     .option("--gen-tokens <n>", "tokens generated per request in a full trial (default 32)")
     .option("--out <dir>", "output folder (default ./paratune-out/<timestamp>)")
     .option("--resume <dir>", "continue the tuning run in this folder without rerunning its trials")
+    .option("--dry-run", "print the search space, constraints and baseline the run would use, and run no trial")
+    .option("--hardware <profile.json>", "with --dry-run: plan for the machine of a saved `paratune probe --json` instead of this one")
     .option("--json", "print the result as JSON")
     .action(async (flags: TuneFlags) => {
       const options = toOptions(flags);
+      if (flags.hardware && !flags.dryRun) throw new UserInputError("--hardware plans for another machine; trials can only run on this one", "add --dry-run, or leave --hardware out");
+      if (flags.dryRun) {
+        const plan = await planTuning({ ...options, hardware: flags.hardware ? readProfile(flags.hardware) : undefined, onNote: (n) => process.stderr.write(`paratune: ${n}\n`) });
+        if (flags.json) printJson(plan);
+        else process.stdout.write(describePlan(plan));
+        return;
+      }
       // Ctrl-C: the first one ends the run cleanly (the running trial is aborted, the journal and
       // the results are written); a second one quits at once.
       const controller = new AbortController();

@@ -1,0 +1,194 @@
+// The final race: before the study answers, its top candidates are measured again, interleaved
+// (A B C A B C ...), so that slow drift of the machine hits every candidate alike, until the
+// leader stands apart from the rest beyond noise or the time kept for the race is spent. The
+// answer and its numbers are the race's: the best of many noisy trials reads high (the winner's
+// curse), a fresh measurement of the few finalists does not.
+//
+// Like the fidelity schedule, the race is a policy beside the study loop: it says which
+// configurations race, how much time to keep for them, and when the race is decided. The study
+// runs the trials.
+
+import { sampleStandardDeviation } from "simple-statistics";
+import { configKey } from "../space.js";
+import { leadingTrials } from "../trials.js";
+import type { Config, TrialRecord } from "../types.js";
+
+export interface RaceEntry {
+  config: Config;
+  /** The objective of each race trial (larger is better), in round order. */
+  values: number[];
+  /** Ids of the race trials in the journal. */
+  trialIds: number[];
+}
+
+export interface RaceOutcome {
+  entries: RaceEntry[];
+  rounds: number;
+  /** Whether the leader is ahead of every other finalist beyond noise. */
+  separated: boolean;
+  /** Why the race ended, in words. */
+  why: string;
+}
+
+export interface RaceSummary {
+  config: Config;
+  /** Mean of the race trials' objective (larger is better). */
+  mean: number;
+  /** Relative margin of error of that mean at 95% (t over the race trials); Infinity with one. */
+  rme: number;
+  n: number;
+}
+
+/** Two-sided 95% Student t quantiles for 1..10 degrees of freedom; 1.96 beyond. */
+const T95 = [12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+
+export function t95(df: number): number {
+  if (!(df >= 1)) return Number.POSITIVE_INFINITY;
+  return df <= T95.length ? T95[Math.floor(df) - 1] : 1.96 + 2.4 / df;
+}
+
+export interface FinalRaceOptions {
+  /** Finalists (default 3). */
+  finalists?: number;
+  /** Rounds the time kept for the race plans for (default 2: one check of separation). */
+  plannedRounds?: number;
+  /** Rounds at most (default 6). */
+  maxRounds?: number;
+  /** Largest share of the study's time kept for the race (default 0.35). */
+  maxShare?: number;
+}
+
+export class FinalRace {
+  readonly finalists: number;
+  readonly plannedRounds: number;
+  readonly maxRounds: number;
+  readonly maxShare: number;
+
+  constructor(options: FinalRaceOptions = {}) {
+    this.finalists = options.finalists ?? 3;
+    this.plannedRounds = options.plannedRounds ?? 2;
+    this.maxRounds = options.maxRounds ?? 6;
+    this.maxShare = options.maxShare ?? 0.35;
+  }
+
+  /**
+   * Milliseconds the study keeps for the race: the planned rounds of every finalist at the
+   * full-trial cost measured so far, at most `maxShare` of the study. With no full trial yet, the
+   * share itself: a run too short to learn its costs still ends in a race.
+   */
+  reserveMs(studyMs: number, fullTrialMs: number | null): number {
+    const cap = this.maxShare * studyMs;
+    if (fullTrialMs === null) return cap;
+    return Math.min(cap, this.finalists * this.plannedRounds * fullTrialMs);
+  }
+
+  /**
+   * The finalists: the best configurations at the highest fidelity measured, then the best of the
+   * next fidelity down, and so on, until `finalists` are found. Race trials of an earlier run
+   * (resume) count like any trial.
+   */
+  pick(trials: TrialRecord[]): Config[] {
+    return leadingTrials(trials)
+      .slice(0, this.finalists)
+      .map((t) => t.config);
+  }
+
+  /**
+   * Whether the race is decided: the leader (highest mean log value) ahead of every other finalist
+   * by more than Welch's 95% bound on the difference of their mean log values. Logs, because
+   * noise on throughput is multiplicative. A finalist whose every race trial failed is out.
+   */
+  decide(entries: RaceEntry[]): { separated: boolean; why: string } {
+    const alive = entries.filter((e) => e.values.length > 0);
+    if (alive.length <= 1) return { separated: true, why: alive.length === 1 ? "every other finalist failed its race trials" : "no finalist measured" };
+    const stats = alive.map((e) => logStats(e.values)).map((s, i) => ({ ...s, entry: alive[i] }));
+    stats.sort((a, b) => b.mean - a.mean);
+    const [lead, ...rest] = stats;
+    if (lead.n < 2) return { separated: false, why: "one race trial each: no spread to judge by yet" };
+    for (const other of rest) {
+      if (other.n < 2) return { separated: false, why: "a finalist has one race trial only" };
+      const se2 = lead.variance / lead.n + other.variance / other.n;
+      const df = welchDf(lead.variance, lead.n, other.variance, other.n);
+      const bound = t95(df) * Math.sqrt(se2);
+      const gap = lead.mean - other.mean;
+      if (gap <= bound) {
+        return {
+          separated: false,
+          why: `the leader is ${pct(Math.exp(gap) - 1)} ahead of the next finalist, within the ±${pct(Math.exp(bound) - 1)} its ${lead.n} and ${other.n} race trials can tell apart`,
+        };
+      }
+    }
+    const second = rest[0];
+    return { separated: true, why: `the leader is ${pct(Math.exp(lead.mean - second.mean) - 1)} ahead of the next finalist, beyond the noise of ${lead.n} and ${second.n} race trials` };
+  }
+
+  /** Each finalist's race numbers, best first. */
+  summarize(entries: RaceEntry[]): RaceSummary[] {
+    return entries
+      .filter((e) => e.values.length > 0)
+      .map((e) => {
+        const n = e.values.length;
+        const mean = e.values.reduce((a, b) => a + b, 0) / n;
+        const rme = n < 2 ? Number.POSITIVE_INFINITY : (t95(n - 1) * sampleStandardDeviation(e.values)) / Math.sqrt(n) / Math.abs(mean);
+        return { config: e.config, mean, rme, n };
+      })
+      .sort((a, b) => b.mean - a.mean);
+  }
+}
+
+function logStats(values: number[]): { mean: number; variance: number; n: number } {
+  // Values are larger-is-better; a minimised metric arrives negated, so compare magnitudes' logs
+  // with the sign kept in the order (a smaller latency is a larger value).
+  const logs = values.map((v) => (v > 0 ? Math.log(v) : -Math.log(-v)));
+  const n = logs.length;
+  const mean = logs.reduce((a, b) => a + b, 0) / n;
+  const variance = n < 2 ? 0 : sampleStandardDeviation(logs) ** 2;
+  return { mean, variance, n };
+}
+
+function welchDf(v1: number, n1: number, v2: number, n2: number): number {
+  const a = v1 / n1;
+  const b = v2 / n2;
+  if (a + b === 0) return n1 + n2 - 2;
+  return (a + b) ** 2 / ((a * a) / Math.max(1, n1 - 1) + (b * b) / Math.max(1, n2 - 1));
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
+}
+
+/**
+ * The race as the journal tells it (its trials carry phase "race"), for rebuilding a result from
+ * trials.jsonl alone; null when the run had no race.
+ */
+export function raceFromTrials(trials: TrialRecord[], policy = new FinalRace()): RaceOutcome | null {
+  const entries = new Map<string, RaceEntry>();
+  for (const t of trials) {
+    if (t.phase !== "race") continue;
+    const key = configKey(t.config);
+    const e = entries.get(key) ?? { config: t.config, values: [], trialIds: [] };
+    e.trialIds.push(t.id);
+    if (t.value !== null) e.values.push(t.value);
+    entries.set(key, e);
+  }
+  if (entries.size === 0) return null;
+  const list = [...entries.values()];
+  const decision = policy.decide(list);
+  return { entries: list, rounds: Math.max(...list.map((e) => e.trialIds.length)), ...decision };
+}
+
+/**
+ * How sure the race's answer is, asked as two questions: is the leader ahead of the other
+ * finalists beyond noise (the race's decision), and is its own value known precisely (its margin
+ * of error over the race trials)?
+ */
+export function raceConfidence(outcome: RaceOutcome, leader: RaceSummary): { level: "high" | "medium" | "low"; reason: string } {
+  const precise = leader.rme <= 0.1;
+  const margin = Number.isFinite(leader.rme) ? `±${(leader.rme * 100).toFixed(1)}%` : "no margin (one race trial)";
+  const value = `its value is ${precise ? "known" : "not known"} precisely (${margin} over ${leader.n} race trials)`;
+  const level = outcome.separated && precise ? "high" : outcome.separated || precise ? "medium" : "low";
+  const lead = outcome.separated
+    ? `the final race separated the answer from the other finalists: ${outcome.why}`
+    : `the final race did not separate the finalists (${outcome.why}); any of them is about as good`;
+  return { level, reason: `${lead}; ${value}` };
+}

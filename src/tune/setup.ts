@@ -1,0 +1,188 @@
+// How a study is set up from its definition: the workload that runs trials, the search space and
+// its baseline, the fidelity rungs, the performance model that predicts, and the ranges that may
+// grow. `paratune tune` runs it; `paratune tune --dry-run` only shows it.
+
+import type { GgufInsights } from "node-llama-cpp";
+import { RooflineModel } from "../../models/roofline.js";
+import { createPerformanceModel } from "../../models/index.js";
+import { UserInputError } from "../errors.js";
+import { readGgufHeader } from "../model-info.js";
+import { parseParamSpec } from "../space.js";
+import type { Config, HardwareProfile, ModelInfo, Param, PerformanceModel, Prediction, SearchSpace, TrialRecord, Workload, WorkloadDescription } from "../types.js";
+import { CommandWorkload } from "../workloads/command.js";
+import { LlamaWorkload, trialPlan } from "../workloads/llama.js";
+import type { Budget } from "./budget.js";
+import type { StudyDefinition } from "./definition.js";
+import { resolveModels } from "./model-source.js";
+import { withRequestLatency } from "./objective.js";
+import { buildLlamaSpace, DEFAULT_BATCH, firstValuesBaseline, llamaBaseline, MAX_SEQUENCES_PER_WORKER, type GpuSpaceOptions } from "./space-builder.js";
+import { EdgeGrowth, type GrowableRange, type SpaceGrowthPolicy } from "./space-growth.js";
+import { vramEstimator } from "./vram.js";
+
+export interface Setup {
+  space: SearchSpace;
+  workload: Workload;
+  baseline: Config;
+  rungs: number[];
+  description: WorkloadDescription;
+  priorMean?: (config: Config) => number;
+  /** Prediction stored with each trial, from the model calibrated on the trials before it. */
+  predictBefore?: (config: Config) => Prediction | null;
+  /** Prediction from the uncalibrated model: the predicted speedups of the result. */
+  predictPrior?: (config: Config) => Prediction | null;
+  learn?: (trials: TrialRecord[]) => void;
+  /** Relative work of a configuration's trial, for judging its duration. */
+  work?: (config: Config) => number;
+  /** Ranges that grow while the best sit on their edge, and the policy that grows them. */
+  growth?: SpaceGrowthPolicy;
+  growthRanges?: GrowableRange[];
+}
+
+export function commandSetup(def: StudyDefinition, hardware: HardwareProfile): Setup {
+  const params: Param[] = Object.entries(def.params ?? {}).map(([name, spec]) => parseParamSpec(name, spec));
+  const reps = def.reps ?? 3;
+  const workload = new CommandWorkload({ command: def.command!, env: def.env, metric: def.metric ?? "wall", direction: def.direction, reps });
+  const missing = workload.parameters.filter((p) => !params.some((q) => q.name === p));
+  if (missing.length > 0) {
+    throw new UserInputError(`the command uses {${missing.join("}, {")}} but no --param gives ${missing.length > 1 ? "their" : "its"} values`, `add --param ${missing[0]}=1,2,4`);
+  }
+  if (params.length === 0) throw new UserInputError("nothing to tune: the command has no {placeholders}", 'e.g. --cmd "./bench --threads {threads}" --param threads=1,2,4');
+  const space: SearchSpace = { params, constraints: [] };
+  const setup: Setup = {
+    space,
+    workload,
+    baseline: firstValuesBaseline(space),
+    // Fewer repetitions is the only cheaper trial a command has; with one repetition there is none.
+    rungs: reps >= 3 ? [1 / reps, 1] : [1],
+    description: commandDescription(def, workload.objective, reps),
+  };
+  // No roofline for an arbitrary command: the USL over workers/threads/sequences placeholders,
+  // or the GP surrogate, once trials have measured something (a maximised, positive metric).
+  if (workload.objective.direction === "maximize") learnWith(setup, createPerformanceModel({ hardware, space }));
+  return setup;
+}
+
+/** What a command tuning measured: the command, the variables it set and how its metric was read. */
+export function commandDescription(
+  def: Pick<StudyDefinition, "command" | "env" | "metric">,
+  objective: WorkloadDescription["objective"],
+  reps: number,
+): WorkloadDescription {
+  return {
+    kind: "command",
+    objective,
+    command: def.command,
+    ...(def.env && Object.keys(def.env).length > 0 ? { env: def.env } : {}),
+    metric: def.metric ?? "wall",
+    settings: { reps },
+  };
+}
+
+export async function llamaSetup(
+  def: StudyDefinition,
+  hardware: HardwareProfile,
+  budget: Budget,
+  note: (s: string) => void,
+  phase: (s: string) => void,
+  signal?: AbortSignal,
+): Promise<Setup> {
+  const models = await resolveModels({ models: def.models, shape: def.shape, quants: def.quants, note, phase, signal, budget });
+  const promptTokens = def.promptTokens ?? 64;
+  const genTokens = def.genTokens ?? 32;
+  const reps = def.reps ?? 3;
+  // The worker sizes each sequence's context as prompt + generated + 8 (src/workloads/llama-worker.ts).
+  const contextPerSequence = promptTokens + genTokens + 8;
+  const gpu = await gpuSpaceOptions(hardware, models.map((m) => m.info), contextPerSequence, note);
+  const space = buildLlamaSpace(hardware, models.map((m) => m.info), {
+    oversubscribe: def.oversubscribe,
+    maxSequences: def.maxSequences,
+    batchSizes: def.batchSizes,
+    contextPerSequence,
+    gpu,
+  });
+  const llama = new LlamaWorkload({ models: Object.fromEntries(models.map((m) => [m.info.quant, m.info.path])), promptTokens, genTokens, reps });
+  const objective = def.objective ?? "throughput";
+  const workload = objective === "latency" ? withRequestLatency(llama, genTokens, (level) => trialPlan({ level }, genTokens, reps).genTokens) : llama;
+  const infos = models.map((m) => m.info);
+  const description: WorkloadDescription = {
+    kind: "llama",
+    objective: workload.objective,
+    models: infos,
+    // threadPoolSize: the workers' libuv pool (1 since session 4; results of older versions ran 4).
+    settings: { promptTokens, genTokens, reps, contextPerSequence, threadPoolSize: llama.threadPoolSize, ...(models[0].synthetic ? { synthetic: models[0].synthetic } : {}) },
+  };
+  const setup: Setup = {
+    space,
+    workload,
+    baseline: llamaBaseline(space, hardware),
+    // A short trial generates a quarter of the tokens once (at least 8, see trialPlan in
+    // src/workloads/llama.ts); a full one all of them, `reps` times.
+    rungs: [Math.min(1, Math.max(8 / genTokens, 1 / 9)), 1],
+    description,
+    // Every sequence of every worker is prompted and generates its tokens.
+    work: (c) => Number(c.workers ?? 1) * Number(c.sequences ?? 1),
+  };
+  setup.growthRanges = [
+    {
+      param: "sequences",
+      ceiling: Math.min(MAX_SEQUENCES_PER_WORKER, def.maxSequences ?? MAX_SEQUENCES_PER_WORKER),
+      ceilingWhy: def.maxSequences !== undefined && def.maxSequences < MAX_SEQUENCES_PER_WORKER ? "--max-sequences" : `llama.cpp's limit of ${MAX_SEQUENCES_PER_WORKER} sequences per context`,
+    },
+  ];
+  setup.growth = new EdgeGrowth(setup.growthRanges);
+  if (objective === "throughput") {
+    // The roofline predicts decode tok/s; for latency we have no model, and claim none.
+    const contextTokens = promptTokens + genTokens / 2;
+    const prior = new RooflineModel({ hardware, models: infos, contextTokens });
+    setup.priorMean = (c) => prior.predict(c).mean;
+    setup.predictPrior = (c) => safePredict(prior, c);
+    learnWith(setup, createPerformanceModel({ hardware, models: infos, space, contextTokens }));
+  }
+  return setup;
+}
+
+/**
+ * GPU offload joins the space when the probe found a GPU that node-llama-cpp can use here (or,
+ * for a saved profile of another machine, one it did not rule out). The workers share the GPU
+ * with the most free VRAM.
+ */
+async function gpuSpaceOptions(hardware: HardwareProfile, models: ModelInfo[], contextPerSequence: number, note: (s: string) => void): Promise<GpuSpaceOptions | undefined> {
+  if (hardware.gpus.length === 0) return undefined;
+  if (hardware.gpuBackend && hardware.gpuBackend.backend === null) {
+    note(`GPU found but not usable by node-llama-cpp here (${hardware.gpuBackend.reason ?? "no GPU backend loaded"}): tuning the CPU only`);
+    return undefined;
+  }
+  const gpu = [...hardware.gpus].sort((a, b) => b.vramFreeBytes - a.vramFreeBytes)[0];
+  const insights = new Map<string, GgufInsights>();
+  for (const m of models) insights.set(m.quant, (await readGgufHeader(m.path)).insights);
+  const totalLayers = Math.max(...[...insights.values()].map((i) => i.totalLayers));
+  return { totalLayers, freeVramBytes: gpu.vramFreeBytes, vram: vramEstimator(insights, contextPerSequence, DEFAULT_BATCH) };
+}
+
+/**
+ * Per-trial predictions from the models engineer's adaptive model (the roofline calibrated on
+ * the trials so far, or whichever candidate cross-validates best once there are enough), refit
+ * after every trial.
+ */
+function learnWith(setup: Setup, model: PerformanceModel): void {
+  setup.predictBefore = (c) => safePredict(model, c);
+  setup.learn = (trials) => {
+    const observations = trials.map((t) => ({ config: t.config, status: t.measurement.status, value: t.value, fidelity: t.fidelity }));
+    try {
+      model.fit(observations);
+    } catch {
+      // A fit that fails keeps the previous one: predictions are an aid to the report, never a
+      // reason to stop tuning.
+    }
+  };
+}
+
+function safePredict(model: PerformanceModel, config: Config): Prediction | null {
+  try {
+    const p = model.predict(config);
+    return Number.isFinite(p.mean) ? p : null;
+  } catch {
+    return null;
+  }
+}
+
