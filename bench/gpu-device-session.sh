@@ -23,8 +23,8 @@ export LD_LIBRARY_PATH=/usr/local/cuda/lib64:$B
 export PATH=$APP/.bin:$PATH
 cd "$APP"
 log() { echo "[$(date +%H:%M:%S)] $*" >>"$RES/session.log"; }
-GRID_TINY="workers=1,2,4,8 sequences=64,256 threads=1 gpuLayers=23 batch=512 quant=q4_0,q8_0"
-GRID_8B="workers=1,2,4,8 sequences=64,256 threads=1 gpuLayers=33 batch=512"
+GRID_TINY="workers=1,2,4,8 sequences=128,256 threads=1 gpuLayers=23 batch=512 quant=q4_0,q8_0"
+GRID_8B="workers=1,2,4,8 sequences=128,256 threads=1 gpuLayers=33 batch=512"
 
 stage() {
   log "stage $1 (load $(cut -d' ' -f1-3 /proc/loadavg); GPU $(nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader))"
@@ -42,8 +42,10 @@ stage() {
 case ${1:-} in
   start)
     shift
-    (for s in "$@"; do stage "$s"; done; log "ALL DONE") >/dev/null 2>&1 &
-    disown
+    # Its own session: the device call that starts it may end before it does.
+    export -f stage log
+    export RES GRID_TINY GRID_8B
+    setsid nohup bash -c 'for s in "$@"; do stage "$s"; done; log "ALL DONE"' _ "$@" >/dev/null 2>&1 < /dev/null &
     echo "started: $*"
     ;;
   wait)

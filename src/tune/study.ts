@@ -230,8 +230,15 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     for (const e of grown.events) opts.onNote?.(`${e.param} now goes up to ${e.to} (was ${e.from}): ${e.why}`);
   };
 
-  /** Time kept back for the final race, from what a full trial has cost so far. */
-  const raceKeepMs = () => (opts.race ? opts.race.reserveMs(studyMs, cost.estimate(1)) : 0);
+  /**
+   * Time kept back for the final race, from what a full trial has cost so far; none while fewer
+   * than two configurations have been measured, since a race needs finalists before it needs time.
+   */
+  const raceKeepMs = () => {
+    if (!opts.race) return 0;
+    const measured = new Set(trials.filter((t) => t.value !== null).map((t) => configKey(t.config)));
+    return measured.size < 2 ? 0 : opts.race.reserveMs(studyMs, cost.estimate(1));
+  };
 
   /** Whether a trial at this fidelity is expected to end before the deadline. */
   // Not scaled by the configuration's work: trial time grows far less than linearly with

@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import type { TrialRecord } from "../types.js";
+import { FinalRace, raceConfidence, raceFromTrials, t95 } from "./race.js";
+
+const entry = (a: number, values: number[]) => ({ config: { a }, values, trialIds: values.map((_, i) => i) });
+
+function record(id: number, a: number, value: number | null, fidelity = 1, phase?: "race"): TrialRecord {
+  return {
+    id,
+    config: { a },
+    fidelity,
+    value,
+    measurement: { status: value === null ? "failed" : "ok", metrics: {}, primary: "x", samples: [], warmup: 0, rme: 0.05, durationMs: 1, fidelity: { level: fidelity } },
+    startedAt: "",
+    elapsedMs: id,
+    ...(phase ? { phase } : {}),
+  };
+}
+
+describe("FinalRace", () => {
+  const race = new FinalRace();
+
+  it("picks the finalists from the highest fidelity first, then the next one down", () => {
+    const trials = [record(0, 1, 50, 1), record(1, 2, 90, 0.25), record(2, 3, 70, 1), record(3, 4, 80, 0.25), record(4, 5, null, 1)];
+    expect(race.pick(trials).map((c) => c.a)).toEqual([3, 1, 2]);
+  });
+
+  it("calls a leader separated only when its lead clears Welch's bound on the race trials", () => {
+    // 20% ahead with ~1% scatter: separated after two rounds.
+    expect(race.decide([entry(1, [120, 121]), entry(2, [100, 101]), entry(3, [90, 91])]).separated).toBe(true);
+    // 5% ahead with 10% scatter: not separated, and the reason gives both numbers.
+    const close = race.decide([entry(1, [105, 115]), entry(2, [100, 110]), entry(3, [90, 99])]);
+    expect(close.separated).toBe(false);
+    expect(close.why).toMatch(/ahead of the next finalist, within the ±\d+/);
+    // One trial each: no spread to judge by.
+    expect(race.decide([entry(1, [200]), entry(2, [100])]).separated).toBe(false);
+  });
+
+  it("summarises each finalist with a t-based margin of error, best first", () => {
+    const [first, second] = race.summarize([entry(1, [100, 110, 90]), entry(2, [200, 200, 200])]);
+    expect(first.config).toEqual({ a: 2 });
+    expect(first.rme).toBe(0);
+    expect(second.mean).toBeCloseTo(100, 10);
+    // sd 10 over 3 trials: 4.303 * 10 / sqrt(3) / 100.
+    expect(second.rme).toBeCloseTo((4.303 * 10) / Math.sqrt(3) / 100, 6);
+    expect(race.summarize([entry(3, [50])])[0].rme).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("keeps the planned rounds of every finalist at the measured cost, capped at its share of the study", () => {
+    expect(race.reserveMs(600_000, 10_000)).toBe(60_000);
+    expect(race.reserveMs(60_000, 10_000)).toBeCloseTo(21_000);
+    expect(race.reserveMs(60_000, null)).toBeCloseTo(21_000);
+  });
+
+  it("is rebuilt from the journal's race trials", () => {
+    const trials = [record(0, 1, 100), record(1, 1, 120, 1, "race"), record(2, 2, 100, 1, "race"), record(3, 1, 121, 1, "race"), record(4, 2, 101, 1, "race")];
+    const outcome = raceFromTrials(trials)!;
+    expect(outcome.rounds).toBe(2);
+    expect(outcome.entries.find((e) => e.config.a === 1)!.values).toEqual([120, 121]);
+    expect(outcome.separated).toBe(true);
+    expect(raceFromTrials([record(0, 1, 100)])).toBeNull();
+  });
+
+  it("words its confidence from both questions: separated, and known precisely", () => {
+    const separated = { entries: [], rounds: 3, separated: true, why: "the leader is 20% ahead" };
+    expect(raceConfidence(separated, { config: {}, mean: 100, rme: 0.03, n: 3 }).level).toBe("high");
+    expect(raceConfidence(separated, { config: {}, mean: 100, rme: 0.3, n: 2 }).level).toBe("medium");
+    const tied = { ...separated, separated: false, why: "within noise" };
+    const low = raceConfidence(tied, { config: {}, mean: 100, rme: 0.3, n: 2 });
+    expect(low.level).toBe("low");
+    expect(low.reason).toMatch(/did not separate.*not known precisely/);
+  });
+
+  it("uses Student's t for small samples", () => {
+    expect(t95(1)).toBeCloseTo(12.71);
+    expect(t95(4)).toBeCloseTo(2.776);
+    expect(t95(0)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
