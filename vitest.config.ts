@@ -24,7 +24,7 @@ const summary: Reporter = {
 
 export default defineConfig({
   test: {
-    include: ["{src,probes,models,tuners,fixtures}/**/*.test.ts"],
+    include: ["{src,probes,models,tuners,fixtures,examples}/**/*.test.ts"],
     // Trials spawn real processes and load real models: keep files serial so that
     // two suites never compete for the two CI cores and distort each other.
     fileParallelism: false,
