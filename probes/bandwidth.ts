@@ -110,17 +110,7 @@ export async function measureBandwidth(opts: BandwidthOptions): Promise<Bandwidt
     const counts = threadCounts(maxThreads, opts.alsoThreads);
     const curve: BandwidthPoint[] = [];
     for (const [k, threads] of counts.entries()) {
-      let best = Infinity;
-      for (let r = 0; r < reps; r++) {
-        await command(CMD.TRIAD, threads);
-        let start = Infinity;
-        let end = 0;
-        for (let i = 0; i < threads; i++) {
-          start = Math.min(start, times[2 * i]);
-          end = Math.max(end, times[2 * i + 1]);
-        }
-        best = Math.min(best, end - start);
-      }
+      const best = await fastestTriadMs(command, times, threads, reps);
       const point = { threads, gbps: round2((24 * n) / (best / 1000) / 1e9) };
       curve.push(point);
       opts.onPoint?.(point, k + 1, counts.length);
@@ -142,6 +132,22 @@ export async function measureBandwidth(opts: BandwidthOptions): Promise<Bandwidt
     Atomics.notify(ctrl, CTRL.GEN);
     await Promise.all(exited);
   }
+}
+
+/** The fastest of `reps` triads on `threads` threads, in ms, each from the first start to the last end. */
+async function fastestTriadMs(command: (cmd: number, active: number) => Promise<void>, times: Float64Array, threads: number, reps: number): Promise<number> {
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    await command(CMD.TRIAD, threads);
+    let start = Infinity;
+    let end = 0;
+    for (let i = 0; i < threads; i++) {
+      start = Math.min(start, times[2 * i]);
+      end = Math.max(end, times[2 * i + 1]);
+    }
+    best = Math.min(best, end - start);
+  }
+  return best;
 }
 
 function round2(x: number): number {

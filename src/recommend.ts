@@ -136,64 +136,105 @@ export async function recommend(options: RecommendOptions = {}): Promise<Recomme
   if (options.command !== undefined) return recommendCommand(options);
   const started = performance.now();
   const note = options.onNote ?? (() => {});
+  const q = await llamaQuestion(options, note);
+  const answer = async (recommendation: Recommendation, outDir: string | null): Promise<RecommendAnswer> => {
+    const block = envBlock(recommendation, { style: options.envStyle, map: options.envMap });
+    if (options.envFile) await writeEnvFile(options.envFile, block);
+    return { recommendation, env: envRecord(block), envText: renderEnv(block), storeKey: q.key, outDir, elapsedMs: performance.now() - started };
+  };
+
+  if (!options.fresh) {
+    const hit = reusable(lookupStore(q.key, options.store), note);
+    if (hit) return answer(storeAnswer(hit.result, q.infos), null);
+  }
+  if (q.budgetMs === 0) {
+    // The roofline needs the bandwidth curve; probe() reuses a cached one, so only the first
+    // answer on a machine pays for measuring it (a few seconds, no trial).
+    const withBandwidth = q.hardware.bandwidth ? q.hardware : await probe({ bandwidth: true });
+    return answer(predictRecommendation(withBandwidth, q.infos, { ...options, promptTokens: q.promptTokens, genTokens: q.genTokens, objective: options.objective }), null);
+  }
+
+  // One tuning of this question at a time on this machine: a second caller waits for the first
+  // one's answer instead of measuring while it measures.
+  const turn = await takeTurn(q.key, {
+    ...options.store,
+    waitMs: q.budgetMs + 5 * 60_000,
+    fresh: options.fresh,
+    onWait: () => note("another paratune is tuning this machine for this model; waiting for its answer"),
+  });
+  if ("entry" in turn) return answer(storeAnswer(turn.entry.result, q.infos), null);
+  try {
+    // An answer may have been saved between our look-up and taking the turn.
+    const late = options.fresh ? null : reusable(lookupStore(q.key, options.store), note);
+    if (late) return answer(storeAnswer(late.result, q.infos), null);
+    const tunedAt = new Date().toISOString();
+    const run = await tuneRun({ ...tuneOptionsOf(options, q, note), envStyle: options.envStyle, envMap: options.envMap });
+    // tune() saves a result with a measured best to the store under the same key; save it here
+    // only when it did not (a run where every trial failed is for the user to read, not to reuse).
+    const saved = lookupStore(q.key, options.store);
+    if (run.result.best && !(saved && saved.savedAt >= tunedAt)) await saveToStore(run.result, q.key, options.store);
+    return await answer(recommendationFromResult(run.result, "tuned"), run.outDir);
+  } finally {
+    await turn.release();
+  }
+}
+
+/** What a llama recommendation answers: the machine, the model files, the trial shape, and the store key they make. */
+interface LlamaQuestion {
+  budgetMs: number;
+  promptTokens: number;
+  genTokens: number;
+  hardware: HardwareProfile;
+  infos: ModelInfo[];
+  key: StoreKey;
+}
+
+async function llamaQuestion(options: RecommendOptions, note: (s: string) => void): Promise<LlamaQuestion> {
   const budgetMs = options.budgetMs ?? DEFAULT_RECOMMEND_BUDGET_MS;
   if (!(budgetMs >= 0) || !Number.isFinite(budgetMs)) throw new UserInputError(`budget must be 0 or a duration, got ${budgetMs} ms`, "e.g. --budget 0 (predict only) or --budget 2m");
   if (options.models?.length && options.shape) throw new UserInputError("--model and --shape both say which model to use", "give one of them");
   const promptTokens = options.promptTokens ?? DEFAULT_PROMPT_TOKENS;
   const genTokens = options.genTokens ?? DEFAULT_GEN_TOKENS;
-  const objective = objectiveOf(options);
-
   // Identify the question first: machine fingerprint (no bandwidth measurement needed), model
   // identity (the GGUF header), workload and objective. That is all a store hit costs.
   const hardware = options.hardware ?? (await probe({ bandwidth: false }));
   const infos = await modelInfos(options, note);
-  const description: WorkloadDescription = { kind: "llama", objective, models: infos, settings: { promptTokens, genTokens } };
-  const key = storeKey(hardware.fingerprint, description);
+  const description: WorkloadDescription = { kind: "llama", objective: objectiveOf(options), models: infos, settings: { promptTokens, genTokens } };
+  return { budgetMs, promptTokens, genTokens, hardware, infos, key: storeKey(hardware.fingerprint, description) };
+}
 
-  const answer = async (recommendation: Recommendation, outDir: string | null): Promise<RecommendAnswer> => {
-    const block = envBlock(recommendation, { style: options.envStyle, map: options.envMap });
-    if (options.envFile) await writeEnvFile(options.envFile, block);
-    return { recommendation, env: envRecord(block), envText: renderEnv(block), storeKey: key, outDir, elapsedMs: performance.now() - started };
-  };
+/**
+ * The recommendation of a stored tuning. The stored run may have read the model from another
+ * path (same header, same size): the answer names the file this question was asked about.
+ */
+function storeAnswer(result: TuneResult, infos: ModelInfo[]): Recommendation {
+  const rec = recommendationFromResult(result, "store");
+  rec.modelPath = (infos.find((m) => m.quant === rec.config.quant) ?? infos[0]).path;
+  return rec;
+}
 
-  const storeAnswer = (result: TuneResult): Recommendation => {
-    // The stored run may have read the model from another path (same header, same size): the
-    // answer names the file this question was asked about.
-    const rec = recommendationFromResult(result, "store");
-    rec.modelPath = (infos.find((m) => m.quant === rec.config.quant) ?? infos[0]).path;
-    return rec;
-  };
-
-  // A stored llama tuning from before the workers ran one libuv pool thread measured threads =
-  // cores configurations up to a fifth low (docs/workloads.md, session 4): measure again instead.
-  const current = (entry: StoreEntry | null): StoreEntry | null => {
-    if (entry && predatesOnePoolThread(entry.result)) {
-      note(`the stored tuning of ${entry.savedAt} was measured by an older paratune (workers on libuv's pool of 4 threads); not reusing it`);
-      return null;
-    }
-    return entry;
-  };
-
-  if (!options.fresh) {
-    const hit = current(lookupStore(key, options.store));
-    if (hit) return answer(storeAnswer(hit.result), null);
+/**
+ * A stored entry that may answer. A llama tuning from before the workers ran one libuv pool
+ * thread measured threads = cores configurations up to a fifth low (docs/workloads.md): it is
+ * measured again instead.
+ */
+function reusable(entry: StoreEntry | null, note: (s: string) => void): StoreEntry | null {
+  if (entry && predatesOnePoolThread(entry.result)) {
+    note(`the stored tuning of ${entry.savedAt} was measured by an older paratune (workers on libuv's pool of 4 threads); not reusing it`);
+    return null;
   }
+  return entry;
+}
 
-  if (budgetMs === 0) {
-    // The roofline needs the bandwidth curve; probe() reuses a cached one, so only the first
-    // answer on a machine pays for measuring it (a few seconds, no trial).
-    const withBandwidth = hardware.bandwidth ? hardware : await probe({ bandwidth: true });
-    return answer(predictRecommendation(withBandwidth, infos, { ...options, promptTokens, genTokens, objective: options.objective }), null);
-  }
-
-  const tuneOptions: TuneOptions = {
+function tuneOptionsOf(options: RecommendOptions, q: LlamaQuestion, note: (s: string) => void): TuneOptions {
+  return {
     models: options.models,
     shape: options.models?.length ? undefined : options.shape,
     quants: options.models?.length ? undefined : options.quants,
-    budgetMs,
+    budgetMs: q.budgetMs,
     objective: options.objective,
-    promptTokens,
-    genTokens,
+    promptTokens: q.promptTokens,
+    genTokens: q.genTokens,
     tuner: options.tuner,
     seed: options.seed,
     reps: options.reps,
@@ -206,29 +247,6 @@ export async function recommend(options: RecommendOptions = {}): Promise<Recomme
     progress: options.progress,
     onNote: note,
   };
-  // One tuning of this question at a time on this machine: a second caller waits for the first
-  // one's answer instead of measuring while it measures.
-  const turn = await takeTurn(key, {
-    ...options.store,
-    waitMs: budgetMs + 5 * 60_000,
-    fresh: options.fresh,
-    onWait: () => note("another paratune is tuning this machine for this model; waiting for its answer"),
-  });
-  if ("entry" in turn) return answer(storeAnswer(turn.entry.result), null);
-  try {
-    // An answer may have been saved between our look-up and taking the turn.
-    const late = options.fresh ? null : current(lookupStore(key, options.store));
-    if (late) return answer(storeAnswer(late.result), null);
-    const tunedAt = new Date().toISOString();
-    const run = await tuneRun({ ...tuneOptions, envStyle: options.envStyle, envMap: options.envMap });
-    // tune() saves a result with a measured best to the store under the same key; save it here
-    // only when it did not (a run where every trial failed is for the user to read, not to reuse).
-    const saved = lookupStore(key, options.store);
-    if (run.result.best && !(saved && saved.savedAt >= tunedAt)) await saveToStore(run.result, key, options.store);
-    return await answer(recommendationFromResult(run.result, "tuned"), run.outDir);
-  } finally {
-    await turn.release();
-  }
 }
 
 /**

@@ -136,8 +136,6 @@ export interface ReportOptions {
 }
 
 export function renderReport(result: TuneResult, rec: Recommendation, options: ReportOptions): string {
-  const obj = result.workload.objective;
-  const unit = rec.expected.unit ? ` ${rec.expected.unit}` : "";
   const ok = result.trials.filter((t) => t.measurement.status === "ok").length;
   const out: string[] = [];
   out.push("# paratune report", "");
@@ -146,53 +144,10 @@ export function renderReport(result: TuneResult, rec: Recommendation, options: R
       `${formatDuration(result.elapsedMs)} of a ${formatDuration(result.budgetMs)} budget, ended by ${result.ended}.`,
     "",
   );
-
-  out.push("## Recommendation", "");
-  if (result.best) {
-    out.push(`**${describeConfig(rec.config)}**`, "");
-    const withRme = (v: number | null | undefined, rme: number | null | undefined) => [`${formatValue(v)}${unit}`, formatRme(rme)].filter(Boolean).join(" ");
-    out.push(
-      `- ${obj.metric}: ${withRme(rec.expected.value, rec.expected.rme)} ` +
-        (formatRme(rec.expected.rme) ? "(mean of the timed repetitions, 95% margin of error)" : "(one sample: no margin of error)"),
-      `- Speedup: **${formatSpeedup(rec.speedup)}** over the baseline ${describeConfig(rec.baseline)}` +
-        (rec.baselineValue != null ? ` (${withRme(rec.baselineValue, result.baseline.measured?.rme)})` : " (baseline not measured)"),
-      `- Confidence: **${rec.confidence.level}**: ${rec.confidence.reason}`,
-    );
-    const effects = Object.entries(rec.effects).filter(([name, e]) => e.baseline !== rec.config[name]);
-    if (effects.length) {
-      out.push(
-        `- Each setting with the rest held equal: ${effects
-          .map(([name, e]) => `${name} ${e.baseline} -> ${rec.config[name]}: ${e.speedup == null ? "not measured apart" : formatSpeedup(e.speedup)}`)
-          .join("; ")}`,
-      );
-    }
-    if (result.runnerUp) out.push(`- Runner-up: ${describeConfig(result.runnerUp.config)}, ${withRme(result.runnerUp.measured?.mean, result.runnerUp.measured?.rme)}, ${formatSpeedup(result.runnerUp.speedupMeasured)}`);
-    if (rec.modelPath) out.push(`- Model file: \`${rec.modelPath}\``);
-    if (options.env) out.push(`- Environment: \`${options.env.file}\` (style ${options.env.style}); load it with \`set -a; . ./${options.env.file}; set +a\` or your process manager's env-file option`);
-  } else {
-    out.push("No configuration completed a trial, so there is nothing to recommend. The failures below say why.");
-  }
-  out.push("");
-
+  out.push("## Recommendation", "", ...recommendationSection(result, rec, options), "");
   out.push("## Hardware", "", hardwareSection(result), "");
   out.push("## Workload", "", workloadSection(result), "");
-
-  out.push("## Best configurations", "");
-  if (result.ranking.length) {
-    const header = ["#", ...result.params.map((p) => p.name), `measured ${obj.metric}`, "±", "predicted", "speedup", "predicted speedup", "fidelity"];
-    const rows = result.ranking.map((r, i) => rankingRow(result, r, i + 1));
-    const baseInRanking = result.ranking.some((r) => describeConfig(r.config) === describeConfig(result.baseline.config));
-    if (!baseInRanking) rows.push(rankingRow(result, result.baseline, "baseline"));
-    out.push(mdTable(header, rows), "");
-    out.push(
-      "Measured: mean of the timed repetitions at the highest fidelity the configuration reached, with its relative margin of error at 95% confidence. " +
-        "Configurations measured at full fidelity rank above those seen only in a short trial. Predicted: the performance model's mean ± standard deviation.",
-      "",
-    );
-  } else {
-    out.push("No configuration was measured.", "");
-  }
-
+  out.push("## Best configurations", "", ...rankingSection(result));
   const scaling = scalingSection(result, options.charts);
   out.push(...scaling);
   // The scaling chart stands in its own section, beside its table.
@@ -201,35 +156,77 @@ export function renderReport(result: TuneResult, rec: Recommendation, options: R
     out.push("## Charts", "");
     for (const c of others) out.push(`### ${c.title}`, "", `![${c.title}](charts/${c.file})`, "", c.caption, "");
   }
-
-  const failed = result.trials.filter((t) => t.measurement.status !== "ok");
-  out.push("## Failed trials", "");
-  if (failed.length) {
-    out.push(
-      mdTable(
-        ["trial", ...result.params.map((p) => p.name), "status", "fidelity", "reason"],
-        failed.map((t) => [String(t.id), ...paramCells(result.params, t.config), t.measurement.status, t.fidelity >= 1 ? "full" : t.fidelity.toFixed(2), firstLine(t.measurement.error) || "-"]),
-      ),
-      "",
-    );
-  } else {
-    out.push("None.", "");
-  }
-
-  out.push("## Infeasible configurations", "");
-  if (result.infeasible.length) {
-    const limit = 25;
-    out.push(`${result.infeasible.length} configurations were ruled out before running, so no trial was spent on them.`, "");
-    out.push(
-      mdTable(
-        [...result.params.map((p) => p.name), "reason"],
-        result.infeasible.slice(0, limit).map((i) => [...paramCells(result.params, i.config), i.reason]),
-      ),
-    );
-    if (result.infeasible.length > limit) out.push("", `...and ${result.infeasible.length - limit} more (all in recommendation.json).`);
-    out.push("");
-  } else {
-    out.push("None.", "");
-  }
+  out.push("## Failed trials", "", ...failedSection(result));
+  out.push("## Infeasible configurations", "", ...infeasibleSection(result));
   return out.join("\n");
+}
+
+function recommendationSection(result: TuneResult, rec: Recommendation, options: ReportOptions): string[] {
+  if (!result.best) return ["No configuration completed a trial, so there is nothing to recommend. The failures below say why."];
+  const obj = result.workload.objective;
+  const unit = rec.expected.unit ? ` ${rec.expected.unit}` : "";
+  const out: string[] = [`**${describeConfig(rec.config)}**`, ""];
+  const withRme = (v: number | null | undefined, rme: number | null | undefined) => [`${formatValue(v)}${unit}`, formatRme(rme)].filter(Boolean).join(" ");
+  out.push(
+    `- ${obj.metric}: ${withRme(rec.expected.value, rec.expected.rme)} ` +
+      (formatRme(rec.expected.rme) ? "(mean of the timed repetitions, 95% margin of error)" : "(one sample: no margin of error)"),
+    `- Speedup: **${formatSpeedup(rec.speedup)}** over the baseline ${describeConfig(rec.baseline)}` +
+      (rec.baselineValue != null ? ` (${withRme(rec.baselineValue, result.baseline.measured?.rme)})` : " (baseline not measured)"),
+    `- Confidence: **${rec.confidence.level}**: ${rec.confidence.reason}`,
+  );
+  const effects = Object.entries(rec.effects).filter(([name, e]) => e.baseline !== rec.config[name]);
+  if (effects.length) {
+    out.push(
+      `- Each setting with the rest held equal: ${effects
+        .map(([name, e]) => `${name} ${e.baseline} -> ${rec.config[name]}: ${e.speedup == null ? "not measured apart" : formatSpeedup(e.speedup)}`)
+        .join("; ")}`,
+    );
+  }
+  if (result.runnerUp) out.push(`- Runner-up: ${describeConfig(result.runnerUp.config)}, ${withRme(result.runnerUp.measured?.mean, result.runnerUp.measured?.rme)}, ${formatSpeedup(result.runnerUp.speedupMeasured)}`);
+  if (rec.modelPath) out.push(`- Model file: \`${rec.modelPath}\``);
+  if (options.env) out.push(`- Environment: \`${options.env.file}\` (style ${options.env.style}); load it with \`set -a; . ./${options.env.file}; set +a\` or your process manager's env-file option`);
+  return out;
+}
+
+function rankingSection(result: TuneResult): string[] {
+  if (!result.ranking.length) return ["No configuration was measured.", ""];
+  const obj = result.workload.objective;
+  const header = ["#", ...result.params.map((p) => p.name), `measured ${obj.metric}`, "±", "predicted", "speedup", "predicted speedup", "fidelity"];
+  const rows = result.ranking.map((r, i) => rankingRow(result, r, i + 1));
+  const baseInRanking = result.ranking.some((r) => describeConfig(r.config) === describeConfig(result.baseline.config));
+  if (!baseInRanking) rows.push(rankingRow(result, result.baseline, "baseline"));
+  return [
+    mdTable(header, rows),
+    "",
+    "Measured: mean of the timed repetitions at the highest fidelity the configuration reached, with its relative margin of error at 95% confidence. " +
+      "Configurations measured at full fidelity rank above those seen only in a short trial. Predicted: the performance model's mean ± standard deviation.",
+    "",
+  ];
+}
+
+function failedSection(result: TuneResult): string[] {
+  const failed = result.trials.filter((t) => t.measurement.status !== "ok");
+  if (!failed.length) return ["None.", ""];
+  return [
+    mdTable(
+      ["trial", ...result.params.map((p) => p.name), "status", "fidelity", "reason"],
+      failed.map((t) => [String(t.id), ...paramCells(result.params, t.config), t.measurement.status, t.fidelity >= 1 ? "full" : t.fidelity.toFixed(2), firstLine(t.measurement.error) || "-"]),
+    ),
+    "",
+  ];
+}
+
+function infeasibleSection(result: TuneResult): string[] {
+  if (!result.infeasible.length) return ["None.", ""];
+  const limit = 25;
+  const out = [`${result.infeasible.length} configurations were ruled out before running, so no trial was spent on them.`, ""];
+  out.push(
+    mdTable(
+      [...result.params.map((p) => p.name), "reason"],
+      result.infeasible.slice(0, limit).map((i) => [...paramCells(result.params, i.config), i.reason]),
+    ),
+  );
+  if (result.infeasible.length > limit) out.push("", `...and ${result.infeasible.length - limit} more (all in recommendation.json).`);
+  out.push("");
+  return out;
 }

@@ -244,7 +244,6 @@ async function runRep(sequences: LlamaContextSequence[], rep: number, genTokens:
   } finally {
     await Promise.all(iterators.map((it) => it.return(undefined)));
   }
-  const cpuAfter = cpuBefore ? cpuSnapshot() : undefined;
   const endedAt = Math.max(...last);
   return {
     rep,
@@ -256,16 +255,20 @@ async function runRep(sequences: LlamaContextSequence[], rep: number, genTokens:
     ttftMs: ttft,
     latencyMs: last.map((t) => t - startedAt),
     generated,
-    profile:
-      profile && before
-        ? {
-            decodeCalls: profile.decodeCalls - before.decodeCalls,
-            decodeMs: profile.decodeMs - before.decodeMs,
-            sampleCalls: profile.sampleCalls - before.sampleCalls,
-            sampleMs: profile.sampleMs - before.sampleMs,
-            ...(cpuBefore && cpuAfter ? cpuBetween(cpuBefore, cpuAfter) : {}),
-          }
-        : undefined,
+    profile: profileSince(before, cpuBefore),
+  };
+}
+
+/** What the instrumented context did since `before` (only when PARATUNE_LLAMA_PROFILE=1). */
+function profileSince(before: DecodeProfile | undefined, cpuBefore: ReturnType<typeof cpuSnapshot> | undefined): DecodeProfile | undefined {
+  if (!profile || !before) return undefined;
+  const cpuAfter = cpuBefore ? cpuSnapshot() : undefined;
+  return {
+    decodeCalls: profile.decodeCalls - before.decodeCalls,
+    decodeMs: profile.decodeMs - before.decodeMs,
+    sampleCalls: profile.sampleCalls - before.sampleCalls,
+    sampleMs: profile.sampleMs - before.sampleMs,
+    ...(cpuBefore && cpuAfter ? cpuBetween(cpuBefore, cpuAfter) : {}),
   };
 }
 

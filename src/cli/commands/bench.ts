@@ -10,6 +10,7 @@ import { CommandWorkload } from "../../workloads/command.js";
 import { parseDuration } from "../../duration.js";
 import { describeConfig, formatBytes, formatDuration, table } from "../../format.js";
 import { printJson } from "../format.js";
+import { collect } from "../command-flags.js";
 
 interface BenchFlags {
   model?: string;
@@ -34,8 +35,6 @@ interface BenchFlags {
   timeout: string;
   json?: boolean;
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 function positive(flag: string, text: string): number {
   const n = Number(text);
@@ -85,88 +84,97 @@ export function registerBench(program: Command): void {
     .option("--minimize", "--cmd: smaller metric is better (default for wall)")
     .option("--timeout <duration>", "limit for the trial (--model) or each run (--cmd), e.g. 30s, 10m", "10m")
     .option("--json", "print the measurement as JSON")
-    .action(async (flags: BenchFlags) => {
-      if (Boolean(flags.model) === Boolean(flags.cmd)) {
-        throw new UserInputError("bench needs exactly one of --model <gguf> or --cmd <command>", "see paratune bench --help");
-      }
-      if (flags.maximize && flags.minimize) throw new UserInputError("--maximize and --minimize contradict each other");
-      const level = Number(flags.fidelity);
-      if (!(level > 0 && level <= 1)) throw new UserInputError(`--fidelity must be in (0, 1], got "${flags.fidelity}"`);
-      const timeoutMs = parseDuration(flags.timeout, "--timeout");
-      const tty = !flags.json && process.stderr.isTTY;
-      let bar: cliProgress.SingleBar | undefined;
-      const onProgress = tty
-        ? (step: number, steps: number) => {
-            if (!bar) {
-              bar = new cliProgress.SingleBar(
-                { format: "trial [{bar}] {value}/{total} steps  elapsed {duration_formatted}  ETA {eta_formatted}", clearOnComplete: true },
-                cliProgress.Presets.shades_classic,
-              );
-              bar.start(steps, step);
-            }
-            bar.update(step);
-          }
-        : undefined;
+    .action(runBench);
+}
 
-      let workload: Workload;
-      let config: Config;
-      if (flags.model) {
-        config = {
-          workers: positive("--workers", flags.workers),
-          threads: positive("--threads", flags.threads ?? String(availableParallelism())),
-          sequences: positive("--sequences", flags.sequences),
-        };
-        if (flags.batch) config.batch = positive("--batch", flags.batch);
-        const gpuLayers = nonNegative("--gpu-layers", flags.gpuLayers);
-        if (gpuLayers > 0) config.gpuLayers = gpuLayers;
-        workload = new LlamaWorkload({
-          model: flags.model,
-          promptTokens: positive("--prompt-tokens", flags.promptTokens),
-          genTokens: positive("--gen-tokens", flags.genTokens),
-          reps: positive("--reps", flags.reps ?? "3"),
-          timeoutMs,
-          dispatch: flags.dispatch,
-          ...(flags.flashAttention ? { flashAttention: flags.flashAttention === "on" } : {}),
-          onProgress,
-        });
-      } else {
-        const values = parsePairs("--set", flags.set);
-        const command = new CommandWorkload({
-          command: flags.cmd!,
-          env: parsePairs("--env", flags.env),
-          metric: flags.metric ?? "wall",
-          direction: flags.maximize ? "maximize" : flags.minimize ? "minimize" : undefined,
-          timeoutMs,
-          reps: positive("--reps", flags.reps ?? "1"),
-          warmup: nonNegative("--warmup", flags.warmup),
-          onProgress,
-        });
-        const missing = command.parameters.filter((name) => !(name in values));
-        if (missing.length > 0) {
-          throw new UserInputError(
-            `the command uses ${missing.map((n) => `{${n}}`).join(", ")} without a value`,
-            `add ${missing.map((n) => `--set ${n}=...`).join(" ")}`,
-          );
-        }
-        config = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v !== "" && Number.isFinite(Number(v)) ? Number(v) : v]));
-        workload = command;
-      }
+async function runBench(flags: BenchFlags): Promise<void> {
+  if (Boolean(flags.model) === Boolean(flags.cmd)) {
+    throw new UserInputError("bench needs exactly one of --model <gguf> or --cmd <command>", "see paratune bench --help");
+  }
+  if (flags.maximize && flags.minimize) throw new UserInputError("--maximize and --minimize contradict each other");
+  const level = Number(flags.fidelity);
+  if (!(level > 0 && level <= 1)) throw new UserInputError(`--fidelity must be in (0, 1], got "${flags.fidelity}"`);
+  const timeoutMs = parseDuration(flags.timeout, "--timeout");
+  const progress = trialProgress(!flags.json && process.stderr.isTTY);
+  const { workload, config } = flags.model ? llamaTrial(flags, timeoutMs, progress.onProgress) : commandTrial(flags, timeoutMs, progress.onProgress);
 
-      const stopOnSignal = new AbortController();
-      const onSigint = () => stopOnSignal.abort();
-      process.once("SIGINT", onSigint);
-      let m: Measurement;
-      try {
-        m = await workload.run(config, { level }, stopOnSignal.signal);
-      } finally {
-        process.off("SIGINT", onSigint);
-        bar?.stop();
-        await workload.close?.();
-      }
-      if (m.status !== "ok") process.exitCode = 1;
-      if (flags.json) printJson({ workload: workload.name, config, objective: workload.objective, measurement: m });
-      else process.stdout.write(`${describeMeasurement(config, m)}\n`);
-    });
+  const stopOnSignal = new AbortController();
+  const onSigint = () => stopOnSignal.abort();
+  process.once("SIGINT", onSigint);
+  let m: Measurement;
+  try {
+    m = await workload.run(config, { level }, stopOnSignal.signal);
+  } finally {
+    process.off("SIGINT", onSigint);
+    progress.stop();
+    await workload.close?.();
+  }
+  if (m.status !== "ok") process.exitCode = 1;
+  if (flags.json) printJson({ workload: workload.name, config, objective: workload.objective, measurement: m });
+  else process.stdout.write(`${describeMeasurement(config, m)}\n`);
+}
+
+type OnProgress = ((step: number, steps: number) => void) | undefined;
+
+/** A progress bar over the trial's steps on stderr, drawn when `show` (a terminal, no --json). */
+function trialProgress(show: boolean): { onProgress: OnProgress; stop: () => void } {
+  let bar: cliProgress.SingleBar | undefined;
+  const onProgress = (step: number, steps: number) => {
+    if (!bar) {
+      bar = new cliProgress.SingleBar(
+        { format: "trial [{bar}] {value}/{total} steps  elapsed {duration_formatted}  ETA {eta_formatted}", clearOnComplete: true },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(steps, step);
+    }
+    bar.update(step);
+  };
+  return { onProgress: show ? onProgress : undefined, stop: () => bar?.stop() };
+}
+
+function llamaTrial(flags: BenchFlags, timeoutMs: number, onProgress: OnProgress): { workload: Workload; config: Config } {
+  const config: Config = {
+    workers: positive("--workers", flags.workers),
+    threads: positive("--threads", flags.threads ?? String(availableParallelism())),
+    sequences: positive("--sequences", flags.sequences),
+  };
+  if (flags.batch) config.batch = positive("--batch", flags.batch);
+  const gpuLayers = nonNegative("--gpu-layers", flags.gpuLayers);
+  if (gpuLayers > 0) config.gpuLayers = gpuLayers;
+  const workload = new LlamaWorkload({
+    model: flags.model!,
+    promptTokens: positive("--prompt-tokens", flags.promptTokens),
+    genTokens: positive("--gen-tokens", flags.genTokens),
+    reps: positive("--reps", flags.reps ?? "3"),
+    timeoutMs,
+    dispatch: flags.dispatch,
+    ...(flags.flashAttention ? { flashAttention: flags.flashAttention === "on" } : {}),
+    onProgress,
+  });
+  return { workload, config };
+}
+
+function commandTrial(flags: BenchFlags, timeoutMs: number, onProgress: OnProgress): { workload: Workload; config: Config } {
+  const values = parsePairs("--set", flags.set);
+  const workload = new CommandWorkload({
+    command: flags.cmd!,
+    env: parsePairs("--env", flags.env),
+    metric: flags.metric ?? "wall",
+    direction: flags.maximize ? "maximize" : flags.minimize ? "minimize" : undefined,
+    timeoutMs,
+    reps: positive("--reps", flags.reps ?? "1"),
+    warmup: nonNegative("--warmup", flags.warmup),
+    onProgress,
+  });
+  const missing = workload.parameters.filter((name) => !(name in values));
+  if (missing.length > 0) {
+    throw new UserInputError(
+      `the command uses ${missing.map((n) => `{${n}}`).join(", ")} without a value`,
+      `add ${missing.map((n) => `--set ${n}=...`).join(" ")}`,
+    );
+  }
+  const config = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v !== "" && Number.isFinite(Number(v)) ? Number(v) : v]));
+  return { workload, config };
 }
 
 const fmt = (v: number | undefined, digits = 1) => (v === undefined || !Number.isFinite(v) ? "-" : v.toFixed(digits));

@@ -4,7 +4,7 @@ import { Command, Option } from "commander";
 import { UserInputError } from "../../errors.js";
 import { ENV_STYLES, loadEnvMap, parseEnvStyle } from "../../outputs/env.js";
 import { formatSpeedup } from "../../outputs/recommendation.js";
-import type { RecommendAnswer } from "../../recommend.js";
+import type { RecommendAnswer, RecommendOptions } from "../../recommend.js";
 import { parseDuration } from "../../duration.js";
 import { printJson } from "../format.js";
 import { describeConfig } from "../../format.js";
@@ -64,81 +64,96 @@ export function registerRecommend(program: Command): void {
     .option("--out <dir>", "folder of the tuning run, when one runs (default ./paratune-out/<timestamp>)")
     .option("--fresh", "ignore the store: tune (or predict) again")
     .option("--json", "print the answer as JSON instead of a .env")
-    .action(async (flags: RecommendFlags) => {
-      const int = (name: string, v: string | undefined): number | undefined => {
-        if (v === undefined) return undefined;
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1) throw new UserInputError(`--${name} must be a positive integer, got "${v}"`);
-        return n;
-      };
-      const envStyle = parseEnvStyle(flags.envStyle);
-      const envMap = flags.envMap ? loadEnvMap(flags.envMap) : undefined;
-      const controller = new AbortController();
-      const onSigint = () => controller.abort(new Error("interrupted"));
-      process.once("SIGINT", onSigint);
-      let answer: RecommendAnswer;
-      if (flags.minimize && flags.maximize) throw new UserInputError("--minimize and --maximize contradict each other", "give one of them");
-      const params = parseParamFlags(flags.param);
-      const env = parseEnvFlags(flags.env);
-      if (!flags.cmd && (Object.keys(params).length > 0 || env || flags.metric)) {
-        throw new UserInputError("--param, --env and --metric describe a command", 'use them with --cmd, as in the tuning run, e.g. --cmd "mpirun -np {np} ./prog" --param np=1,2');
-      }
-      // Loaded here, not at the top: recommend() pulls in the tuner, the workloads and
-      // node-llama-cpp, which every other command would otherwise pay for at start-up. A command's
-      // answer comes from a lighter module that loads the tuner only when it has to tune.
-      const { recommend } = flags.cmd
-        ? { recommend: (await import("../../recommend-command.js")).recommendCommand }
-        : await import("../../recommend.js");
-      try {
-        answer = await recommend({
-          command: flags.cmd,
-          params: flags.cmd ? params : undefined,
-          env,
-          metric: flags.metric,
-          direction: flags.minimize ? "minimize" : flags.maximize ? "maximize" : undefined,
-          reps: int("reps", flags.reps),
-          tuner: flags.tuner,
-          seed: parseSeed(flags.seed),
-          models: flags.model,
-          shape: flags.shape,
-          quants: flags.quant?.split(",").map((s) => s.trim()).filter(Boolean),
-          budgetMs: parseDuration(flags.budget, "budget"),
-          objective: flags.objective,
-          promptTokens: int("prompt-tokens", flags.promptTokens),
-          genTokens: int("gen-tokens", flags.genTokens),
-          envStyle,
-          envMap,
-          envFile: flags.writeEnv,
-          outDir: flags.out,
-          fresh: flags.fresh,
-          signal: controller.signal,
-          progress: !flags.json && process.stderr.isTTY === true,
-          onNote: (note) => process.stderr.write(`paratune: ${note}\n`),
-        });
-      } finally {
-        process.off("SIGINT", onSigint);
-      }
-      const rec = answer.recommendation;
-      if (flags.json) {
-        printJson({
-          source: rec.source,
-          confidence: rec.confidence,
-          speedup: rec.speedup,
-          config: rec.config,
-          env: answer.env,
-          note: rec.note,
-          outDir: answer.outDir,
-          elapsedMs: Math.round(answer.elapsedMs),
-          recommendation: rec,
-        });
-        return;
-      }
-      process.stdout.write(answer.envText);
-      const basis = rec.expected.basis;
-      process.stderr.write(
-        `paratune: ${describeConfig(rec.config)}: ${formatSpeedup(rec.speedup)} the baseline (${basis}), confidence ${rec.confidence.level}\n` +
-          `paratune: source ${rec.source}: ${rec.note}${answer.outDir ? ` Report: ${answer.outDir}/report.md` : ""}\n` +
-          (flags.writeEnv ? `paratune: merged into ${flags.writeEnv}\n` : ""),
-      );
+    .action(runRecommend);
+}
+
+async function runRecommend(flags: RecommendFlags): Promise<void> {
+  const options = optionsOf(flags);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new Error("interrupted"));
+  process.once("SIGINT", onSigint);
+  // Loaded here, not at the top: recommend() pulls in the tuner, the workloads and
+  // node-llama-cpp, which every other command would otherwise pay for at start-up. A command's
+  // answer comes from a lighter module that loads the tuner only when it has to tune.
+  const { recommend } = flags.cmd
+    ? { recommend: (await import("../../recommend-command.js")).recommendCommand }
+    : await import("../../recommend.js");
+  let answer: RecommendAnswer;
+  try {
+    answer = await recommend({
+      ...options,
+      signal: controller.signal,
+      progress: !flags.json && process.stderr.isTTY === true,
+      onNote: (note) => process.stderr.write(`paratune: ${note}\n`),
     });
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  printAnswer(answer, flags);
+}
+
+/** The flags as recommend() options, every user error found before anything runs. */
+function optionsOf(flags: RecommendFlags): RecommendOptions {
+  const int = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UserInputError(`--${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+  const envStyle = parseEnvStyle(flags.envStyle);
+  const envMap = flags.envMap ? loadEnvMap(flags.envMap) : undefined;
+  if (flags.minimize && flags.maximize) throw new UserInputError("--minimize and --maximize contradict each other", "give one of them");
+  const params = parseParamFlags(flags.param);
+  const env = parseEnvFlags(flags.env);
+  if (!flags.cmd && (Object.keys(params).length > 0 || env || flags.metric)) {
+    throw new UserInputError("--param, --env and --metric describe a command", 'use them with --cmd, as in the tuning run, e.g. --cmd "mpirun -np {np} ./prog" --param np=1,2');
+  }
+  return {
+    command: flags.cmd,
+    params: flags.cmd ? params : undefined,
+    env,
+    metric: flags.metric,
+    direction: flags.minimize ? "minimize" : flags.maximize ? "maximize" : undefined,
+    reps: int("reps", flags.reps),
+    tuner: flags.tuner,
+    seed: parseSeed(flags.seed),
+    models: flags.model,
+    shape: flags.shape,
+    quants: flags.quant?.split(",").map((s) => s.trim()).filter(Boolean),
+    budgetMs: parseDuration(flags.budget, "budget"),
+    objective: flags.objective,
+    promptTokens: int("prompt-tokens", flags.promptTokens),
+    genTokens: int("gen-tokens", flags.genTokens),
+    envStyle,
+    envMap,
+    envFile: flags.writeEnv,
+    outDir: flags.out,
+    fresh: flags.fresh,
+  };
+}
+
+/** The .env on stdout and a few lines for people on stderr, or everything as JSON. */
+function printAnswer(answer: RecommendAnswer, flags: RecommendFlags): void {
+  const rec = answer.recommendation;
+  if (flags.json) {
+    printJson({
+      source: rec.source,
+      confidence: rec.confidence,
+      speedup: rec.speedup,
+      config: rec.config,
+      env: answer.env,
+      note: rec.note,
+      outDir: answer.outDir,
+      elapsedMs: Math.round(answer.elapsedMs),
+      recommendation: rec,
+    });
+    return;
+  }
+  process.stdout.write(answer.envText);
+  const basis = rec.expected.basis;
+  process.stderr.write(
+    `paratune: ${describeConfig(rec.config)}: ${formatSpeedup(rec.speedup)} the baseline (${basis}), confidence ${rec.confidence.level}\n` +
+      `paratune: source ${rec.source}: ${rec.note}${answer.outDir ? ` Report: ${answer.outDir}/report.md` : ""}\n` +
+      (flags.writeEnv ? `paratune: merged into ${flags.writeEnv}\n` : ""),
+  );
 }
