@@ -3,7 +3,7 @@
 # llama.cpp's own llama-batched-bench, same model, threads and parallel sequences, same machine.
 #
 # Needs: node, this repository built (npm run build, node_modules present), cmake + a C++ compiler
-# when llama-batched-bench has to be built. Prints a table; numbers go to docs/workloads.md.
+# when llama-batched-bench has to be built. Prints a table; numbers go to a dated file in docs/measurements/.
 #
 #   bench/fidelity-vs-batched-bench.sh                         # tinyllama-1.1b q4_0, all cores, 1 4 16 sequences
 #   THREADS="8 16" SEQUENCES="1 16" bench/fidelity-vs-batched-bench.sh

@@ -32,7 +32,7 @@ const reps = Number(arg("reps", "3"));
 const rounds = Number(arg("rounds", "3"));
 // llama-bench's load mode. "none" (default) reads the file into fresh memory on every run, so
 // both files start alike; "auto" maps it, and then the page cache's history of each file
-// matters (docs/synth.md measured 22 % between two byte-identical copies).
+// matters (docs/measurements/2026-11-25-synth.md: 22 % between two byte-identical copies).
 const loadMode = arg("load-mode", "none");
 
 async function tensorTypes(path: string): Promise<Map<string, number>> {

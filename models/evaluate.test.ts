@@ -117,13 +117,13 @@ describe("prediction accuracy on the 16-core landscape of our own workload", () 
 });
 
 // Held out: a third model shape (llama-3.2-1b, q4_0/q8_0) of our own workload on the same kind of
-// 16-core machine, recorded in session 6 after every constant of the roofline was set; 41 of the
+// 16-core machine, recorded after every constant of the roofline was set; 41 of the
 // grid's 90 configurations (a random subset: the device time ran out).
 describe("prediction accuracy on a held-out 16-core landscape", () => {
   const { points, options, roofline } = loadRecorded(new URL("../fixtures/landscapes/h100host-llama32-1b-p1.jsonl", import.meta.url).pathname);
 
   it("calibrated on 8 random trials, predicts the rest within 15% on average, the issue's target", () => {
-    // 12 seeded draws; 20 draws read 12.4% (seeds 1-20) and 13.5% (101-120) in session 6.
+    // 12 seeded draws; 20 draws read 12.4% (seeds 1-20) and 13.5% (101-120).
     const ev = evaluatePredictions(points, () => createPerformanceModel(options), { k: 8, repeats: 12, seed: 1 });
     expect(ev.scorable).toBe(41);
     expect(ev.mape).toBeLessThan(0.15);
@@ -189,7 +189,7 @@ describe("replay --predict against another recording of the grid", () => {
     expect(e.replicates).toHaveLength(1);
     expect(e.replicates[0].file).toMatch(/h100host-qwen05b\.jsonl$/);
     expect(e.replicates[0].shared).toBe(90);
-    // Mean |log ratio| 0.149 between the two (docs/models.md, session 5); as an error of the
+    // Mean |log ratio| 0.149 between the two (docs/measurements/2026-11-25-models.md); as an error of the
     // pool-of-four recording predicting this one, 13.3%, against the adaptive model's 18.4% at K=8.
     expect(e.replicates[0].mape).toBeCloseTo(0.1332, 3);
   });

@@ -168,7 +168,7 @@ export interface LandscapeEvaluation {
  * Another recording of the same grid read as a prediction of this one: the mean absolute
  * percentage error of its values over the configurations both measured. When the recordings
  * differ only in when they were made, no model can be held to much better than this
- * (docs/models.md, sessions 4 and 6); when a setting changed between them, it measures that too.
+ * (docs/measurements/2026-11-25-models.md); when a setting changed between them, it measures that too.
  */
 export interface ReplicateCheck {
   file: string;

@@ -102,7 +102,7 @@ export class AdaptiveModel implements PerformanceModel {
         model.fit(observations);
         // The fold fits of the cross-validation are the same model on most of the trials: their
         // geometric mean with the full fit is a bagged answer, steadier than one fit of ten terms
-        // to a handful of points (docs/models.md, session 3b), at no extra cost.
+        // to a handful of points (docs/models.md), at no extra cost.
         this.chosen = c === pick && pickFolds.length > 0 ? new FoldAverage(model, pickFolds) : model;
         return;
       } catch (err) {

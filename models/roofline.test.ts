@@ -4,13 +4,13 @@ import { UserInputError } from "../src/errors.js";
 import type { HardwareProfile, ModelInfo, Observation } from "../src/types.js";
 import { priorHostSecondsPerSequence, RooflineModel, rooflinePriorMean } from "./roofline.js";
 
-// The real data points come from the product brief: llama.cpp on a 16-core Xeon (no SMT), decoding
+// The real data points are the project's reference measurements: llama.cpp on a 16-core Xeon (no SMT), decoding
 // TinyLlama-1.1B q4_0 (636,725,824 bytes): 1 process x 16 threads x 1 sequence 88 tok/s; 16 x 1 x 1
 // 123 tok/s; 4 x 4 x 16 sequences 318 tok/s; 4 x 8 (2x oversubscribed) 2 tok/s; single-sequence
 // decode reached ~58% of measured memory bandwidth, so the machine measured ~97 GB/s
 // (88 tok/s x 0.637 GB / 0.58).
-// The hardware: probe() with the bandwidth curve, run on the same 16-core Xeon (the lead's device
-// machine; its 95.8 GB/s peak matches the brief's ~97), saved by bench/models-record-16core.sh.
+// The hardware: probe() with the bandwidth curve, run on the same 16-core Xeon (a device
+// machine; its 95.8 GB/s peak matches the reference's ~97), saved by bench/models-record-16core.sh.
 export const xeon16: HardwareProfile = JSON.parse(readFileSync(new URL("./data/xeon16.hardware.json", import.meta.url), "utf8"));
 // TinyLlama-1.1B's shape (22 layers, 2048 wide, 4 KV heads of 64): KV f16 = 22 x 2 x 256 x 2 bytes/token.
 export const tinyllamaQ4: ModelInfo = {
@@ -19,7 +19,7 @@ export const tinyllamaQ4: ModelInfo = {
   embeddingLength: 2048, feedForwardLength: 5632, heads: 32, kvHeads: 4, vocabSize: 32000, kvBytesPerToken: 22 * 2 * 256 * 2,
   identity: "tinyllama",
 };
-const brief: [number, number, number, number][] = [
+const reference: [number, number, number, number][] = [
   [1, 16, 1, 88],
   [16, 1, 1, 123],
   [4, 4, 16, 318],
@@ -30,17 +30,17 @@ const cfg = (workers: number, threads: number, sequences: number) => ({ workers,
 describe("roofline prior", () => {
   const model = new RooflineModel({ hardware: xeon16, models: tinyllamaQ4 });
 
-  it("orders the brief's real llama.cpp measurements as they were measured", () => {
-    const predicted = brief.map(([w, t, s]) => model.predict(cfg(w, t, s)).mean);
-    const measuredOrder = [...brief.keys()].sort((a, b) => brief[a][3] - brief[b][3]);
-    const predictedOrder = [...brief.keys()].sort((a, b) => predicted[a] - predicted[b]);
+  it("orders the reference llama.cpp measurements as they were measured", () => {
+    const predicted = reference.map(([w, t, s]) => model.predict(cfg(w, t, s)).mean);
+    const measuredOrder = [...reference.keys()].sort((a, b) => reference[a][3] - reference[b][3]);
+    const predictedOrder = [...reference.keys()].sort((a, b) => predicted[a] - predicted[b]);
     expect(predictedOrder).toEqual(measuredOrder);
   });
 
   it("lands within 40% of each measurement before any trial", () => {
-    // 4x4x16 is the loosest (prior 435): the brief does not say its prompt and generation lengths,
+    // 4x4x16 is the loosest (prior 435): the reference does not say its prompt and generation lengths,
     // and our own recording of that shape on that machine measured 437 (models/data/).
-    for (const [w, t, s, tps] of brief) {
+    for (const [w, t, s, tps] of reference) {
       const p = model.predict(cfg(w, t, s));
       expect(Math.abs(Math.log(p.mean / tps)), `${w}x${t}x${s}: predicted ${p.mean.toFixed(1)} measured ${tps}`).toBeLessThan(Math.log(1.4));
       expect(p.source).toBe("roofline (prior)");
@@ -95,12 +95,12 @@ describe("roofline calibration", () => {
     config: cfg(w, t, s), status, value,
   });
 
-  it("fits the brief's points better than the prior and narrows its uncertainty", () => {
+  it("fits the reference points better than the prior and narrows its uncertainty", () => {
     const model = new RooflineModel({ hardware: xeon16, models: tinyllamaQ4 });
-    const err = () => brief.reduce((s, [w, t, s2, tps]) => s + Math.abs(Math.log(model.mean(cfg(w, t, s2)) / tps)), 0);
+    const err = () => reference.reduce((s, [w, t, s2, tps]) => s + Math.abs(Math.log(model.mean(cfg(w, t, s2)) / tps)), 0);
     const before = err();
     const priorStd = model.predict(cfg(2, 8, 1)).std / model.predict(cfg(2, 8, 1)).mean;
-    model.calibrate(brief.map(([w, t, s, tps]) => obs(w, t, s, tps)));
+    model.calibrate(reference.map(([w, t, s, tps]) => obs(w, t, s, tps)));
     expect(err()).toBeLessThan(before);
     expect(model.observations).toBe(4);
     const p = model.predict(cfg(2, 8, 1));

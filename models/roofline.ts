@@ -68,8 +68,8 @@ export interface RooflineParams {
 
 /**
  * Priors: the form fitted to all 51 configurations of the Xeon-16 llama-batched-bench landscape
- * (models/data/xeon16-tinyllama-q4_0.jsonl), rounded; the stall from the brief's and that
- * landscape's oversubscribed points. docs/models.md shows the arithmetic. `hostSecondsPerSequence`
+ * (models/data/xeon16-tinyllama-q4_0.jsonl), rounded; the stall from that landscape's and the
+ * reference measurements' oversubscribed points (models/roofline.test.ts). docs/models.md shows the arithmetic. `hostSecondsPerSequence`
  * here is llama-batched-bench's, which samples nothing; the roofline's prior for paratune's
  * node-llama-cpp trials is `priorHostSecondsPerSequence` unless the caller sets it.
  */
@@ -94,7 +94,7 @@ export const DEFAULT_ROOFLINE_PARAMS: Required<RooflineParams> = {
  * 2k vocabulary (tiny-1thread-2core, the 2-core VM), 0.47-0.51 ms for 32k (both h100host-tinyllama
  * recordings) and 1.28 ms for 152k (h100host-qwen05b-p1): 0.25 ms + 7 ns per entry fits all three
  * within 7%. llama-batched-bench samples nothing: 15-27 us there (DEFAULT_ROOFLINE_PARAMS).
- * docs/models.md, session 5.
+ * docs/models.md shows the fits.
  */
 const NLC_HOST_SECONDS_PER_SEQUENCE = 2.5e-4;
 const HOST_SECONDS_PER_VOCAB_ENTRY = 7e-9;

@@ -155,7 +155,7 @@ export class UslModel implements PerformanceModel {
     let logSd = Math.sqrt(this.logSd ** 2 + deltaVariance(g, this.params, this.covariance));
     let mean = Math.exp(g(this.params));
     if (this.oversubscribed(config)) {
-      // The brief's Xeon lost 98% (2 tok/s where ~120 was possible) at 2x oversubscription.
+      // The reference 16-core Xeon lost 98% (2 tok/s where ~120 was possible) at 2x oversubscription.
       mean *= 0.02;
       logSd = Math.max(logSd, 1);
     }

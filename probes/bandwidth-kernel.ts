@@ -2,7 +2,7 @@
 //
 // A plain JavaScript loop over Float64Array reads far below what C reads on the same machine (one
 // thread on the quiet 2-core dev VM: 6.9 GB/s plain, 8-10 GB/s unrolled 4 ways, against 22.8 GB/s
-// for scalar C and 27.5 GB/s for AVX2 C; docs/probes.md): V8 does not vectorise, and every element
+// for scalar C and 27.5 GB/s for AVX2 C; docs/measurements/2026-11-25-probes.md): V8 does not vectorise, and every element
 // pays a bounds check. So the kernel is a tiny WebAssembly module, written out byte by byte below,
 // whose loop does one 64-byte cache line per iteration with 128-bit SIMD loads and stores (22.9
 // GB/s there). It reads the same memory as the JavaScript arrays: a shared WebAssembly.Memory is a

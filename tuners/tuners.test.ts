@@ -98,7 +98,7 @@ describe("tuners on recorded landscapes", () => {
   });
 
   it("with the roofline prior of a landscape it has never seen, bayes reaches 95% of the best within 20% of the grid", { timeout: 120_000 }, () => {
-    // h100host-tinyllama (session 3): another model on the 16-core Xeon, recorded after the
+    // h100host-tinyllama: another model on the 16-core Xeon, recorded after the
     // roofline's form and bayes's prior handling were settled. The prior comes from its sidecar
     // (that machine's probe, the model files' ModelInfo), as `paratune tune` would build it.
     const host = loadLandscape(fixture("h100host-tinyllama.jsonl"), { params: ["workers", "threads", "sequences", "quant"], objective: "decodeTps" });

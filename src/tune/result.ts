@@ -152,7 +152,7 @@ export function speedup(value: number | null, baseline: number | null, direction
  * own margins of error show: on an idle 16-core Xeon, five re-measurements of 18 configurations
  * read 0.083-0.185 apart (mean |log ratio|; their 4-repetition margins predicted about 0.05),
  * whole landscapes recorded again on other machines of that kind 0.085-0.149, and the gap barely
- * depended on the trials' margins (docs/models.md, session 6).
+ * depended on the trials' margins (docs/measurements/).
  * The trials of a tuning run are minutes apart, so a lead must clear this too.
  */
 export const RUN_TO_RUN_DRIFT = 0.1;

@@ -108,7 +108,7 @@ export async function llamaSetup(
     kind: "llama",
     objective: workload.objective,
     models: infos,
-    // threadPoolSize: the workers' libuv pool (1 since session 4; results of older versions ran 4).
+    // threadPoolSize: the workers' libuv pool (1; results without it ran libuv's default of 4).
     settings: { promptTokens, genTokens, reps, contextPerSequence, threadPoolSize: llama.threadPoolSize, ...(models[0].synthetic ? { synthetic: models[0].synthetic } : {}) },
   };
   const setup: Setup = {

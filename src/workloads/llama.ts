@@ -34,8 +34,8 @@ export interface LlamaWorkloadOptions {
    * Size of libuv's thread pool in each worker (UV_THREADPOOL_SIZE). node-llama-cpp runs every
    * llama_decode as a job on that pool; with libuv's default of 4 the job lands on a different
    * pool thread from step to step, and at threads = cores the kernel then often starts ggml's
-   * worker threads on the caller's own CPU, where they take turns while a core idles (docs/
-   * workloads.md, session 4: 16 threads x 16 sequences read 11-21% faster with one pool thread).
+   * worker threads on the caller's own CPU, where they take turns while a core idles (16 threads x
+   * 16 sequences read 11-21% faster with one pool thread: docs/measurements/).
    * Precedence: this option, then PARATUNE_WORKER_THREADPOOL_SIZE, then 1; a UV_THREADPOOL_SIZE
    * in paratune's own environment is replaced, not inherited.
    */
