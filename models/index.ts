@@ -26,6 +26,8 @@ export interface PerformanceModelOptions {
   /** Average context per sequence while decoding (prompt + half the generated tokens). */
   contextTokens?: number;
   rooflineParams?: Partial<RooflineParams>;
+  /** A command's process and thread counts, for the USL to scale along (default workers, threads, sequences). */
+  parallelParams?: string[];
 }
 
 /** Trials below which the calibrated roofline answers without a contest. */
@@ -62,7 +64,8 @@ export class AdaptiveModel implements PerformanceModel {
     // there is no roofline, e.g. for a command workload.
     if (!hasRoofline && okCount >= 1) {
       const usableCpus = this.options.hardware?.limits.cpus;
-      out.push({ name: "usl", make: () => new UslModel({ usableCpus }) });
+      const dimensions = this.options.parallelParams;
+      out.push({ name: "usl", make: () => new UslModel(dimensions ? { dimensions } : { usableCpus }) });
     }
     if (this.options.space && okCount >= (hasRoofline ? 3 : 2)) {
       const space = this.options.space;

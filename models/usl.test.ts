@@ -53,6 +53,18 @@ describe("UslModel", () => {
     expect(cliff.std).toBeGreaterThanOrEqual(cliff.mean);
   });
 
+  it("scales along a command's own counts (np x t), with no cliff at this machine's cores", () => {
+    const x = (n: number) => (100 * n) / (1 + 0.05 * (n - 1) + 0.002 * n * (n - 1));
+    const o = (np: number, t: number): Observation => ({ config: { np, t }, status: "ok", value: x(np * t) });
+    const model = new UslModel({ usableCpus: 2, dimensions: ["np", "t"] });
+    model.fit([o(1, 1), o(2, 1), o(1, 2), o(2, 2), o(4, 1), o(1, 4)]);
+    // np=4 x t=2 is past the 2 usable CPUs of this machine, but a launcher may run it on several hosts.
+    // One USL factor per count only approximates a law over their product: within 15%, not 0.02x.
+    const p = model.predict({ np: 4, t: 2 });
+    expect(Math.abs(p.mean / x(8) - 1)).toBeLessThan(0.15);
+    expect(p.source).toBe("usl (npxt, fitted on 6)");
+  });
+
   it("refuses to predict before any successful trial", () => {
     const model = new UslModel();
     model.fit([{ config: { workers: 1 }, status: "failed", value: null }]);

@@ -84,6 +84,11 @@ export const USL_DIMENSIONS = ["workers", "threads", "sequences"] as const;
 export interface UslModelOptions {
   /** Usable CPUs: configurations with workers x threads above it are past the cliff the USL cannot see. */
   usableCpus?: number;
+  /**
+   * The parameters to scale along (default workers, threads, sequences). A command names its own
+   * (np, t, nodes); its counts may span hosts, so no cliff applies to them.
+   */
+  dimensions?: readonly string[];
 }
 
 /** A configuration's value of a dimension; a missing one counts as 1 (no parallelism along it). */
@@ -110,7 +115,7 @@ export class UslModel implements PerformanceModel {
   constructor(private readonly options: UslModelOptions = {}) {}
 
   private oversubscribed(config: Config): boolean {
-    const cpus = this.options.usableCpus;
+    const cpus = this.options.dimensions ? undefined : this.options.usableCpus;
     return cpus !== undefined && dim(config, "workers") * dim(config, "threads") > cpus + 1e-9;
   }
 
@@ -130,7 +135,7 @@ export class UslModel implements PerformanceModel {
       this.params = [];
       return;
     }
-    this.dims = USL_DIMENSIONS.filter((d) => new Set(usable.map((o) => dim(o.config, d))).size > 1);
+    this.dims = (this.options.dimensions ?? USL_DIMENSIONS).filter((d) => new Set(usable.map((o) => dim(o.config, d))).size > 1);
     const y = usable.map((o) => Math.log(o.value as number));
     const start = Math.min(...y.map((v, i) => v - this.dims.reduce((s, d) => s + Math.log(dim(usable[i].config, d)), 0)));
     const initial = [start, ...this.dims.flatMap(() => [SIGMA_PRIOR.mean, KAPPA_PRIOR.mean])];

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { commandResult } from "../testing/command-result.js";
 import { UserInputError } from "../errors.js";
-import { commandLineAssignments, commandVariables } from "./command-env.js";
+import { commandLineAssignments, commandVariables } from "../workloads/command-variables.js";
 import { envBlock, envRecord, renderEnv } from "./env.js";
 import { recommendationFromResult } from "./recommendation.js";
 

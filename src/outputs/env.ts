@@ -10,7 +10,7 @@ import { UserInputError } from "../errors.js";
 import type { ParamValue } from "../types.js";
 import { formatRme, formatSpeedup, formatValue, type Recommendation } from "./recommendation.js";
 import { describeConfig } from "../format.js";
-import { commandLine, commandLineOnly, conceptOfVariable, variablesOf, variableValue } from "./command-env.js";
+import { commandLine, commandLineOnly, conceptOfVariable, variablesOf, variableValue } from "../workloads/command-variables.js";
 
 export const ENV_STYLES = ["generic", "llama-server", "omp"] as const;
 export type EnvStyle = (typeof ENV_STYLES)[number];

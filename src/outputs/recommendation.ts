@@ -5,7 +5,7 @@
 import type { Config, ParamValue, Prediction, TrialRecord, TuneResult } from "../types.js";
 import { configKey } from "../space.js";
 import { highestFidelityTrials } from "../trials.js";
-import { commandVariables, type CommandVariables } from "./command-env.js";
+import { commandVariables, type CommandVariables } from "../workloads/command-variables.js";
 
 /** Where an answer came from: a past tuning of this machine and model, a fresh one, or the models alone. */
 export type RecommendationSource = "store" | "tuned" | "predicted";

@@ -5,7 +5,8 @@ import type { Config } from "../types.js";
 import { charts, renderSvg } from "./charts.js";
 import { recommendationFromResult } from "./recommendation.js";
 import { renderReport } from "./report.js";
-import { halfEfficiencyCount, scalingAnalysis, scalingDimensions } from "./scaling.js";
+import { halfEfficiencyCount, scalingAnalysis } from "./scaling.js";
+import { scalingDimensions } from "../workloads/command-variables.js";
 
 /** Throughput that follows the USL exactly: X(N) = 100 N / (1 + sigma (N-1) + kappa N (N-1)). */
 const usl = (n: number, sigma: number, kappa: number) => (100 * n) / (1 + sigma * (n - 1) + kappa * n * (n - 1));
@@ -13,7 +14,7 @@ const usl = (n: number, sigma: number, kappa: number) => (100 * n) / (1 + sigma 
 describe("scaling analysis", () => {
   it("finds the counts by name, or by the thread-count variable a parameter sets", () => {
     const r = commandResult("mpirun -np {np} ./p --chunk {chunk}", { OMP_NUM_THREADS: "{c}" }, [[{ np: 1, c: 1, chunk: 8 }, 1]]);
-    expect(scalingDimensions(r)).toEqual(["np", "c"]);
+    expect(scalingDimensions(r.params, r.workload.command, r.workload.env)).toEqual(["np", "c"]);
   });
 
   it("tabulates speedup and efficiency per count and recovers the USL's peak and 50% point", () => {

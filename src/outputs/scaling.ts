@@ -5,17 +5,10 @@
 // occupies, which is what the USL's contention and coherency terms grow with.
 
 import { fitUsl, type UslFit } from "../../models/usl.js";
-import type { Config, Param, TuneResult } from "../types.js";
-import { variablesOf, conceptOfVariable, commandVariables } from "./command-env.js";
+import type { Config, TuneResult } from "../types.js";
+import { scalingDimensions } from "../workloads/command-variables.js";
 import { measuredConfigs } from "./recommendation.js";
 import { describeConfig } from "../format.js";
-
-/** Parameter names read as a count of processes (ranks, workers, nodes, GPUs per node). */
-const PROCESS_NAMES = ["np", "n", "nproc", "nprocs", "procs", "processes", "ranks", "workers", "tasks", "ntasks", "nodes", "nnodes", "hosts_count", "gpus", "nprocpernode", "worldsize"];
-/** Parameter names read as a count of threads per process. */
-const THREAD_NAMES = ["t", "threads", "nthreads", "omp", "ompthreads", "threadsperworker", "threadsperprocess", "cpuspertask"];
-
-const norm = (name: string) => name.toLowerCase().replace(/[_-]/g, "");
 
 export interface ScalingRow {
   config: Config;
@@ -59,21 +52,6 @@ export interface ScalingAnalysis {
   note: string;
 }
 
-/** The parameters that count processes or threads: by name, or by the variable they set (OMP_NUM_THREADS). */
-export function scalingDimensions(result: Pick<TuneResult, "params" | "workload">): string[] {
-  const vars = result.workload.command ? commandVariables(result.workload.command, result.workload.env) : null;
-  const numeric = (p: Param) => p.kind === "int" || (p.kind === "ordinal" && p.values.every((v) => Number.isInteger(v) && v >= 1));
-  return result.params
-    .filter(numeric)
-    .filter((p) => {
-      const n = norm(p.name);
-      if (PROCESS_NAMES.includes(n) || THREAD_NAMES.includes(n)) return true;
-      const concepts = vars ? variablesOf(vars, p.name).map(conceptOfVariable) : [];
-      return concepts.includes("threads") || concepts.includes("workers");
-    })
-    .map((p) => p.name);
-}
-
 /** Where USL efficiency 1 / (1 + sigma (N-1) + kappa N (N-1)) crosses one half. */
 export function halfEfficiencyCount(sigma: number, kappa: number): number | null {
   if (kappa > 1e-12) {
@@ -91,7 +69,7 @@ export function halfEfficiencyCount(sigma: number, kappa: number): number | null
  */
 export function scalingAnalysis(result: TuneResult): ScalingAnalysis | null {
   if (result.workload.kind !== "command") return null;
-  const dimensions = scalingDimensions(result);
+  const dimensions = scalingDimensions(result.params, result.workload.command, result.workload.env);
   if (dimensions.length === 0) return null;
   const objective = result.workload.objective;
   const best = result.best?.config ?? result.baseline.config;

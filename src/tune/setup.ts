@@ -10,6 +10,7 @@ import { readGgufHeader } from "../model-info.js";
 import { parseParamSpec } from "../space.js";
 import type { Config, HardwareProfile, ModelInfo, Param, PerformanceModel, Prediction, SearchSpace, TrialRecord, Workload, WorkloadDescription } from "../types.js";
 import { CommandWorkload } from "../workloads/command.js";
+import { scalingDimensions } from "../workloads/command-variables.js";
 import { LlamaWorkload, trialPlan } from "../workloads/llama.js";
 import type { Budget } from "./budget.js";
 import type { StudyDefinition } from "./definition.js";
@@ -56,9 +57,13 @@ export function commandSetup(def: StudyDefinition, hardware: HardwareProfile): S
     rungs: reps >= 3 ? [1 / reps, 1] : [1],
     description: commandDescription(def, workload.objective, reps),
   };
-  // No roofline for an arbitrary command: the USL over workers/threads/sequences placeholders,
-  // or the GP surrogate, once trials have measured something (a maximised, positive metric).
-  if (workload.objective.direction === "maximize") learnWith(setup, createPerformanceModel({ hardware, space }));
+  // No roofline for an arbitrary command: the USL over the placeholders that count processes or
+  // threads (np, t, nodes, or one feeding OMP_NUM_THREADS), with no cliff at this machine's cores
+  // since a launcher may spread them over hosts; or the GP surrogate, once trials have measured
+  // something (a maximised, positive metric).
+  if (workload.objective.direction === "maximize") {
+    learnWith(setup, createPerformanceModel({ hardware, space, parallelParams: scalingDimensions(params, def.command, def.env) }));
+  }
   return setup;
 }
 

@@ -2,10 +2,12 @@
 // (`--env OMP_NUM_THREADS={t}`, or `VAR={x}` words in the command line itself, which is how a
 // shell passes them) and on its command line (`mpirun -np {np}`). Only the first kind belongs in
 // a .env, under the name the program reads; the second is named in a comment with the command
-// line to run, because no variable could carry it.
+// line to run, because no variable could carry it. Which parameters count processes or threads
+// (for the scaling fit and the performance model) is read from their names and the variables they
+// feed.
 
-import type { Config } from "../types.js";
-import { fillTemplate, placeholders, shellQuote } from "../workloads/template.js";
+import type { Config, Param } from "../types.js";
+import { fillTemplate, placeholders, shellQuote } from "./template.js";
 
 /** The command as tuned: its template and the variables it ran with, as templates. */
 export interface CommandVariables {
@@ -71,4 +73,26 @@ export function conceptOfVariable(name: string): "threads" | "workers" | "batch"
   if (/BATCH/.test(n)) return "batch";
   if (/WORKERS|PROCS|PROCESSES|NPROC|WORLD_SIZE/.test(n)) return "workers";
   return null;
+}
+
+/** Parameter names read as a count of processes (ranks, workers, nodes, GPUs per node). */
+const PROCESS_NAMES = ["np", "n", "nproc", "nprocs", "procs", "processes", "ranks", "workers", "tasks", "ntasks", "nodes", "nnodes", "gpus", "nprocpernode", "worldsize", "tpn", "ppn", "taskspernode", "ntaskspernode", "processespernode"];
+/** Parameter names read as a count of threads per process. */
+const THREAD_NAMES = ["t", "threads", "nthreads", "omp", "ompthreads", "threadsperworker", "threadsperprocess", "cpuspertask"];
+
+const norm = (name: string) => name.toLowerCase().replace(/[_-]/g, "");
+
+/** The parameters that count processes or threads: by name, or by the variable they set (OMP_NUM_THREADS). */
+export function scalingDimensions(params: Param[], command?: string, env?: Record<string, string>): string[] {
+  const vars = command ? commandVariables(command, env) : null;
+  const numeric = (p: Param) => p.kind === "int" || (p.kind === "ordinal" && p.values.every((v) => Number.isInteger(v) && v >= 1));
+  return params
+    .filter(numeric)
+    .filter((p) => {
+      const n = norm(p.name);
+      if (PROCESS_NAMES.includes(n) || THREAD_NAMES.includes(n)) return true;
+      const concepts = vars ? variablesOf(vars, p.name).map(conceptOfVariable) : [];
+      return concepts.includes("threads") || concepts.includes("workers");
+    })
+    .map((p) => p.name);
 }
