@@ -116,7 +116,9 @@ export function scalingAnalysis(result: TuneResult): ScalingAnalysis | null {
     const distinct = new Set(points.map((p) => p.units)).size;
     note =
       `USL fitted on ${points.length} full-fidelity measurements at ${distinct} counts up to ${maxUnits}; ` +
-      `scatter about the fit ±${(fit.residualLogSd * 100).toFixed(0)}%. Counts beyond ${maxUnits} are extrapolated` +
+      // fitUsl assumes its scatter below four points, where three parameters leave no residual to read.
+      (points.length > 3 ? `scatter about the fit ±${(fit.residualLogSd * 100).toFixed(0)}%` : "too few points to measure the scatter about the fit") +
+      `. Counts beyond ${maxUnits} are extrapolated` +
       (distinct < 4 ? `, and from ${distinct} counts the contention and coherency terms are barely constrained: read the peak and the 50% point as rough` : "") +
       ".";
   } else {
