@@ -35,7 +35,17 @@ export async function readGgufHeader(
       "pass a complete llama.cpp .gguf model file",
     );
   }
-  const insights = await GgufInsights.from(info);
+  // A header cut short, or one written by something other than llama.cpp, may parse without the
+  // metadata every model has; GgufInsights would fail on it with a TypeError.
+  if (!info.metadata?.general?.architecture) {
+    throw new UserInputError(`${path} is not a complete GGUF model (${fileBytes} bytes; its header names no architecture)`, "pass a complete llama.cpp .gguf model file, or make one with paratune synth");
+  }
+  let insights: GgufInsights;
+  try {
+    insights = await GgufInsights.from(info);
+  } catch (err) {
+    throw new UserInputError(`${path} is not a usable GGUF model (${(err as Error).message.split("\n")[0]})`, "pass a complete llama.cpp .gguf model file");
+  }
   // The header lists every tensor: a file shorter than header + tensors lost its tail. (The
   // reader does not notice a cut inside the header either, so compare with its end offset.)
   const expected = (info.infoEndOffset ?? 0) + insights.modelSize;

@@ -79,7 +79,7 @@ export class BayesTuner implements Tuner {
     private readonly space: SearchSpace,
     private readonly options: BayesOptions = {},
   ) {
-    this.pool = new CandidatePool(space);
+    this.pool = new CandidatePool(space, options.seed ?? 0);
     this.rng = createRng(options.seed ?? 0);
     this.feasibility = new GaussianProcess(space);
     this.gp = new GaussianProcess(space, { priorMean: (c) => this.warp(this.prior(c)) });

@@ -3,7 +3,8 @@
 // stopped early by a budget it has still seen the whole range of every parameter, which a
 // lexicographic order (threads=1 with every other setting first) would not.
 
-import { paramValues } from "../src/space.js";
+import { UserInputError } from "../src/errors.js";
+import { paramValues, spaceSize } from "../src/space.js";
 import type { Config, Param, SearchSpace, Tuner } from "../src/types.js";
 import { FixedOrderTuner } from "./pool.js";
 
@@ -53,6 +54,12 @@ export class GridTuner extends FixedOrderTuner implements Tuner {
 
   constructor(space: SearchSpace) {
     super(space);
+    if (this.pool.sampled) {
+      throw new UserInputError(
+        `grid search would try all ${spaceSize(space).toLocaleString("en-US")} configurations of this space`,
+        "use --tuner bayes or random, which sample a space this large, or give fewer values with --param",
+      );
+    }
     this.setOrder(gridOrder(space, this.pool.all));
   }
 }

@@ -2,16 +2,31 @@
 // about. Every strategy shares this bookkeeping so that none ever asks the same configuration
 // twice, including ones the study ran on its own (a baseline, trials resumed from a journal).
 
-import { configKey, feasibleConfigs } from "../src/space.js";
+import { configKey, ENUMERATION_LIMIT, feasibleConfigs, sampleConfigs, spaceSize } from "../src/space.js";
+import { createRng } from "../src/random.js";
 import type { Config, Observation, SearchSpace } from "../src/types.js";
 
-export class CandidatePool {
-  /** Every feasible configuration, in enumeration order. */
-  readonly all: Config[];
-  private readonly used = new Set<string>();
+/** Candidates drawn at a time from a space too large to list. */
+const SAMPLE_SIZE = 2048;
 
-  constructor(space: SearchSpace) {
-    this.all = feasibleConfigs(space);
+export class CandidatePool {
+  /**
+   * Every feasible configuration, in enumeration order; for a space too large to list, a random
+   * sample of it (plus whatever was taken from outside the sample), grown as it is used up.
+   */
+  readonly all: Config[];
+  /** True when `all` is a sample of a space too large to list. */
+  readonly sampled: boolean;
+  private readonly used = new Set<string>();
+  private readonly known = new Set<string>();
+  private readonly rng: () => number;
+  private dry = false;
+
+  constructor(private readonly space: SearchSpace, seed = 0) {
+    this.rng = createRng(seed ^ 0x5eed);
+    this.sampled = spaceSize(space) > ENUMERATION_LIMIT;
+    this.all = this.sampled ? sampleConfigs(space, this.rng, SAMPLE_SIZE) : feasibleConfigs(space);
+    for (const c of this.all) this.known.add(configKey(c));
   }
 
   has(config: Config): boolean {
@@ -20,11 +35,30 @@ export class CandidatePool {
 
   /** Marks a configuration as asked or told; it will not be offered again. */
   take(config: Config): void {
-    this.used.add(configKey(config));
+    const key = configKey(config);
+    this.used.add(key);
+    if (this.sampled && !this.known.has(key)) {
+      this.known.add(key);
+      this.all.push(config);
+    }
   }
 
   remaining(): Config[] {
-    return this.all.filter((c) => !this.used.has(configKey(c)));
+    const left = this.all.filter((c) => !this.used.has(configKey(c)));
+    if (!this.sampled || left.length >= SAMPLE_SIZE / 4) return left;
+    return [...left, ...this.grow()];
+  }
+
+  /** Draws more candidates from a sampled space; none once draws stop finding new ones. */
+  grow(): Config[] {
+    if (!this.sampled || this.dry) return [];
+    const fresh = sampleConfigs(this.space, this.rng, SAMPLE_SIZE, (c) => this.known.has(configKey(c)));
+    if (fresh.length === 0) this.dry = true;
+    for (const c of fresh) {
+      this.known.add(configKey(c));
+      this.all.push(c);
+    }
+    return fresh;
   }
 
   get size(): number {
@@ -32,7 +66,7 @@ export class CandidatePool {
   }
 
   get exhausted(): boolean {
-    return this.all.every((c) => this.used.has(configKey(c)));
+    return this.all.every((c) => this.used.has(configKey(c))) && this.grow().length === 0;
   }
 }
 
@@ -45,8 +79,8 @@ export abstract class FixedOrderTuner {
   private order: Config[] = [];
   private next = 0;
 
-  constructor(space: SearchSpace) {
-    this.pool = new CandidatePool(space);
+  constructor(space: SearchSpace, seed = 0) {
+    this.pool = new CandidatePool(space, seed);
   }
 
   /** Set once by the subclass's constructor, from `pool.all`. */
@@ -55,6 +89,8 @@ export abstract class FixedOrderTuner {
   }
 
   ask(): Config | undefined {
+    // A sampled space hands out a fresh sample once the first is walked.
+    if (this.next >= this.order.length) this.order.push(...this.pool.grow());
     while (this.next < this.order.length) {
       const config = this.order[this.next++];
       if (this.pool.has(config)) {

@@ -9,7 +9,7 @@ export class RandomTuner extends FixedOrderTuner implements Tuner {
   readonly name = "random";
 
   constructor(space: SearchSpace, seed = 0) {
-    super(space);
+    super(space, seed);
     this.setOrder(shuffle(createRng(seed), this.pool.all));
   }
 }

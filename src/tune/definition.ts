@@ -2,6 +2,7 @@
 // keeps it, so that --resume needs nothing but the folder and cannot change the question asked.
 
 import { UserInputError } from "../errors.js";
+import { parseParamSpec } from "../space.js";
 
 export interface StudyDefinition {
   /** GGUF files, one per quantization variant of one model. */
@@ -48,5 +49,7 @@ export function pickDefinition(o: StudyDefinition): StudyDefinition {
   }
   if (def.models && def.shape) throw new UserInputError("--model and --shape both say which model to tune", "give one of them");
   if (def.env && !def.command) throw new UserInputError("--env sets variables of a command", 'use it with --cmd, e.g. --cmd "./prog" --env OMP_NUM_THREADS={t}');
+  // A malformed --param is refused before the probe spends seconds and the folder is created.
+  for (const [name, spec] of Object.entries(def.params ?? {})) parseParamSpec(name, spec);
   return def;
 }

@@ -9,7 +9,7 @@ import writeFileAtomic from "write-file-atomic";
 import { probe } from "../../probes/index.js";
 import { createTuner, TUNER_NAMES } from "../../tuners/index.js";
 import { UserInputError } from "../errors.js";
-import { enumerate, infeasibility } from "../space.js";
+import { ENUMERATION_LIMIT, enumerate, infeasibility, spaceSize } from "../space.js";
 import type { Config, HardwareProfile, SearchSpace, TrialRecord, TuneResult } from "../types.js";
 import { saveToStore } from "../store.js";
 import { Budget } from "./budget.js";
@@ -220,6 +220,8 @@ export async function runTuning(options: TuneOptions = {}): Promise<TuneRun> {
 function infeasibleList(space: SearchSpace, skipped: { config: Config; reason: string }[]): { config: Config; reason: string }[] {
   const seen = new Map<string, { config: Config; reason: string }>();
   for (const s of skipped) seen.set(JSON.stringify(s.config), s);
+  // A space too large to list is only sampled; the trials the study skipped are all it knows.
+  if (spaceSize(space) > ENUMERATION_LIMIT) return [...seen.values()];
   for (const config of enumerate(space)) {
     const reason = infeasibility(space, config);
     if (reason) seen.set(JSON.stringify(config), { config, reason });

@@ -2,13 +2,15 @@
 // with its placeholders filled from the configuration, e.g.
 //   mpirun -np {workers} ./bench --threads {threads}      (metric read from its output)
 //   python train.py  with PARALLEL_WORKERS={workers}      (metric: wall time)
-import { execa } from "execa";
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import type { Config, Fidelity, Measurement, Metrics, TrialStatus, Workload } from "../types.js";
 import { UserInputError } from "../errors.js";
 import { fillTemplate, placeholders, shellQuote } from "./template.js";
 import { commandObjective } from "./command-objective.js";
 import { summarize, unmeasured } from "../statistics.js";
-import { killTree, MemorySampler, oomKillCount, processTree } from "./processes.js";
+import { killTree, MemorySampler, oomKillCount, processesWithEnv, processTree } from "./processes.js";
 
 export interface CommandWorkloadOptions {
   /** Shell command with {name} placeholders. */
@@ -30,6 +32,29 @@ export interface CommandWorkloadOptions {
   defaults?: Config;
   /** Called before each run of the command and once at the end (step === steps). */
   onProgress?: (step: number, steps: number) => void;
+}
+
+/** Set in every trial's environment, with a value of its own, to find all the processes it started. */
+export const TRIAL_MARKER = "PARATUNE_TRIAL";
+/** How long the output may keep arriving after the command and its leftovers have ended. */
+const PIPE_DRAIN_MS = 1000;
+/** Output kept per run: the tail, where metrics and errors are. */
+const OUTPUT_LIMIT = 64 * 1024 * 1024;
+
+/** stdout and stderr in the order they arrived, keeping the last OUTPUT_LIMIT bytes. */
+class OutputBuffer {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+
+  push(b: Buffer): void {
+    this.chunks.push(b);
+    this.bytes += b.length;
+    while (this.bytes - this.chunks[0].length >= OUTPUT_LIMIT) this.bytes -= this.chunks.shift()!.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString("utf8");
+  }
 }
 
 /** How much of the output a failure reason quotes. */
@@ -66,6 +91,15 @@ export class CommandWorkload implements Workload {
 
   constructor(private readonly options: CommandWorkloadOptions) {
     if (!options.command.trim()) throw new UserInputError("the command is empty", 'give one with --cmd "<command>"');
+    for (const name of Object.keys(options.env ?? {})) {
+      // A shell drops a variable whose name it cannot parse, so the command would never see it.
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        throw new UserInputError(`environment variable name "${name}" is not valid`, "use letters, digits and _, not starting with a digit (e.g. MY_THREADS={threads})");
+      }
+    }
+    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) {
+      throw new UserInputError(`the timeout must be longer than zero, got ${options.timeoutMs} ms`, "e.g. --timeout 30s");
+    }
     if (options.metric === "wall") {
       this.regex = null;
     } else {
@@ -148,39 +182,60 @@ export class CommandWorkload implements Workload {
     signal?: AbortSignal,
   ): Promise<RunResult & { peakRssBytes: number }> {
     const oomBefore = oomKillCount();
+    const marker = randomUUID();
     const t0 = performance.now();
-    // detached: the command gets its own process group, so a timeout can end mpirun and its ranks too.
-    const child = execa(command, {
+    // detached: the command gets its own process group, so a timeout can end mpirun and its ranks
+    // too. The marker variable finds the ones that leave the group (setsid, daemons).
+    const child = spawn(command, {
       shell: true,
       detached: true,
-      all: true,
-      reject: false,
-      stdin: "ignore",
+      stdio: ["ignore", "pipe", "pipe"],
       cwd: this.options.cwd,
-      env: { ...process.env, ...env },
-      stripFinalNewline: false,
-      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, ...env, [TRIAL_MARKER]: marker },
+    });
+    const out = new OutputBuffer();
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => out.push(b));
+    const pipesClosed = Promise.all([once(child.stdout, "close"), once(child.stderr, "close")]).catch(() => undefined);
+    // The command's own end: 'exit' fires when the shell ends, even while a background child it
+    // left still holds stdout open; 'close' would wait for that child too.
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
+      child.once("exit", (code, sig) => resolve({ code, signal: sig }));
+      child.once("error", (err) => resolve({ code: null, signal: null, spawnError: err }));
     });
     const pid = child.pid;
+    const others = () => processesWithEnv(TRIAL_MARKER, marker);
     const sampler = new MemorySampler(() => (pid ? processTree(pid) : []), 1000).start();
     let ended: "timeout" | "aborted" | null = null;
     let cleanup: Promise<number[]> | null = null;
     const stop = (why: "timeout" | "aborted") => {
       if (ended || !pid) return;
       ended = why;
-      cleanup = killTree(pid);
+      cleanup = killTree(pid, 2000, true, others);
     };
     const timer = setTimeout(() => stop("timeout"), this.timeoutMs);
     const onAbort = () => stop("aborted");
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const result = await child;
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+    const exit = await exited;
     const wallMs = performance.now() - t0;
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
     sampler.stop();
-    // Children that outlive the shell (backgrounded, or a shell that exec'd and died) go too.
-    const leftovers = pid ? await (cleanup ?? killTree(pid, 500)) : [];
-    const output = String(result.all ?? "");
+    // Whatever the command left running (backgrounded, or started by a shell that exec'd and
+    // died) ends now, which also closes the pipes it held.
+    const leftovers = pid ? await (cleanup ?? killTree(pid, 500, true, others)) : [];
+    // A pipe held by a process we could not end must not hold the trial: wait briefly, then let go.
+    let drainTimer: NodeJS.Timeout | undefined;
+    await Promise.race([pipesClosed, new Promise((resolve) => (drainTimer = setTimeout(resolve, PIPE_DRAIN_MS)))]);
+    clearTimeout(drainTimer);
+    child.stdout.destroy();
+    child.stderr.destroy();
+    const result = { exitCode: exit.code, signal: exit.signal };
+    if (exit.spawnError) {
+      return { status: "failed", wallMs, output: "", error: `the command could not be started: ${exit.spawnError.message}`, peakRssBytes: 0 };
+    }
+    const output = out.text();
     this.lastOutput = output;
     const mem = { peakRssBytes: sampler.peakRssBytes };
     const stray = leftovers.length > 0 ? ` (processes ${leftovers.join(", ")} could not be ended)` : "";

@@ -138,6 +138,25 @@ export function groupMembers(pgid: number): number[] {
     .map((p) => p.pid);
 }
 
+/**
+ * Live processes whose environment holds `name=value`. A variable set for a trial marks every
+ * process the trial starts, including those that left its process group and were re-parented to
+ * init (`setsid cmd &`, daemons), which neither the tree nor the group finds. Only processes of
+ * our own user can be read, which are the only ones a trial can start.
+ */
+export function processesWithEnv(name: string, value: string): number[] {
+  const needle = Buffer.from(`${name}=${value}\0`);
+  const out: number[] = [];
+  for (const { pid } of liveProcesses()) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`).includes(needle)) out.push(pid);
+    } catch {
+      // Another user's process, or it ended meanwhile.
+    }
+  }
+  return out;
+}
+
 /** The root and its descendants that are alive now. */
 export function processTree(root: number): number[] {
   return [root, ...descendants(root)].filter(isAlive);
@@ -157,16 +176,19 @@ function signal(pid: number, sig: NodeJS.Signals): void {
  * Ends a process and everything it started. The tree is collected before the first signal because
  * children are re-parented to init once their parent dies and could no longer be found; the
  * process group is signalled too, for children started by a shell that has already exited.
+ * `others` finds more processes to end (see processesWithEnv).
  * SIGTERM first so programs like mpirun can tidy up, SIGKILL after `graceMs`.
  * Resolves with the pids that were still alive at the end (empty when cleanup worked).
  */
-export async function killTree(root: number, graceMs = 2000, group = true): Promise<number[]> {
+export async function killTree(root: number, graceMs = 2000, group = true, others: () => number[] = () => []): Promise<number[]> {
   const known = new Set(processTree(root));
   // Members of the group whose leader already died (a crashed shell) are found by their group id.
   if (group) for (const m of groupMembers(root)) known.add(m);
+  for (const o of others()) known.add(o);
   const send = (sig: NodeJS.Signals) => {
     for (const d of descendants(root)) known.add(d);
     if (group) for (const m of groupMembers(root)) known.add(m);
+    for (const o of others()) known.add(o);
     if (group) signal(-root, sig);
     for (const pid of known) signal(pid, sig);
   };

@@ -6,6 +6,8 @@ import { availableParallelism } from "node:os";
 import type { Config, Measurement, Workload } from "../../types.js";
 import { UserInputError } from "../../errors.js";
 import { LlamaWorkload } from "../../workloads/llama.js";
+import { readModelInfo } from "../../model-info.js";
+import { checkThreadCount } from "../thread-limit.js";
 import { CommandWorkload } from "../../workloads/command.js";
 import { parseDuration } from "../../duration.js";
 import { describeConfig, formatBytes, formatDuration, table } from "../../format.js";
@@ -96,16 +98,20 @@ async function runBench(flags: BenchFlags): Promise<void> {
   if (!(level > 0 && level <= 1)) throw new UserInputError(`--fidelity must be in (0, 1], got "${flags.fidelity}"`);
   const timeoutMs = parseDuration(flags.timeout, "--timeout");
   const progress = trialProgress(!flags.json && process.stderr.isTTY);
+  // A file that is no model is one line here, not a worker's load failure after seconds.
+  if (flags.model) await readModelInfo(flags.model);
   const { workload, config } = flags.model ? llamaTrial(flags, timeoutMs, progress.onProgress) : commandTrial(flags, timeoutMs, progress.onProgress);
 
   const stopOnSignal = new AbortController();
   const onSigint = () => stopOnSignal.abort();
   process.once("SIGINT", onSigint);
+  process.once("SIGTERM", onSigint);
   let m: Measurement;
   try {
     m = await workload.run(config, { level }, stopOnSignal.signal);
   } finally {
     process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
     progress.stop();
     await workload.close?.();
   }
@@ -138,6 +144,7 @@ function llamaTrial(flags: BenchFlags, timeoutMs: number, onProgress: OnProgress
     threads: positive("--threads", flags.threads ?? String(availableParallelism())),
     sequences: positive("--sequences", flags.sequences),
   };
+  checkThreadCount(config.workers as number, config.threads as number, availableParallelism());
   if (flags.batch) config.batch = positive("--batch", flags.batch);
   const gpuLayers = nonNegative("--gpu-layers", flags.gpuLayers);
   if (gpuLayers > 0) config.gpuLayers = gpuLayers;

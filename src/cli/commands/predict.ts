@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
 import { UserInputError } from "../../errors.js";
+import { checkThreadCount } from "../thread-limit.js";
 import { readModelInfo } from "../../model-info.js";
 import type { Config, HardwareProfile, ModelInfo, Observation, Param, PerformanceModel, Prediction, SearchSpace } from "../../types.js";
 import { RooflineModel } from "../../../models/roofline.js";
@@ -211,6 +212,7 @@ function gridConfigs(grid: Grid, usable: number, base: (c: Config) => Config): C
   const configs: Config[] = [];
   for (const w of grid.workers) {
     for (const t of grid.threads ?? [Math.max(1, Math.floor(usable / w))]) {
+      checkThreadCount(w, t, usable);
       for (const s of grid.sequences) {
         for (const g of grid.gpuLayers) {
           const config = base({ workers: w, threads: t, sequences: s });

@@ -120,7 +120,7 @@ function optionsOf(flags: RecommendFlags): RecommendOptions {
     models: flags.model,
     shape: flags.shape,
     quants: flags.quant?.split(",").map((s) => s.trim()).filter(Boolean),
-    budgetMs: parseDuration(flags.budget, "budget"),
+    budgetMs: parseDuration(flags.budget, "budget", { zero: true }),
     objective: flags.objective,
     promptTokens: int("prompt-tokens", flags.promptTokens),
     genTokens: int("gen-tokens", flags.genTokens),

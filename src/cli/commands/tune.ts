@@ -79,20 +79,22 @@ export function registerTune(program: Command): void {
         else process.stdout.write(describePlan(plan));
         return;
       }
-      // Ctrl-C: the first one ends the run cleanly (the running trial is aborted, the journal and
-      // the results are written); a second one quits at once.
+      // Ctrl-C or SIGTERM (a service manager, `timeout`, `kill`): the first one ends the run
+      // cleanly (the running trial and its processes are ended, the journal and the results are
+      // written); a second one quits at once.
       const controller = new AbortController();
       let interrupts = 0;
-      const onSigint = () => {
+      const onSignal = (signal: NodeJS.Signals) => {
         interrupts++;
         if (interrupts === 1) {
-          process.stderr.write("\nparatune: stopping - writing the results (Ctrl-C again to quit now)\n");
+          process.stderr.write(`\nparatune: stopping - writing the results (${signal === "SIGINT" ? "Ctrl-C" : signal} again to quit now)\n`);
           controller.abort(new Error("interrupted"));
         } else {
-          process.exit(130);
+          process.exit(signal === "SIGINT" ? 130 : 143);
         }
       };
-      process.on("SIGINT", onSigint);
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
       try {
         const run = await tuneRun({
           ...options,
@@ -106,7 +108,8 @@ export function registerTune(program: Command): void {
         else process.stdout.write(summary(run.result, run.outDir, run.files));
         if (run.result.ended === "interrupted") process.exitCode = 130;
       } finally {
-        process.off("SIGINT", onSigint);
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
       }
     });
 }
