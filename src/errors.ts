@@ -27,3 +27,17 @@ export function describeError(err: unknown): string {
 export function isUserError(err: unknown): boolean {
   return err instanceof UserInputError || err instanceof TrialError;
 }
+
+/**
+ * A failed trial's reason on one line: the cause (its first line: "command exited with code 3",
+ * "was killed by SIGSEGV"), then the last line of output quoted after it, which often names the
+ * culprit ("error: out of widgets").
+ */
+export function failureLine(error: string | undefined, max = 200): string {
+  const lines = (error ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
+  if (lines.length === 0) return "";
+  const cause = lines[0];
+  const last = lines.length > 1 ? lines[lines.length - 1] : "";
+  const line = last && last !== cause ? `${cause}: ${last}` : cause;
+  return line.length > max ? `${line.slice(0, max - 3)}...` : line;
+}

@@ -5,10 +5,11 @@
 // file and needs no lock.
 
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import writeFileAtomic from "write-file-atomic";
+import { z } from "zod";
 import { dataDir } from "./paths.js";
 import type { Param, TuneResult, WorkloadDescription } from "./types.js";
 
@@ -42,6 +43,8 @@ export interface StoreOptions {
   dir?: string;
   /** Entries kept per key; older ones are dropped. */
   maxEntries?: number;
+  /** Told, in one line naming the file and the remedy, about a store file or entry that cannot be used. */
+  onProblem?: (message: string) => void;
 }
 
 const DEFAULT_MAX_ENTRIES = 10;
@@ -107,16 +110,92 @@ export function storeFile(key: StoreKey, options: StoreOptions = {}): string {
   return join(storeDir(options), `${sha(keyString(key)).slice(0, 24)}.json`);
 }
 
-function readStoreFile(path: string): StoreFile | null {
+const RankedSchema = z.object({ config: z.record(z.union([z.number(), z.string()])) }).passthrough();
+
+/** The parts of a stored TuneResult that answering from the store reads. */
+const StoredResultSchema = z
+  .object({
+    tuner: z.string(),
+    hardware: z.object({ fingerprint: z.string() }).passthrough(),
+    workload: z
+      .object({
+        kind: z.enum(["llama", "command"]),
+        objective: z.object({ metric: z.string(), direction: z.enum(["maximize", "minimize"]) }),
+        settings: z.record(z.unknown()),
+      })
+      .passthrough(),
+    params: z.array(z.unknown()),
+    trials: z.array(z.unknown()),
+    baseline: RankedSchema,
+    best: RankedSchema.nullable(),
+    confidence: z.object({ level: z.string(), reason: z.string() }).passthrough(),
+  })
+  .passthrough();
+
+const StoreEntrySchema = z.object({
+  savedAt: z.string(),
+  key: z.object({ fingerprint: z.string(), model: z.string(), workload: z.string(), objective: z.string() }),
+  result: StoredResultSchema,
+});
+
+/** A key's file as written: its entries are checked one by one, so one bad entry costs only itself. */
+const StoreFileSchema = z.object({ version: z.literal(1), key: z.unknown(), entries: z.array(z.unknown()) });
+
+const REMEDY = "paratune ignores it and tunes (or predicts) again; delete the file to start that key afresh";
+
+function zodWhere(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `${issue.path.join(".") || "top level"}: ${issue.message}`;
+}
+
+/**
+ * A key's file, its entries checked. What cannot be used (a file that is not JSON, not a store
+ * file, or entries of the wrong shape) is said through `onProblem`, naming the file and what to
+ * do, and left out: a damaged store costs its answers, never the command.
+ */
+function readStoreFile(path: string, options: StoreOptions): { raw: unknown[]; entries: StoreEntry[] } | null {
+  const problem = (what: string) => options.onProblem?.(`the store file ${path} ${what}; ${REMEDY}`);
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
+    problem(`cannot be read (${code ?? (err as Error).message})`);
+    return null;
   }
-  const parsed = JSON.parse(text) as StoreFile;
-  return parsed.version === 1 && Array.isArray(parsed.entries) ? parsed : null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    problem(`is not valid JSON (${(err as Error).message})`);
+    return null;
+  }
+  const file = StoreFileSchema.safeParse(parsed);
+  if (!file.success) {
+    problem(`is not a paratune store file (${zodWhere(file.error)})`);
+    return null;
+  }
+  const entries: StoreEntry[] = [];
+  file.data.entries.forEach((raw, i) => {
+    const entry = StoreEntrySchema.safeParse(raw);
+    if (entry.success) entries.push(raw as StoreEntry);
+    else problem(`has an entry (${i + 1} of ${file.data.entries.length}) that is not a tuning result (${zodWhere(entry.error)})`);
+  });
+  return { raw: file.data.entries, entries };
+}
+
+/**
+ * Moves a file that is not a store file aside (to <name>.corrupt), so that a new save starts the
+ * key afresh and the damaged copy is still there to look at.
+ */
+function setAside(path: string, options: StoreOptions): void {
+  try {
+    renameSync(path, `${path}.corrupt`);
+    options.onProblem?.(`the store file ${path} was damaged; moved it to ${path}.corrupt and saved this tuning in a new one`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
 }
 
 /** Adds a tuning result under its key (or the key given) and returns the entry as saved. */
@@ -133,7 +212,11 @@ export async function saveToStore(result: TuneResult, key: StoreKey = storeKeyOf
     retries: { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 100, randomize: true },
   });
   try {
-    const file: StoreFile = readStoreFile(path) ?? { version: 1, key, entries: [] };
+    const read = readStoreFile(path, {});
+    // Entries of another shape (a newer paratune's, say) are kept as they are; only a file that
+    // cannot be read as a store file at all is set aside.
+    if (read === null) setAside(path, options);
+    const file: StoreFile = { version: 1, key, entries: (read?.raw ?? []) as StoreEntry[] };
     const entry: StoreEntry = { savedAt: new Date().toISOString(), key, result };
     file.entries.push(entry);
     const max = Math.max(1, options.maxEntries ?? DEFAULT_MAX_ENTRIES);
@@ -147,13 +230,13 @@ export async function saveToStore(result: TuneResult, key: StoreKey = storeKeyOf
 
 /** The newest result stored under a key, or null. Reads without the lock: writes are atomic renames. */
 export function lookupStore(key: StoreKey, options: StoreOptions = {}): StoreEntry | null {
-  const file = readStoreFile(storeFile(key, options));
+  const file = readStoreFile(storeFile(key, options), options);
   return file?.entries[file.entries.length - 1] ?? null;
 }
 
 /** Every entry under a key, oldest first. */
 export function storeHistory(key: StoreKey, options: StoreOptions = {}): StoreEntry[] {
-  return readStoreFile(storeFile(key, options))?.entries ?? [];
+  return readStoreFile(storeFile(key, options), options)?.entries ?? [];
 }
 
 /** The newest entry of every key in the store. */
@@ -168,7 +251,7 @@ export function listStore(options: StoreOptions = {}): StoreEntry[] {
   }
   const out: StoreEntry[] = [];
   for (const n of names) {
-    const file = readStoreFile(join(dir, n));
+    const file = readStoreFile(join(dir, n), options);
     const last = file?.entries[file.entries.length - 1];
     if (last) out.push(last);
   }

@@ -2,11 +2,10 @@
 // Writing into an existing .env must never cost the user a key or a comment, and a crash halfway
 // must leave the old file whole, so the merge is line-preserving and the write is atomic.
 
-import { mkdirSync, readFileSync } from "node:fs";
-import { dirname } from "node:path";
-import writeFileAtomic from "write-file-atomic";
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { UserInputError } from "../errors.js";
+import { fileSystemError, writeFileAtomically } from "../atomic-file.js";
 import type { ParamValue } from "../types.js";
 import { formatRme, formatSpeedup, formatValue, type Recommendation } from "./recommendation.js";
 import { describeConfig } from "../format.js";
@@ -350,16 +349,18 @@ export function mergeEnv(existing: string, block: EnvBlock): string {
   return out.join(eol) + eol;
 }
 
-/** Merges the block into the .env at `path` (created when missing) with one atomic rename. */
+/**
+ * Merges the block into the .env at `path` (created when missing) with one atomic rename. A path
+ * the file system refuses (read-only, a directory, no permission) is one line saying so.
+ */
 export async function writeEnvFile(path: string, block: EnvBlock): Promise<void> {
   let existing = "";
   try {
     existing = readFileSync(path, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw fileSystemError(err, path, "the .env");
   }
-  mkdirSync(dirname(path), { recursive: true });
-  await writeFileAtomic(path, mergeEnv(existing, block));
+  writeFileAtomically(path, mergeEnv(existing, block), "the .env");
 }
 
 /** The values as a plain record (for `--json` and the API). */

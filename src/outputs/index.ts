@@ -9,7 +9,7 @@
 // metadata in recommendation.json (or tune()'s result.json), so the journal stays the single
 // record of what was measured.
 
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { UserInputError } from "../errors.js";
@@ -19,6 +19,7 @@ import type { TuneResult } from "../types.js";
 import { writeCharts } from "./charts.js";
 import { ENV_STYLES, envBlock, envRecord, renderEnv, writeEnvFile, type EnvMap, type EnvStyle } from "./env.js";
 import { recommendationFromResult, type Recommendation } from "./recommendation.js";
+import { makeFolder, writeFileAtomically } from "../atomic-file.js";
 import { renderReport } from "./report.js";
 
 export const RECOMMENDATION_FILE = "recommendation.json";
@@ -53,7 +54,7 @@ export interface WrittenOutputs {
 }
 
 export async function writeOutputs(result: TuneResult, outDir: string, options: OutputOptions = {}): Promise<WrittenOutputs> {
-  mkdirSync(outDir, { recursive: true });
+  makeFolder(outDir, "the output folder");
   const rec = recommendationFromResult(result, options.source ?? "tuned");
   const style = options.envMap?.extends ?? options.envStyle ?? "generic";
   const block = envBlock(rec, { style, map: options.envMap });
@@ -78,12 +79,16 @@ export async function writeOutputs(result: TuneResult, outDir: string, options: 
 
   // The run folder's .env is ours: written whole, so a rebuild in another style leaves no stale
   // names behind. Only the user's own file (envFile) is merged into.
+  // Without a measured best there is no answer to put in a .env: its values would be the untuned
+  // baseline, which a program would read as a recommendation.
   const envPath = join(outDir, ENV_FILE);
-  await writeFileAtomic(envPath, renderEnv(block));
-  files.push(envPath);
-  if (options.envFile) {
-    await writeEnvFile(options.envFile, block);
-    files.push(options.envFile);
+  if (result.best) {
+    writeFileAtomically(envPath, renderEnv(block), "the run's .env");
+    files.push(envPath);
+    if (options.envFile) {
+      await writeEnvFile(options.envFile, block);
+      files.push(options.envFile);
+    }
   }
 
   const charts = await writeCharts(result, join(outDir, CHARTS_DIR));

@@ -5,6 +5,7 @@
 
 import type { Config, Param, RankedConfig, TuneResult } from "../types.js";
 import { describeConfig, formatBytes, formatDuration } from "../format.js";
+import { failureLine } from "../errors.js";
 import type { Chart } from "./charts.js";
 import { formatRme, formatSpeedup, formatValue, type Recommendation } from "./recommendation.js";
 import { highestFidelityOf } from "../trials.js";
@@ -22,11 +23,6 @@ function mdTable(header: string[], rows: string[][]): string {
 
 function paramCells(params: Param[], config: Config): string[] {
   return params.map((p) => String(config[p.name] ?? "-"));
-}
-
-function firstLine(s: string | undefined, max = 160): string {
-  const line = (s ?? "").trim().split("\n").filter((l) => l.trim()).slice(-1)[0] ?? "";
-  return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }
 
 function hardwareSection(result: TuneResult): string {
@@ -210,7 +206,7 @@ function failedSection(result: TuneResult): string[] {
   return [
     mdTable(
       ["trial", ...result.params.map((p) => p.name), "status", "fidelity", "reason"],
-      failed.map((t) => [String(t.id), ...paramCells(result.params, t.config), t.measurement.status, t.fidelity >= 1 ? "full" : t.fidelity.toFixed(2), firstLine(t.measurement.error) || "-"]),
+      failed.map((t) => [String(t.id), ...paramCells(result.params, t.config), t.measurement.status, t.fidelity >= 1 ? "full" : t.fidelity.toFixed(2), failureLine(t.measurement.error) || "-"]),
     ),
     "",
   ];

@@ -3,7 +3,7 @@
 // output folder. The budget clock starts here, so probing and
 // synthesis are paid from it.
 
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { probe } from "../../probes/index.js";
@@ -11,6 +11,7 @@ import { createTuner, TUNER_NAMES } from "../../tuners/index.js";
 import { UserInputError } from "../errors.js";
 import { ENUMERATION_LIMIT, enumerate, infeasibility, spaceSize } from "../space.js";
 import type { Config, HardwareProfile, SearchSpace, TrialRecord, TuneResult } from "../types.js";
+import { makeFolder } from "../atomic-file.js";
 import { saveToStore } from "../store.js";
 import { Budget } from "./budget.js";
 import { Journal, JOURNAL_FILE, readJournal } from "./journal.js";
@@ -107,7 +108,7 @@ export async function runTuning(options: TuneOptions = {}): Promise<TuneRun> {
   if (!(TUNER_NAMES as readonly string[]).includes(tunerName)) {
     throw new UserInputError(`unknown tuner "${tunerName}"`, `use one of: ${TUNER_NAMES.join(", ")}`);
   }
-  mkdirSync(outDir, { recursive: true });
+  makeFolder(outDir, "the output folder");
 
   const progress = new TuneProgress({
     budgetMs,
@@ -201,7 +202,7 @@ export async function runTuning(options: TuneOptions = {}): Promise<TuneRun> {
     await writeJson(join(outDir, RESULT_FILE), result);
     if (options.store !== false && result.best) {
       try {
-        await saveToStore(result);
+        await saveToStore(result, undefined, { onProblem: note });
       } catch (err) {
         note(`could not save the result to the store of past tunings: ${(err as Error).message}`);
       }

@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
+import { constants as osConstants } from "node:os";
 import type { Config, Fidelity, Measurement, Metrics, TrialStatus, Workload } from "../types.js";
 import { UserInputError } from "../errors.js";
 import { fillTemplate, placeholders, shellQuote } from "./template.js";
@@ -63,6 +64,20 @@ const TAIL_CHARS = 2000;
 export function outputTail(output: string, chars = TAIL_CHARS): string {
   const trimmed = output.trimEnd();
   return trimmed.length <= chars ? trimmed : `...${trimmed.slice(-chars)}`;
+}
+
+/**
+ * What a shell's exit code says beyond the number: 127 and 126 are the shell's own (no such
+ * program, not executable), 128+n a program the shell ran that died of signal n.
+ */
+function exitCodeMeaning(code: number | null): string {
+  if (code === 127) return " (command not found)";
+  if (code === 126) return " (command not executable)";
+  if (code !== null && code > 128 && code < 128 + 65) {
+    const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
+    if (name) return ` (${name})`;
+  }
+  return "";
 }
 
 /** A reason, followed by the output's tail when there was any output. */
@@ -246,7 +261,7 @@ export class CommandWorkload implements Workload {
     if (result.exitCode !== 0 || result.signal) {
       const oomAfter = oomKillCount();
       const oom = oomBefore !== null && oomAfter !== null && oomAfter > oomBefore;
-      const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+      const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}${exitCodeMeaning(result.exitCode)}`;
       return {
         status: oom ? "oom" : "failed",
         wallMs,

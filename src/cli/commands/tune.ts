@@ -1,6 +1,6 @@
 // `paratune tune`: measure configurations within a time budget and recommend the fastest.
 import { Command, Option } from "commander";
-import { UserInputError } from "../../errors.js";
+import { failureLine, UserInputError } from "../../errors.js";
 import { configKey } from "../../space.js";
 import type { RankedConfig, TuneResult } from "../../types.js";
 import { DEFAULT_SHAPE } from "../../tune/index.js";
@@ -107,6 +107,12 @@ export function registerTune(program: Command): void {
         if (flags.json) printJson({ outDir: run.outDir, files: run.files, result: run.result });
         else process.stdout.write(summary(run.result, run.outDir, run.files));
         if (run.result.ended === "interrupted") process.exitCode = 130;
+        else if (!run.result.best) {
+          // No measured answer: the run's files say why in full; the exit status and one line
+          // say it to a script and to a user who does not open them.
+          process.stderr.write(`paratune: ${noAnswer(run.result)}\n`);
+          process.exitCode = 1;
+        }
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
@@ -150,6 +156,22 @@ function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
     outDir: flags.out,
     resume: flags.resume,
   };
+}
+
+/** Why a run has no answer, in one line: no trial finished, or the most common reason trials failed. */
+export function noAnswer(result: TuneResult): string {
+  const failed = result.trials.filter((t) => t.value === null);
+  if (failed.length === 0) return "no trial finished within the budget, so there is nothing to recommend; give more time with --budget";
+  const byCause = new Map<string, { count: number; line: string }>();
+  for (const t of failed) {
+    const cause = failureLine(t.measurement.error).split(": ")[0] || t.measurement.status;
+    const seen = byCause.get(cause) ?? { count: 0, line: failureLine(t.measurement.error) || t.measurement.status };
+    seen.count++;
+    byCause.set(cause, seen);
+  }
+  const [top] = [...byCause.values()].sort((a, b) => b.count - a.count);
+  const all = failed.length === result.trials.length ? `all ${failed.length} trials failed` : `no trial succeeded (${failed.length} failed)`;
+  return `${all}, so there is nothing to recommend and no .env was written; most often (${top.count} of ${failed.length}): ${top.line}`;
 }
 
 function measuredText(r: RankedConfig | null): string {
