@@ -78,7 +78,8 @@ describe("CommandWorkload", () => {
   it("stops when the study aborts", async () => {
     const w = new CommandWorkload({ command: `${node} ${program("hang.mjs")}`, metric: "wall" });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 500);
+    // Late enough for the program to have started its children and printed their pids, even on a loaded machine.
+    setTimeout(() => controller.abort(), 1500);
     const m = await w.run({}, { level: 1 }, controller.signal);
     expect(m.status).toBe("failed");
     expect(m.error).toMatch(/aborted/);
