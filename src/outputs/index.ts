@@ -15,6 +15,7 @@ import writeFileAtomic from "write-file-atomic";
 import { UserInputError } from "../errors.js";
 import { buildResult } from "../tune/result.js";
 import { JOURNAL_FILE, readJournal } from "../tune/journal.js";
+import { STUDY_FILE, type StudyContext } from "../tune/study-file.js";
 import type { TuneResult } from "../types.js";
 import { writeCharts } from "./charts.js";
 import { ENV_STYLES, envBlock, envRecord, renderEnv, writeEnvFile, type EnvMap, type EnvStyle } from "./env.js";
@@ -115,18 +116,51 @@ export function readRecommendationFile(outDir: string): RecommendationFile {
   return parsed;
 }
 
-/** The run's metadata: recommendation.json's copy, or tune()'s result.json when outputs were never written. */
-function readMeta(outDir: string): Omit<TuneResult, "trials"> {
-  if (existsSync(join(outDir, RECOMMENDATION_FILE))) return readRecommendationFile(outDir).result;
-  const path = join(outDir, TUNE_RESULT_FILE);
-  if (!existsSync(path)) {
-    throw new UserInputError(`${outDir} holds no tuning run (no ${RECOMMENDATION_FILE} or ${TUNE_RESULT_FILE})`, "give the --out folder of a `paratune tune` run");
-  }
+/** What a report needs besides the trials. */
+interface RunMeta {
+  tuner: string;
+  budgetMs: number;
+  elapsedMs: number;
+  ended: TuneResult["ended"];
+  hardware: TuneResult["hardware"];
+  workload: TuneResult["workload"];
+  params: TuneResult["params"];
+  infeasible: TuneResult["infeasible"];
+  baseline: TuneResult["baseline"]["config"];
+  rankingSize?: number;
+  createdAt?: string;
+}
+
+function readJsonFile<T>(path: string): T {
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as TuneResult;
+    return JSON.parse(readFileSync(path, "utf8")) as T;
   } catch (err) {
     throw new UserInputError(`${path} is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+function metaOfResult(m: Omit<TuneResult, "trials">): RunMeta {
+  return { ...m, baseline: m.baseline.config, rankingSize: Math.max(m.ranking.length, 1) };
+}
+
+/**
+ * The run's metadata: recommendation.json's copy, or tune()'s result.json when outputs were never
+ * written, or, for a run killed before either (kill -9, power loss), the context study.json kept
+ * from the start; the run then counts as interrupted.
+ */
+function readMeta(outDir: string): RunMeta {
+  if (existsSync(join(outDir, RECOMMENDATION_FILE))) return metaOfResult(readRecommendationFile(outDir).result);
+  if (existsSync(join(outDir, TUNE_RESULT_FILE))) return metaOfResult(readJsonFile<TuneResult>(join(outDir, TUNE_RESULT_FILE)));
+  const studyPath = join(outDir, STUDY_FILE);
+  if (!existsSync(studyPath)) {
+    throw new UserInputError(`${outDir} holds no tuning run (no ${RECOMMENDATION_FILE}, ${TUNE_RESULT_FILE} or ${STUDY_FILE})`, "give the --out folder of a `paratune tune` run");
+  }
+  const study = readJsonFile<{ createdAt?: string; context?: StudyContext }>(studyPath);
+  const c = study.context;
+  if (!c) {
+    throw new UserInputError(`${outDir} was stopped before its study was set up (${STUDY_FILE} has no context), so there is nothing to report`, `continue it with paratune tune --resume ${outDir}`);
+  }
+  return { ...c, elapsedMs: 0, ended: "interrupted", infeasible: [], createdAt: study.createdAt };
 }
 
 /**
@@ -137,22 +171,20 @@ function readMeta(outDir: string): Omit<TuneResult, "trials"> {
 export function loadResult(outDir: string): TuneResult {
   const meta = readMeta(outDir);
   const { records } = readJournal(join(outDir, JOURNAL_FILE));
-  return {
-    ...buildResult({
-      tuner: meta.tuner,
-      budgetMs: meta.budgetMs,
-      elapsedMs: Math.max(meta.elapsedMs, ...records.map((r) => r.elapsedMs)),
-      ended: meta.ended,
-      hardware: meta.hardware,
-      workload: meta.workload,
-      params: meta.params,
-      trials: records,
-      infeasible: meta.infeasible,
-      baseline: meta.baseline.config,
-      rankingSize: Math.max(meta.ranking.length, 1),
-    }),
-    createdAt: meta.createdAt,
-  };
+  const result = buildResult({
+    tuner: meta.tuner,
+    budgetMs: meta.budgetMs,
+    elapsedMs: Math.max(meta.elapsedMs, ...records.map((r) => r.elapsedMs)),
+    ended: meta.ended,
+    hardware: meta.hardware,
+    workload: meta.workload,
+    params: meta.params,
+    trials: records,
+    infeasible: meta.infeasible,
+    baseline: meta.baseline,
+    rankingSize: meta.rankingSize,
+  });
+  return meta.createdAt ? { ...result, createdAt: meta.createdAt } : result;
 }
 
 /** Rebuilds report.md, charts, .env and recommendation.json of an out folder from its journal. */

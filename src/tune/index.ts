@@ -15,6 +15,7 @@ import { makeFolder } from "../atomic-file.js";
 import { saveToStore } from "../store.js";
 import { Budget } from "./budget.js";
 import { Journal, JOURNAL_FILE, readJournal } from "./journal.js";
+import { STUDY_FILE, type StudyContext } from "./study-file.js";
 import { TuneProgress } from "./progress.js";
 import { buildResult } from "./result.js";
 import { bestOf, runStudy, type StudyOutcome } from "./study.js";
@@ -30,8 +31,7 @@ export { readJournal, Journal, JOURNAL_FILE } from "./journal.js";
 export { DEFAULT_SHAPE, DEFAULT_QUANTS } from "./model-source.js";
 
 export const RESULT_FILE = "result.json";
-/** The study's definition, kept so that --resume needs nothing but the folder. */
-export const STUDY_FILE = "study.json";
+export { STUDY_FILE, type StudyContext } from "./study-file.js";
 export const DEFAULT_BUDGET_MS = 60_000;
 
 export interface TuneOptions extends StudyDefinition {
@@ -139,6 +139,11 @@ export async function runTuning(options: TuneOptions = {}): Promise<TuneRun> {
     const setup = definition.command
       ? commandSetup(definition, hardware)
       : await llamaSetup(definition, hardware, budget, note, (p) => progress.setPhase(p), options.signal);
+    // What a report needs besides the journal, kept from the start: a run killed before it
+    // wrote its results can still be reported (paratune report rebuilds from these two files).
+    const study = JSON.parse(readFileSync(join(outDir, STUDY_FILE), "utf8")) as Record<string, unknown>;
+    const context: StudyContext = { tuner: tunerName, budgetMs, hardware, workload: setup.description, params: setup.space.params, baseline: setup.baseline };
+    await writeJson(join(outDir, STUDY_FILE), { ...study, context });
 
     const makeTuner = (space: SearchSpace) => createTuner(tunerName, space, { seed: definition.seed ?? 1, priorMean: setup.priorMean });
     const tuner = makeTuner(setup.space);
