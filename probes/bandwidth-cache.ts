@@ -15,8 +15,8 @@ interface Entry {
   version: number;
   fingerprint: string;
   measuredAt: string;
-  /** 1-minute load average per logical CPU when measured: other work makes the curve read low. */
-  loadPerCpu: number;
+  /** Share of the usable CPUs other work kept busy when measured: other work makes the curve read low. */
+  busyShare: number;
   /** Whether that load counted as busy, so that a quiet machine measures again. */
   busy: boolean;
   bandwidth: Bandwidth;
@@ -25,7 +25,7 @@ interface Entry {
 export interface CachedBandwidth {
   bandwidth: Bandwidth;
   measuredAt: string;
-  loadPerCpu: number;
+  busyShare: number;
   busy: boolean;
 }
 
@@ -44,10 +44,10 @@ export async function readCachedBandwidth(fingerprint: string, maxAgeMs = DEFAUL
   if (entry.version !== VERSION || entry.fingerprint !== fingerprint || !Array.isArray(entry.bandwidth?.curve)) return null;
   const age = now - Date.parse(entry.measuredAt);
   if (!(age >= 0 && age <= maxAgeMs)) return null;
-  return { bandwidth: entry.bandwidth, measuredAt: entry.measuredAt, loadPerCpu: entry.loadPerCpu ?? 0, busy: entry.busy === true };
+  return { bandwidth: entry.bandwidth, measuredAt: entry.measuredAt, busyShare: entry.busyShare ?? 0, busy: entry.busy === true };
 }
 
-export async function writeCachedBandwidth(fingerprint: string, bandwidth: Bandwidth, load: { loadPerCpu: number; busy: boolean }, measuredAt = new Date().toISOString()): Promise<void> {
+export async function writeCachedBandwidth(fingerprint: string, bandwidth: Bandwidth, load: { busyShare: number; busy: boolean }, measuredAt = new Date().toISOString()): Promise<void> {
   const path = bandwidthCachePath(fingerprint);
   await mkdir(dirname(path), { recursive: true });
   const entry: Entry = { version: VERSION, fingerprint, measuredAt, ...load, bandwidth };

@@ -30,7 +30,7 @@ describe("probe() on this machine", () => {
 
   it("measures bandwidth once, reuses it from the cache, and measures again on refresh", async () => {
     // Busy or not, keep the cache deterministic here: the busy rule has its own cases below.
-    const opts = { bandwidth: true, bandwidthReps: 2, busyLoadPerCpu: Infinity };
+    const opts = { bandwidth: true, bandwidthReps: 2, busyCpuShare: Infinity };
     const first = await probe(opts);
     const cores = first.cpu.smtSiblings.filter((g) => g.some((c) => first.limits.allowedCpus.includes(c))).length;
     expect(first.bandwidth!.curve.map((p) => p.threads)).toEqual(threadCounts(usableCpus(), [cores]));
@@ -43,14 +43,14 @@ describe("probe() on this machine", () => {
   });
 
   it("a curve measured busy is flagged, and replaced once the machine is quiet", async () => {
-    const busy = await probe({ bandwidth: true, bandwidthReps: 1, refresh: true, busyLoadPerCpu: -1 });
-    expect(busy.warnings).toEqual([expect.stringMatching(/measured while the machine was busy/)]);
+    const busy = await probe({ bandwidth: true, bandwidthReps: 1, refresh: true, busyCpuShare: -1 });
+    expect(busy.warnings).toEqual([expect.stringMatching(/measured while other work kept \d+% of the usable CPUs busy/)]);
     // Still busy: the busy curve is reused, and says so.
-    const again = await probe({ bandwidth: true, bandwidthReps: 1, busyLoadPerCpu: -1 });
+    const again = await probe({ bandwidth: true, bandwidthReps: 1, busyCpuShare: -1 });
     expect(again.bandwidth!.curve).toEqual(busy.bandwidth!.curve);
-    expect(again.warnings).toEqual([expect.stringMatching(/^the cached memory bandwidth was measured while the machine was busy/)]);
+    expect(again.warnings).toEqual([expect.stringMatching(/^the cached memory bandwidth was measured while the machine was busy, and it still is \(other work kept \d+%/)]);
     // Now every load counts as quiet: the busy curve must not be reused.
-    const quiet = await probe({ bandwidth: true, bandwidthReps: 1, busyLoadPerCpu: Infinity });
+    const quiet = await probe({ bandwidth: true, bandwidthReps: 1, busyCpuShare: Infinity });
     expect(quiet.bandwidth!.method).not.toMatch(/cached/);
     expect(quiet.warnings).toEqual([]);
   });

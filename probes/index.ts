@@ -1,18 +1,23 @@
 // probe(): the hardware profile that the search space, the models and the report start from.
-import os from "node:os";
 import type { HardwareProfile } from "../src/types.js";
 import { measureBandwidth } from "./bandwidth.js";
 import { DEFAULT_MAX_AGE_MS, readCachedBandwidth, writeCachedBandwidth } from "./bandwidth-cache.js";
 import { readCpu } from "./cpu.js";
+import { cpusBusy } from "./cpu-use.js";
 import { fingerprint, fingerprintInputs } from "./fingerprint.js";
 import { readGpus } from "./gpu.js";
 import { probeLlamaGpu } from "./llama-gpu.js";
 import { readLimits, usableCpuCount } from "./limits.js";
 import { readMemory } from "./memory.js";
-import { kernelFiles } from "./sysfs.js";
+import { kernelFiles, type KernelFiles } from "./sysfs.js";
 
-/** Load average per logical CPU above which the machine counts as busy for bandwidth. */
-const BUSY_LOAD_PER_CPU = 0.5;
+/**
+ * Share of the usable CPUs that other work must keep busy before a bandwidth curve counts as
+ * measured busy. Below it, the measurement's threads still get most of the CPU time they ask for
+ * (a curve measured with one of two CPUs half busy reads within a few percent of a quiet one);
+ * above it, the points at the full thread count read low.
+ */
+const BUSY_CPU_SHARE = 0.75;
 
 export interface ProbeOptions {
   /** Measure memory bandwidth (seconds; reused from the cache when possible). Default false. */
@@ -24,10 +29,11 @@ export interface ProbeOptions {
   /** Oldest cached curve to accept, in milliseconds. Default 30 days. */
   maxCacheAgeMs?: number;
   /**
-   * Load average per logical CPU above which the machine counts as busy: a curve measured busy
-   * is flagged with a warning and replaced by the next one measured quiet. Default 0.5.
+   * Share of the usable CPUs that other work must keep busy (measured over a moment just before
+   * the bandwidth is) for the curve to count as measured busy: flagged with a warning, and
+   * measured again by the next probe rather than reused. Default 0.75.
    */
-  busyLoadPerCpu?: number;
+  busyCpuShare?: number;
   /** Repetitions per thread count in the bandwidth measurement. */
   bandwidthReps?: number;
   /** nvidia-smi to run; "" skips GPUs. Default "nvidia-smi" (or $PARATUNE_NVIDIA_SMI). */
@@ -38,6 +44,13 @@ export interface ProbeOptions {
   root?: string;
   /** Progress of the bandwidth measurement: thread counts done of total. */
   onBandwidthProgress?: (done: number, total: number) => void;
+}
+
+/** The share of the usable CPUs other work keeps busy now, and whether that counts as busy. */
+async function busyNow(fs: KernelFiles, limits: HardwareProfile["limits"], threshold: number): Promise<{ share: number; busy: boolean }> {
+  const busyCpus = await cpusBusy(fs, limits.allowedCpus);
+  const share = busyCpus === null ? 0 : Math.min(1, busyCpus / Math.max(1, limits.allowedCpus.length || limits.cpus));
+  return { share, busy: share > threshold };
 }
 
 export async function probe(options: ProbeOptions = {}): Promise<HardwareProfile> {
@@ -58,19 +71,20 @@ export async function probe(options: ProbeOptions = {}): Promise<HardwareProfile
   let bandwidth: HardwareProfile["bandwidth"] = null;
   if (options.bandwidth) {
     const useCache = options.cache !== false;
-    const loadPerCpu = os.loadavg()[0] / Math.max(1, cpu.logical);
-    const busy = loadPerCpu > (options.busyLoadPerCpu ?? BUSY_LOAD_PER_CPU);
     const cached = useCache && !options.refresh ? await readCachedBandwidth(print, options.maxCacheAgeMs ?? DEFAULT_MAX_AGE_MS) : null;
-    // A curve measured while the machine was busy gives way to the first one measured quiet.
-    if (cached && !(cached.busy && !busy)) {
+    // How busy the machine is now, measured only when it decides something: whether a fresh
+    // curve counts as busy, or whether a busy cached one may stand.
+    const now = cached && !cached.busy ? null : await busyNow(fs, limits, options.busyCpuShare ?? BUSY_CPU_SHARE);
+    const busyText = (share: number) => `other work kept ${Math.round(share * 100)}% of the usable CPUs busy`;
+    if (cached && !(cached.busy && now && !now.busy)) {
+      // A quiet curve, or a busy one while the machine is still busy (measuring again would read
+      // as low): reused, the warning quoting the machine as it is now.
       bandwidth = { ...cached.bandwidth, method: `${cached.bandwidth.method}; cached, measured ${cached.measuredAt}` };
-      if (cached.busy) {
-        warnings.push(
-          `the cached memory bandwidth was measured while the machine was busy (load ${cached.loadPerCpu.toFixed(2)} per CPU); ` +
-            "it may read low, and the next quiet probe measures it again",
-        );
+      if (cached.busy && now) {
+        warnings.push(`the cached memory bandwidth was measured while the machine was busy, and it still is (${busyText(now.share)}); it may read low, and the next quiet probe measures it again`);
       }
     } else {
+      const { share, busy } = now ?? { share: 0, busy: false };
       const maxThreads = Math.max(1, Math.min(Math.floor(limits.cpus + 1e-9), limits.allowedCpus.length || Infinity));
       // With SMT, one thread per usable physical core is where llama.cpp usually peaks, so the
       // curve gets that point too.
@@ -86,13 +100,12 @@ export async function probe(options: ProbeOptions = {}): Promise<HardwareProfile
       });
       if (busy) {
         warnings.push(
-          `memory bandwidth was measured while the machine was busy (load average ${os.loadavg()[0].toFixed(1)} on ${cpu.logical} CPUs); ` +
-            "it may read low, and the next quiet probe measures it again",
+          `memory bandwidth was measured while ${busyText(share)}; it may read low, and the next quiet probe measures it again`,
         );
       }
       if (useCache) {
         try {
-          await writeCachedBandwidth(print, bandwidth, { loadPerCpu, busy });
+          await writeCachedBandwidth(print, bandwidth, { busyShare: share, busy });
         } catch (err) {
           warnings.push(`could not cache the bandwidth curve: ${(err as Error).message}`);
         }

@@ -84,8 +84,10 @@ export function registerTune(program: Command): void {
       // written); a second one quits at once.
       const controller = new AbortController();
       let interrupts = 0;
+      let stoppedBy = "SIGINT" as NodeJS.Signals;
       const onSignal = (signal: NodeJS.Signals) => {
         interrupts++;
+        if (interrupts === 1) stoppedBy = signal;
         if (interrupts === 1) {
           process.stderr.write(`\nparatune: stopping - writing the results (${signal === "SIGINT" ? "Ctrl-C" : signal} again to quit now)\n`);
           controller.abort(new Error("interrupted"));
@@ -106,7 +108,8 @@ export function registerTune(program: Command): void {
         });
         if (flags.json) printJson({ outDir: run.outDir, files: run.files, result: run.result });
         else process.stdout.write(summary(run.result, run.outDir, run.files));
-        if (run.result.ended === "interrupted") process.exitCode = 130;
+        // The shell's convention for a program ended by a signal: 128 + its number.
+        if (run.result.ended === "interrupted") process.exitCode = stoppedBy === "SIGTERM" ? 143 : 130;
         else if (!run.result.best) {
           // No measured answer: the run's files say why in full; the exit status and one line
           // say it to a script and to a user who does not open them.
