@@ -9,7 +9,7 @@ import { UserInputError } from "./errors.js";
 import { envBlock, envRecord, renderEnv, writeEnvFile, type EnvMap, type EnvStyle } from "./outputs/env.js";
 import { recommendationFromResult, type Recommendation } from "./outputs/recommendation.js";
 import { parseParamSpec } from "./space.js";
-import { lookupStore, saveToStore, storeKey, takeTurn, type StoreKey, type StoreOptions } from "./store.js";
+import { lookupStore, reportingProblems, saveToStore, storeKey, takeTurn, type StoreKey, type StoreOptions } from "./store.js";
 import type { HardwareProfile, Param, WorkloadDescription } from "./types.js";
 import { commandObjective } from "./workloads/command-objective.js";
 import { placeholders } from "./workloads/template.js";
@@ -81,9 +81,11 @@ export function commandQuestion(options: CommandRecommendOptions): { description
   return { description, params };
 }
 
-export async function recommendCommand(options: CommandRecommendOptions): Promise<CommandAnswer> {
+export async function recommendCommand(asked: CommandRecommendOptions): Promise<CommandAnswer> {
   const started = performance.now();
-  const note = options.onNote ?? (() => {});
+  const note = asked.onNote ?? (() => {});
+  // A damaged store file is said, naming it; the answer is then tuned.
+  const options = { ...asked, store: reportingProblems(asked.store, note) };
   const budgetMs = options.budgetMs ?? DEFAULT_RECOMMEND_BUDGET_MS;
   if (!(budgetMs >= 0) || !Number.isFinite(budgetMs)) throw new UserInputError(`budget must be 0 or a duration, got ${budgetMs} ms`, "e.g. --budget 2m");
   const { description, params } = commandQuestion(options);

@@ -12,7 +12,7 @@ import { probe } from "../probes/index.js";
 import { RooflineModel } from "../models/roofline.js";
 import { UserInputError } from "./errors.js";
 import { configKey, feasibleConfigs, infeasibility } from "./space.js";
-import { lookupStore, saveToStore, storeKey, takeTurn, type StoreEntry, type StoreKey, type StoreOptions } from "./store.js";
+import { lookupStore, reportingProblems, saveToStore, storeKey, takeTurn, type StoreEntry, type StoreKey, type StoreOptions } from "./store.js";
 import { DEFAULT_QUANTS, DEFAULT_SHAPE } from "./tune/model-source.js";
 import { readModelInfo } from "./model-info.js";
 import { synthesize } from "./synth.js";
@@ -132,10 +132,12 @@ function objectiveOf(options: RecommendOptions): WorkloadDescription["objective"
   return options.objective === "latency" ? { metric: "latencyP50Ms", direction: "minimize" } : { metric: "decodeTps", direction: "maximize" };
 }
 
-export async function recommend(options: RecommendOptions = {}): Promise<RecommendAnswer> {
-  if (options.command !== undefined) return recommendCommand(options);
+export async function recommend(asked: RecommendOptions = {}): Promise<RecommendAnswer> {
+  if (asked.command !== undefined) return recommendCommand(asked);
   const started = performance.now();
-  const note = options.onNote ?? (() => {});
+  const note = asked.onNote ?? (() => {});
+  // A damaged store file is said, naming it; the answer is then measured or predicted.
+  const options = { ...asked, store: reportingProblems(asked.store, note) };
   const q = await llamaQuestion(options, note);
   const answer = async (recommendation: Recommendation, outDir: string | null): Promise<RecommendAnswer> => {
     const block = envBlock(recommendation, { style: options.envStyle, map: options.envMap });

@@ -105,6 +105,22 @@ function storeDir(options: StoreOptions): string {
   return options.dir ?? dataDir("store");
 }
 
+/**
+ * The options with problems (a damaged store file) told to `note`, each once however often the
+ * file is looked up, unless the caller already listens for them.
+ */
+export function reportingProblems(options: StoreOptions | undefined, note: (message: string) => void): StoreOptions {
+  if (options?.onProblem) return options;
+  const said = new Set<string>();
+  return {
+    ...options,
+    onProblem: (problem) => {
+      if (!said.has(problem)) note(problem);
+      said.add(problem);
+    },
+  };
+}
+
 /** The file that holds one key's entries. */
 export function storeFile(key: StoreKey, options: StoreOptions = {}): string {
   return join(storeDir(options), `${sha(keyString(key)).slice(0, 24)}.json`);
