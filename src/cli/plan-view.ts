@@ -1,7 +1,7 @@
 // The terminal view of `paratune tune --dry-run`, and reading a saved hardware profile for it.
 import { readFileSync } from "node:fs";
 import { UserInputError } from "../errors.js";
-import { formatBytes, table } from "../format.js";
+import { describeConfig, formatBytes, table } from "../format.js";
 import type { TuningPlan } from "../tune/plan.js";
 import type { HardwareProfile } from "../types.js";
 
@@ -34,7 +34,7 @@ export function describePlan(plan: TuningPlan): string {
   lines.push(`${plan.configurations} configurations, ${feasible}`);
   for (const c of plan.constraints) lines.push(`  ${c.name}: rules out ${c.ruledOut}${c.example ? `, e.g. ${c.example}` : ""}`);
   for (const g of plan.growth) lines.push(`  ${g.param} starts at most ${g.from} and may grow to ${g.ceiling} (${g.why}) while the best sit on the edge`);
-  lines.push(`baseline: ${Object.entries(plan.baseline).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  lines.push(`baseline: ${describeConfig(plan.baseline)}`);
   lines.push(`final race: the ${plan.race.finalists} best measured again in turn, in up to ${Math.round(plan.race.maxShare * 100)}% of the time`);
   return `${lines.join("\n")}\n`;
 }
