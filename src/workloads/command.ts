@@ -246,13 +246,25 @@ export class CommandWorkload implements Workload {
     clearTimeout(drainTimer);
     child.stdout.destroy();
     child.stderr.destroy();
-    const result = { exitCode: exit.code, signal: exit.signal };
     if (exit.spawnError) {
       return { status: "failed", wallMs, output: "", error: `the command could not be started: ${exit.spawnError.message}`, peakRssBytes: 0 };
     }
     const output = out.text();
     this.lastOutput = output;
-    const mem = { peakRssBytes: sampler.peakRssBytes };
+    return this.outcome({ exitCode: exit.code, signal: exit.signal }, ended, wallMs, output, leftovers, oomBefore, sampler.peakRssBytes);
+  }
+
+  /** What a finished run amounts to: ok with the metric it printed, or the status and why not. */
+  private outcome(
+    result: { exitCode: number | null; signal: NodeJS.Signals | null },
+    ended: "timeout" | "aborted" | null,
+    wallMs: number,
+    output: string,
+    leftovers: number[],
+    oomBefore: number | null,
+    peakRssBytes: number,
+  ): RunResult & { peakRssBytes: number } {
+    const mem = { peakRssBytes };
     const stray = leftovers.length > 0 ? ` (processes ${leftovers.join(", ")} could not be ended)` : "";
     if (ended === "timeout") {
       return { status: "timeout", wallMs, output, error: withTail(`timed out after ${Math.round(this.timeoutMs / 1000)}s${stray}`, output), ...mem };

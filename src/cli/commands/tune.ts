@@ -70,57 +70,59 @@ export function registerTune(program: Command): void {
     .option("--dry-run", "print the search space, constraints and baseline the run would use, and run no trial")
     .option("--hardware <profile.json>", "with --dry-run: plan for the machine of a saved `paratune probe --json` instead of this one")
     .option("--json", "print the result as JSON")
-    .action(async (flags: TuneFlags) => {
-      const options = toOptions(flags);
-      if (flags.hardware && !flags.dryRun) throw new UserInputError("--hardware plans for another machine; trials can only run on this one", "add --dry-run, or leave --hardware out");
-      if (flags.dryRun) {
-        const plan = await planTuning({ ...options, hardware: flags.hardware ? readProfile(flags.hardware) : undefined, onNote: (n) => process.stderr.write(`paratune: ${n}\n`) });
-        if (flags.json) printJson(plan);
-        else process.stdout.write(describePlan(plan));
-        return;
-      }
-      // Ctrl-C or SIGTERM (a service manager, `timeout`, `kill`): the first one ends the run
-      // cleanly (the running trial and its processes are ended, the journal and the results are
-      // written); a second one quits at once.
-      const controller = new AbortController();
-      let interrupts = 0;
-      let stoppedBy = "SIGINT" as NodeJS.Signals;
-      const onSignal = (signal: NodeJS.Signals) => {
-        interrupts++;
-        if (interrupts === 1) stoppedBy = signal;
-        if (interrupts === 1) {
-          process.stderr.write(`\nparatune: stopping - writing the results (${signal === "SIGINT" ? "Ctrl-C" : signal} again to quit now)\n`);
-          controller.abort(new Error("interrupted"));
-        } else {
-          process.exit(signal === "SIGINT" ? 130 : 143);
-        }
-      };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
-      try {
-        const run = await tuneRun({
-          ...options,
-          signal: controller.signal,
-          progress: !flags.json && process.stderr.isTTY === true,
-          onNote: (note) => {
-            if (!flags.json) process.stderr.write(`paratune: ${note}\n`);
-          },
-        });
-        if (flags.json) printJson({ outDir: run.outDir, files: run.files, result: run.result });
-        else process.stdout.write(summary(run.result, run.outDir, run.files));
-        // The shell's convention for a program ended by a signal: 128 + its number.
-        if (run.result.ended === "interrupted") process.exitCode = stoppedBy === "SIGTERM" ? 143 : 130;
-        else if (!run.result.best) {
-          // No measured answer: the run's files say why in full; the exit status and one line
-          // say it to a script and to a user who does not open them.
-          process.stderr.write(`paratune: ${noAnswer(run.result)}\n`);
-          process.exitCode = 1;
-        }
-      } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-      }
+    .action(runTune);
+}
+
+async function runTune(flags: TuneFlags): Promise<void> {
+  const options = toOptions(flags);
+  if (flags.hardware && !flags.dryRun) throw new UserInputError("--hardware plans for another machine; trials can only run on this one", "add --dry-run, or leave --hardware out");
+  if (flags.dryRun) {
+    const plan = await planTuning({ ...options, hardware: flags.hardware ? readProfile(flags.hardware) : undefined, onNote: (n) => process.stderr.write(`paratune: ${n}\n`) });
+    if (flags.json) printJson(plan);
+    else process.stdout.write(describePlan(plan));
+    return;
+  }
+  // Ctrl-C or SIGTERM (a service manager, `timeout`, `kill`): the first one ends the run
+  // cleanly (the running trial and its processes are ended, the journal and the results are
+  // written); a second one quits at once.
+  const controller = new AbortController();
+  let interrupts = 0;
+  let stoppedBy = "SIGINT" as NodeJS.Signals;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts === 1) stoppedBy = signal;
+    if (interrupts === 1) {
+      process.stderr.write(`\nparatune: stopping - writing the results (${signal === "SIGINT" ? "Ctrl-C" : signal} again to quit now)\n`);
+      controller.abort(new Error("interrupted"));
+    } else {
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const run = await tuneRun({
+      ...options,
+      signal: controller.signal,
+      progress: !flags.json && process.stderr.isTTY === true,
+      onNote: (note) => {
+        if (!flags.json) process.stderr.write(`paratune: ${note}\n`);
+      },
     });
+    if (flags.json) printJson({ outDir: run.outDir, files: run.files, result: run.result });
+    else process.stdout.write(summary(run.result, run.outDir, run.files));
+    // The shell's convention for a program ended by a signal: 128 + its number.
+    if (run.result.ended === "interrupted") process.exitCode = stoppedBy === "SIGTERM" ? 143 : 130;
+    else if (!run.result.best) {
+      // No measured answer: the run's files say why in full; the exit status and one line
+      // say it to a script and to a user who does not open them.
+      process.stderr.write(`paratune: ${noAnswer(run.result)}\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 }
 
 function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
