@@ -12,6 +12,7 @@ import type { Config, Observation, PerformanceModel, Prediction } from "../src/t
 import { createPerformanceModel } from "./index.js";
 import { RooflineModel } from "./roofline.js";
 import { describeConfig } from "../src/format.js";
+import { insideInterval } from "./interval.js";
 
 /** A measured configuration: value null when the trial failed (it teaches, but cannot be scored). */
 export interface MeasuredPoint {
@@ -25,7 +26,7 @@ export interface PredictionCheck {
   predicted: Prediction;
   /** |predicted - measured| / measured. */
   ape: number;
-  /** Whether the measurement fell inside the mean +- 2 std interval. */
+  /** Whether the measurement fell inside the prediction's 95% interval (models/interval.ts). */
   covered: boolean;
 }
 
@@ -48,7 +49,7 @@ export interface PredictionEvaluation {
   mape: number;
   /** Smallest and largest split MAPE. */
   mapeRange: [number, number];
-  /** Share of held-out measurements inside mean +- 2 std: about 0.95 for an honest uncertainty. */
+  /** Share of held-out measurements inside their 95% interval: about 0.95 for an honest uncertainty. */
   coverage: number;
 }
 
@@ -92,7 +93,7 @@ export function evaluatePredictions(points: MeasuredPoint[], createModel: () => 
     const checks = test.map((p): PredictionCheck => {
       const predicted = model.predict(p.config);
       const ape = Math.abs(predicted.mean - p.value) / p.value;
-      return { config: p.config, measured: p.value, predicted, ape, covered: Math.abs(predicted.mean - p.value) <= 2 * predicted.std };
+      return { config: p.config, measured: p.value, predicted, ape, covered: insideInterval(predicted, p.value) };
     });
     const mape = checks.length > 0 ? checks.reduce((s, c) => s + c.ape, 0) / checks.length : Number.NaN;
     splits.push({ seed, trained: train.length, tested: checks.length, mape, sources: [...new Set(checks.map((c) => c.predicted.source))], checks });

@@ -15,6 +15,7 @@ import { UslModel } from "./usl.js";
 export { RooflineModel, rooflinePriorMean, DEFAULT_ROOFLINE_PARAMS, type RooflineParams, type RooflineOptions } from "./roofline.js";
 export { UslModel, fitUsl, type UslFit, type UslPoint } from "./usl.js";
 export { SurrogateModel } from "./surrogate.js";
+export { predictionInterval, insideInterval, logSd, INTERVAL_LEVEL } from "./interval.js";
 
 export interface PerformanceModelOptions {
   /** Needed for the roofline (bandwidth curve, usable cores). */
@@ -191,16 +192,6 @@ function crossValidate(make: () => PerformanceModel, all: Observation[], ok: Obs
 /** The best available performance model for what has been observed; call `fit` as trials land. */
 export function createPerformanceModel(options: PerformanceModelOptions): AdaptiveModel {
   return new AdaptiveModel(options);
-}
-
-/**
- * The 95% interval of a prediction. Throughput errors are multiplicative, so the interval is
- * log-normal around the mean (never below zero), from the relative std.
- */
-export function predictionInterval(p: Prediction): [number, number] {
-  if (!(p.mean > 0) || !Number.isFinite(p.std)) return [Math.max(0, p.mean - 1.96 * p.std), p.mean + 1.96 * p.std];
-  const logSd = Math.sqrt(Math.log1p((p.std / p.mean) ** 2));
-  return [p.mean * Math.exp(-1.96 * logSd), p.mean * Math.exp(1.96 * logSd)];
 }
 
 /** Predicted speedup of `config` over `baseline` (decode tok/s ratio) under one model. */

@@ -10,6 +10,7 @@ import { dirname, resolve } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { probe } from "../probes/index.js";
 import { RooflineModel } from "../models/roofline.js";
+import { predictionInterval } from "../models/interval.js";
 import { UserInputError } from "./errors.js";
 import { configKey, feasibleConfigs, infeasibility } from "./space.js";
 import { lookupStore, reportingProblems, saveToStore, storeKey, takeTurn, type StoreEntry, type StoreKey, type StoreOptions } from "./store.js";
@@ -321,7 +322,7 @@ export function predictRecommendation(hardware: HardwareProfile, models: ModelIn
     config: best.config,
     baseline,
     objective,
-    expected: { value: best.p.mean, rme: best.p.std / best.p.mean, unit: metricUnit(objective.metric), basis: "predicted" },
+    expected: { value: best.p.mean, rme: null, interval: predictionInterval(best.p), unit: metricUnit(objective.metric), basis: "predicted" },
     baselineValue: base?.mean ?? null,
     speedup: base ? speedupOf(best.p.mean, base.mean, objective.direction) : null,
     effects,

@@ -258,7 +258,8 @@ export interface TrialRecord {
 /** A configuration the report ranks: measured, predicted and compared to the baseline. */
 export interface RankedConfig {
   config: Config;
-  measured: { mean: number; rme: number; samples: number[] } | null;
+  /** rme is the relative 95% margin of error of the objective; null when it has none (one number per trial). */
+  measured: { mean: number; rme: number | null; samples: number[] } | null;
   predicted: Prediction | null;
   /** measured / baseline measured (for a minimised metric: baseline / measured). */
   speedupMeasured: number | null;

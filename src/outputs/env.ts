@@ -7,7 +7,7 @@ import { z } from "zod";
 import { UserInputError } from "../errors.js";
 import { fileSystemError, writeFileAtomically } from "../atomic-file.js";
 import type { ParamValue } from "../types.js";
-import { formatRme, formatSpeedup, formatValue, type Recommendation } from "./recommendation.js";
+import { formatRme, formatSpeedup, formatSpeedupInterval, formatValue, type Recommendation } from "./recommendation.js";
 import { describeConfig } from "../format.js";
 import { commandLine, commandLineOnly, conceptOfVariable, variablesOf, variableValue } from "../workloads/command-variables.js";
 
@@ -193,12 +193,12 @@ export function envBlock(rec: Recommendation, options: EnvOptions = {}): EnvBloc
     for (const n of modelNames) push(n, rec.modelPath, `paratune: the model file to load${quant}`);
   }
   const when = rec.createdAt.slice(0, 16).replace("T", " ");
-  const value = rec.expected.value == null ? "" : `${rec.objective.metric} ${formatValue(rec.expected.value)}${rec.expected.unit ? " " + rec.expected.unit : ""}${formatRme(rec.expected.rme) ? " " + formatRme(rec.expected.rme) : ""} ${rec.expected.basis}, `;
+  const value = rec.expected.value == null ? "" : `${rec.objective.metric} ${formatValue(rec.expected.value)}${rec.expected.unit ? " " + rec.expected.unit : ""}${expectedMargin(rec)} ${rec.expected.basis}, `;
   const header = [
     `paratune: ${describeConfig(rec.config)}`,
     rec.speedup == null
       ? `paratune: ${value}no ${rec.expected.basis} speedup over the baseline (${describeConfig(rec.baseline)})`
-      : `paratune: ${value}${formatSpeedup(rec.speedup)} the baseline (${describeConfig(rec.baseline)})`,
+      : `paratune: ${value}${formatSpeedupInterval(rec.speedup, rec.speedupInterval)} the baseline (${describeConfig(rec.baseline)})`,
     `paratune: source ${rec.source} (${when} UTC), confidence ${rec.confidence.level}: ${rec.confidence.reason}`,
     `paratune: machine ${rec.hardware.summary}`,
   ];
@@ -367,4 +367,12 @@ export async function writeEnvFile(path: string, block: EnvBlock): Promise<void>
 export function envRecord(block: EnvBlock): Record<string, string> {
   const unquote = (v: string) => (v.startsWith('"') && v.endsWith('"') && v.length > 1 ? v.slice(1, -1).replace(/\\(.)/g, "$1") : v);
   return Object.fromEntries(block.entries.map((e) => [e.name, unquote(e.value)]));
+}
+
+/** " ±4.2%" for a measured value, " [120-770]" (95% interval) for a predicted one, or nothing. */
+function expectedMargin(rec: Recommendation): string {
+  const i = rec.expected.interval;
+  if (i && i.every(Number.isFinite)) return ` [${formatValue(i[0])}-${formatValue(i[1])}]`;
+  const rme = formatRme(rec.expected.rme);
+  return rme ? ` ${rme}` : "";
 }

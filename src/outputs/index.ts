@@ -14,6 +14,7 @@ import { join } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { UserInputError } from "../errors.js";
 import { buildResult } from "../tune/result.js";
+import { finalPredictor } from "../tune/final-model.js";
 import { JOURNAL_FILE, readJournal } from "../tune/journal.js";
 import { STUDY_FILE, type StudyContext } from "../tune/study-file.js";
 import type { TuneResult } from "../types.js";
@@ -182,6 +183,7 @@ export function loadResult(outDir: string): TuneResult {
     trials: records,
     infeasible: meta.infeasible,
     baseline: meta.baseline,
+    predict: finalPredictor({ hardware: meta.hardware, workload: meta.workload, params: meta.params, trials: records }),
     rankingSize: meta.rankingSize,
   });
   return meta.createdAt ? { ...result, createdAt: meta.createdAt } : result;

@@ -198,8 +198,40 @@ describe("a real llama run (fixtures/results/llama-tiny-2core)", () => {
     expect(countMatches(report, /\| timeout \|/g)).toBe(llama.trials.filter((t) => t.measurement.status === "timeout").length);
     expect(report).toContain(`${llama.infeasible.length} configurations were ruled out`);
     expect(report).toContain(llama.infeasible[0].reason);
-    // The predicted column shows the model's mean ± std for the best.
-    expect(report).toMatch(/\| 1 \| .* \| \d+ ± \d+ \|/);
+    // The predicted column shows the model's mean and its multiplicative 95% interval.
+    expect(report).toMatch(/\| 1 \| .* \| \d+ \[\d+(\.\d+)?-\d+\] \|/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("rebuilds predicted speedups from one model state: each is the ratio of that model's predictions", () => {
+    const result = loadResult(llamaFixture);
+    const base = result.baseline.predicted!.mean;
+    expect(result.ranking.length).toBe(8);
+    for (const r of result.ranking) expect(r.speedupPredicted).toBeCloseTo(r.predicted!.mean / base, 6);
+    // The recorded run's best measured 650x its baseline (an oversubscribed machine, see
+    // fixtures/results/README.md); its stored per-trial predictions said 1.12x, rows below it 2.5-5.2x.
+    expect(result.best!.speedupPredicted).toBeGreaterThan(10);
+    expect(result.best!.config).toEqual({ workers: 1, threads: 1, sequences: 8, quant: "q4_0" });
+  });
+
+  it("prints no interval through zero, no margin over 100% as a ±, and speedups to 2-3 digits", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "paratune-out-"));
+    cpSync(llamaFixture, dir, { recursive: true });
+    await rebuildReport(dir);
+    const report = readFileSync(join(dir, "report.md"), "utf8");
+    // Every ± printed is at most 100%.
+    for (const m of report.matchAll(/±(\d+(\.\d+)?)%/g)) expect(Number(m[1])).toBeLessThanOrEqual(100);
+    expect(report).not.toMatch(/\d ± \d/);
+    expect(report).toMatch(/2\.46 tok\/s \(not measured precisely\)/);
+    // Interval bounds are positive and ordered around the value.
+    for (const m of report.matchAll(/(\d+(?:\.\d+)?) \[(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)\]/g)) {
+      const [v, lo, hi] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      expect(lo).toBeGreaterThan(0);
+      expect(lo).toBeLessThanOrEqual(v);
+      expect(hi).toBeGreaterThanOrEqual(v);
+    }
+    expect(report).toMatch(/Speedup: \*\*650x \[\d+-\d+x\]\*\*/);
+    expect(report).not.toMatch(/\d{2,}\.\d+x/);
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -6,6 +6,7 @@ import type { Config, ParamValue, Prediction, TrialRecord, TuneResult } from "..
 import { configKey } from "../space.js";
 import { highestFidelityTrials } from "../trials.js";
 import { commandVariables, type CommandVariables } from "../workloads/command-variables.js";
+import { separation, summaryFromMargin } from "../separation.js";
 
 /** Where an answer came from: a past tuning of this machine and model, a fresh one, or the models alone. */
 export type RecommendationSource = "store" | "tuned" | "predicted";
@@ -28,11 +29,17 @@ export interface Recommendation {
   config: Config;
   baseline: Config;
   objective: Objective;
-  /** The recommendation's objective in the metric's own units (tok/s, ms, ...). */
-  expected: { value: number | null; rme: number | null; unit: string; basis: "measured" | "predicted" };
+  /**
+   * The recommendation's objective in the metric's own units (tok/s, ms, ...). A measured value
+   * has its relative 95% margin of error (null when the metric has none); a predicted one its
+   * 95% interval (models/interval.ts) instead.
+   */
+  expected: { value: number | null; rme: number | null; interval?: [number, number] | null; unit: string; basis: "measured" | "predicted" };
   baselineValue: number | null;
   /** Expected speedup over the baseline (>1 is better, for either direction). */
   speedup: number | null;
+  /** Its 95% interval: both margins of error and the run-to-run drift (src/tune/separation.ts); null when not known. */
+  speedupInterval?: [number, number] | null;
   effects: Record<string, SettingEffect>;
   confidence: { level: "high" | "medium" | "low"; reason: string };
   /** The model file to load for the recommended quantization (llama workload). */
@@ -146,6 +153,7 @@ export function recommendationFromResult(result: TuneResult, source: "store" | "
   const bestMeasured = best?.measured ?? result.baseline.measured;
   const baselineValue = result.baseline.measured?.mean ?? null;
   const speedup = best?.speedupMeasured ?? (bestMeasured && baselineValue != null ? speedupOf(bestMeasured.mean, baselineValue, objective.direction) : null);
+  const speedupInterval = !best || !result.baseline.measured ? null : configKey(best.config) === configKey(result.baseline.config) ? ([1, 1] as [number, number]) : ratioInterval(best.measured!, result.baseline.measured, objective);
   const ok = result.trials.filter((t) => t.measurement.status === "ok").length;
   const when = result.createdAt.slice(0, 16).replace("T", " ");
   let note =
@@ -163,6 +171,7 @@ export function recommendationFromResult(result: TuneResult, source: "store" | "
     expected: { value: bestMeasured?.mean ?? null, rme: bestMeasured?.rme ?? null, unit: metricUnit(objective.metric), basis: "measured" },
     baselineValue,
     speedup,
+    speedupInterval,
     effects: settingEffects(config, result.baseline.config, measured, objective),
     confidence: result.confidence,
     modelPath: modelPathFor(result, config),
@@ -174,8 +183,42 @@ export function recommendationFromResult(result: TuneResult, source: "store" | "
   };
 }
 
+/** The 95% interval of a measured speedup; null when a side has no margin of error. */
+function ratioInterval(a: MeasuredValue, b: MeasuredValue, objective: Objective): [number, number] | null {
+  const summary = (m: MeasuredValue) => summaryFromMargin(m.mean, m.rme, m.samples.length);
+  const s = separation(summary(a), summary(b), { direction: objective.direction });
+  return s ? s.interval : null;
+}
+
+type MeasuredValue = NonNullable<TuneResult["baseline"]["measured"]>;
+
+/**
+ * A speedup to 2-3 significant digits ("1.12x", "12x", "650x"): the margins behind it are
+ * percents at best, so more digits would claim a precision nobody measured.
+ */
 export function formatSpeedup(s: number | null | undefined): string {
-  return s == null || !Number.isFinite(s) ? "-" : `${s.toFixed(2)}x`;
+  if (s == null || !Number.isFinite(s)) return "-";
+  return `${formatRatio(s)}x`;
+}
+
+function formatRatio(s: number): string {
+  if (s < 10) return s.toFixed(2);
+  if (s < 100) return s.toFixed(0);
+  return String(Number(s.toPrecision(3)));
+}
+
+/** A speedup with its 95% interval: "650x [120-3600x]". */
+export function formatSpeedupInterval(s: number | null | undefined, interval: [number, number] | null | undefined): string {
+  if (s == null || !Number.isFinite(s)) return "-";
+  if (!interval || !interval.every(Number.isFinite) || interval[0] === interval[1]) return formatSpeedup(s);
+  return `${formatSpeedup(s)} [${formatRatio(interval[0])}-${formatRatio(interval[1])}x]`;
+}
+
+/** A value with its multiplicative 95% interval, "304 [120-770]"; the value alone without one. */
+export function formatWithInterval(v: number | null | undefined, interval: [number, number] | null | undefined): string {
+  if (v == null || !Number.isFinite(v)) return "-";
+  if (!interval || !interval.every(Number.isFinite)) return formatValue(v);
+  return `${formatValue(v)} [${formatValue(interval[0])}-${formatValue(interval[1])}]`;
 }
 
 export function formatValue(v: number | null | undefined): string {
@@ -184,6 +227,11 @@ export function formatValue(v: number | null | undefined): string {
   return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
+/**
+ * A relative 95% margin of error, "±18.6%". Over 100% the symmetric interval would reach below
+ * zero, which a throughput or a latency cannot: such a value was not measured precisely.
+ */
 export function formatRme(rme: number | null | undefined): string {
-  return rme == null || !Number.isFinite(rme) ? "" : `±${(rme * 100).toFixed(1)}%`;
+  if (rme == null || !Number.isFinite(rme)) return "";
+  return rme > 1 ? "(not measured precisely)" : `±${(rme * 100).toFixed(1)}%`;
 }

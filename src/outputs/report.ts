@@ -7,7 +7,8 @@ import type { Config, Param, RankedConfig, TuneResult } from "../types.js";
 import { describeConfig, formatBytes, formatDuration } from "../format.js";
 import { failureLine } from "../errors.js";
 import type { Chart } from "./charts.js";
-import { formatRme, formatSpeedup, formatValue, type Recommendation } from "./recommendation.js";
+import { predictionInterval } from "../../models/interval.js";
+import { formatRme, formatSpeedup, formatSpeedupInterval, formatValue, formatWithInterval, type Recommendation } from "./recommendation.js";
 import { highestFidelityOf } from "../trials.js";
 import { scalingAnalysis } from "./scaling.js";
 
@@ -65,7 +66,7 @@ function rankingRow(result: TuneResult, r: RankedConfig, i: number | string): st
     ...paramCells(result.params, r.config),
     formatValue(r.measured?.mean),
     formatRme(r.measured?.rme) || "-",
-    r.predicted ? `${formatValue(r.predicted.mean)} ± ${formatValue(r.predicted.std)}` : "-",
+    r.predicted ? formatWithInterval(r.predicted.mean, predictionInterval(r.predicted)) : "-",
     formatSpeedup(r.speedupMeasured),
     formatSpeedup(r.speedupPredicted),
     fidelity >= 1 ? "full" : fidelity > 0 ? fidelity.toFixed(2) : "-",
@@ -165,8 +166,8 @@ function recommendationSection(result: TuneResult, rec: Recommendation, options:
   const withRme = (v: number | null | undefined, rme: number | null | undefined) => [`${formatValue(v)}${unit}`, formatRme(rme)].filter(Boolean).join(" ");
   out.push(
     `- ${obj.metric}: ${withRme(rec.expected.value, rec.expected.rme)} ` +
-      (formatRme(rec.expected.rme) ? "(mean of the timed repetitions, 95% margin of error)" : "(one sample: no margin of error)"),
-    `- Speedup: **${formatSpeedup(rec.speedup)}** over the baseline ${describeConfig(rec.baseline)}` +
+      (formatRme(rec.expected.rme) ? "(mean of the timed repetitions, 95% margin of error)" : `(one number per trial: ${obj.metric} has no margin of error here)`),
+    `- Speedup: **${formatSpeedupInterval(rec.speedup, rec.speedupInterval)}** over the baseline ${describeConfig(rec.baseline)}` +
       (rec.baselineValue != null ? ` (${withRme(rec.baselineValue, result.baseline.measured?.rme)})` : " (baseline not measured)"),
     `- Confidence: **${rec.confidence.level}**: ${rec.confidence.reason}`,
   );
@@ -195,7 +196,10 @@ function rankingSection(result: TuneResult): string[] {
     mdTable(header, rows),
     "",
     "Measured: mean of the timed repetitions at the highest fidelity the configuration reached, with its relative margin of error at 95% confidence. " +
-      "Configurations measured at full fidelity rank above those seen only in a short trial. Predicted: the performance model's mean ± standard deviation.",
+      "Configurations measured at full fidelity rank above those seen only in a short trial. " +
+      "Predicted: the performance model calibrated on all of this run's trials, its mean and 95% interval [low-high] (log-normal: errors are multiplicative); " +
+      "the predicted speedup is the ratio of that one model's predictions for the configuration and for the baseline. " +
+      "A speedup in brackets is its 95% interval, counting both margins of error and the run-to-run drift.",
     "",
   ];
 }

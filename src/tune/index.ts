@@ -22,6 +22,7 @@ import { bestOf, runStudy, type StudyOutcome } from "./study.js";
 import { FinalRace } from "./race.js";
 import { commandSetup, llamaSetup } from "./setup.js";
 import { DEFINING_KEYS, pickDefinition, type StudyDefinition } from "./definition.js";
+import { finalPredictor } from "./final-model.js";
 import { describeConfig } from "../format.js";
 
 export { buildLlamaSpace, llamaBaseline, memoryNeed, usableCores, usableMemoryBytes } from "./space-builder.js";
@@ -200,7 +201,7 @@ export async function runTuning(options: TuneOptions = {}): Promise<TuneRun> {
       race: outcome.race,
       growth: setup.growth ? { events: outcome.growth, ends: setup.growth.ends(outcome.space, outcome.trials) } : undefined,
       baseline: setup.baseline,
-      predict: setup.predictPrior,
+      predict: finalPredictor({ hardware, workload: setup.description, params: outcome.space.params, trials: outcome.trials }),
     });
     progress.setPhase("writing the results");
     const files = [join(outDir, JOURNAL_FILE), join(outDir, RESULT_FILE)];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Config, TrialRecord } from "../types.js";
-import { confidenceOf, rankTrials, speedup } from "./result.js";
+import type { Config, HardwareProfile, TrialRecord } from "../types.js";
+import { buildResult, confidenceOf, rankTrials, speedup, type ResultInput } from "./result.js";
 
 let nextId = 0;
 function trial(config: Config, fidelity: number, value: number | null, rme = 0.02): TrialRecord {
@@ -41,27 +41,107 @@ describe("speedup", () => {
 
 describe("confidenceOf", () => {
   const base = trial({ w: 1 }, 1, 100);
-  it("is high when the best leads by more than both margins of error and the run-to-run drift", () => {
-    const c = confidenceOf([trial({ w: 2 }, 1, 150, 0.02), trial({ w: 4 }, 1, 120, 0.03), base], base);
+  /** A full trial with three repetitions whose 95% margin of error is `rme`. */
+  const full = (w: number, value: number, rme: number) => {
+    const t = trial({ w }, 1, value, rme);
+    t.measurement.samples = [value, value, value];
+    return t;
+  };
+  const objective = { metric: "decodeTps", direction: "maximize" as const };
+
+  it("is high when the lead's 95% interval clears both margins and the drift, and the best is precise", () => {
+    const c = confidenceOf([full(2, 150, 0.02), full(4, 100, 0.03), base], base, objective);
     expect(c.level).toBe("high");
-    expect(c.reason).toMatch(/leads the runner-up by 25\.0%/);
-    expect(c.reason).toMatch(/~10\.0% run-to-run drift/);
+    expect(c.reason).toMatch(/^the best leads the runner-up by 50\.0% \(95% interval \+\d+\.\d% to \+\d+\.\d%, counting both margins of error and ~10\.0% run-to-run drift\): clearly ahead; the best's own value is known to ±2\.0%$/);
   });
-  it("is not high when the lead clears the margins of error but not the drift", () => {
-    // 12% ahead with margins of 2% and 3%: within what a second run minutes later may read.
-    const c = confidenceOf([trial({ w: 2 }, 1, 112, 0.02), trial({ w: 4 }, 1, 100, 0.03), base], base);
+
+  it("separates the lead from the best's precision: a 149% lead with a ±30% margin is clearly ahead, not 'within noise'", () => {
+    // The case a 1-minute tune printed as "low ... the top two are within noise of each other".
+    const c = confidenceOf([full(2, 248.8, 0.301), full(4, 100, 0.039), base], base, objective);
+    expect(c.reason).toMatch(/^the best is 2\.49x better than the runner-up \(95% interval 1\.\d\dx to 3\.\d\dx, counting both margins of error and ~10\.0% run-to-run drift\): clearly ahead/);
+    expect(c.reason).toMatch(/the best's own value is known only roughly \(±30\.1%\)/);
+    expect(c.reason).not.toMatch(/within noise/);
     expect(c.level).toBe("medium");
-    expect(confidenceOf([trial({ w: 2 }, 1, 105, 0.02), trial({ w: 4 }, 1, 100, 0.03), base], base).level).toBe("low");
+    // A 10x lead with a ±16% margin: clearly ahead, and precise enough to be high.
+    const ten = confidenceOf([full(2, 1000, 0.16), full(4, 100, 0.05), base], base, objective);
+    expect(ten.reason).toMatch(/is 10x better than the runner-up .*clearly ahead/);
+    expect(ten.reason).not.toMatch(/within noise/);
+    expect(ten.level).toBe("medium");
+    expect(confidenceOf([full(2, 1000, 0.12), full(4, 100, 0.05), base], base, objective).level).toBe("high");
   });
+
+  it("says a lead of more than one standard error but inside the 95% interval is not certain", () => {
+    // 20% ahead with margins of 2% and 3%: inside what a second run minutes later may read.
+    const c = confidenceOf([full(2, 120, 0.02), full(4, 100, 0.03), base], base, objective);
+    expect(c.level).toBe("medium");
+    expect(c.reason).toMatch(/leads the runner-up by 20\.0%, but the lead is not certain \(95% interval -\d+\.\d% to \+\d+\.\d%.*\): a second run could pick the runner-up/);
+  });
+
   it("is low when the top two are within noise", () => {
-    expect(confidenceOf([trial({ w: 2 }, 1, 101, 0.04), trial({ w: 4 }, 1, 100, 0.04)], base).level).toBe("low");
+    const c = confidenceOf([full(2, 105, 0.02), full(4, 100, 0.03), base], base, objective);
+    expect(c.level).toBe("low");
+    expect(c.reason).toMatch(/leads the runner-up by 5\.0% .*: the top two are within noise of each other/);
   });
+
+  it("says when a value was not measured precisely, and never calls that high", () => {
+    const c = confidenceOf([full(2, 1000, 1.64), full(4, 100, 0.03), base], base, objective);
+    expect(c.reason).toMatch(/the best's own value was not measured precisely \(±164%\)/);
+    expect(c.level).not.toBe("high");
+  });
+
+  it("compares a metric without margins (latency) on the drift alone, and says so", () => {
+    const latency = { metric: "requestLatencyMs", direction: "minimize" as const };
+    const t = (w: number, ms: number) => ({ ...full(w, -ms, 0.01) });
+    // The measurements' margins describe decode throughput (primary decodeTps), not the latency.
+    const c = confidenceOf([t(2, 100), t(4, 200), t(1, 210)], undefined, latency);
+    expect(c.reason).toMatch(/is 2\.00x better than the runner-up .*counting ~10\.0% run-to-run drift only: requestLatencyMs has no margin of error of its own\): clearly ahead/);
+    expect(c.reason).toMatch(/the best's own value has no margin of error/);
+    expect(c.level).toBe("medium");
+  });
+
   it("is low when a short trial beat the recommended configuration", () => {
     const c = confidenceOf([trial({ w: 2 }, 1, 150), trial({ w: 4 }, 1, 120), trial({ w: 8 }, 0.25, 300)], base);
     expect(c.level).toBe("low");
     expect(c.reason).toMatch(/short trial did 100\.0% better/);
   });
+
   it("is low with nothing measured", () => {
     expect(confidenceOf([], undefined)).toEqual({ level: "low", reason: "no configuration completed a trial" });
+  });
+});
+
+describe("buildResult's predictions", () => {
+  it("come from the one model state given, for every row and the baseline, never from the trials' stored predictions", () => {
+    // Each trial stored what the model said before it ran: the baseline's from the uncalibrated
+    // prior (10), the best's from a model calibrated on many trials (90). Their ratio (9x) mixes
+    // two states of the model; the final model says 100 and 40.
+    const base = trial({ w: 1 }, 1, 40);
+    base.prediction = { mean: 10, std: 2, source: "roofline" };
+    const best = trial({ w: 2 }, 1, 110);
+    best.prediction = { mean: 90, std: 9, source: "roofline calibrated on 5 trials" };
+    const finalModel = (c: Config) => ({ mean: c.w === 2 ? 100 : 40, std: 5, source: "final" });
+    const input: ResultInput = {
+      tuner: "grid",
+      budgetMs: 1000,
+      elapsedMs: 1000,
+      ended: "budget",
+      hardware: { fingerprint: "x" } as HardwareProfile,
+      workload: { kind: "command", objective: { metric: "value", direction: "maximize" }, settings: {} },
+      params: [{ name: "w", kind: "ordinal", values: [1, 2] }],
+      trials: [base, best],
+      infeasible: [],
+      baseline: { w: 1 },
+      predict: finalModel,
+    };
+    const r = buildResult(input);
+    expect(r.best!.predicted).toEqual({ mean: 100, std: 5, source: "final" });
+    expect(r.best!.speedupPredicted).toBeCloseTo(2.5, 10);
+    expect(r.baseline.predicted!.mean).toBe(40);
+    expect(r.baseline.speedupPredicted).toBe(1);
+    expect(r.best!.speedupMeasured).toBeCloseTo(2.75, 10);
+    // Without a model there is no prediction at all, rather than a ratio of two stored ones.
+    const none = buildResult({ ...input, predict: undefined });
+    expect(none.best!.predicted).toBeNull();
+    expect(none.best!.speedupPredicted).toBeNull();
   });
 });

@@ -7,12 +7,19 @@ import { highestFidelityOf, highestFidelityTrials } from "../trials.js";
 import type { Config, Prediction, RankedConfig, TrialRecord, TuneResult } from "../types.js";
 import { FinalRace, raceConfidence, raceFromTrials, type RaceOutcome } from "./race.js";
 import type { GrowthEvent, RangeEnd } from "./space-growth.js";
+import { confidenceOf, marginOf } from "./confidence.js";
+
+export { confidenceOf } from "./confidence.js";
+export { RUN_TO_RUN_DRIFT } from "../separation.js";
 
 /** What the study knows when it ends; the rest of a TuneResult is derived from it. */
 export interface ResultInput
   extends Pick<TuneResult, "tuner" | "budgetMs" | "elapsedMs" | "ended" | "hardware" | "workload" | "params" | "trials" | "infeasible"> {
   baseline: Config;
-  /** Prediction of the objective (larger is better) for any configuration, when a model exists. */
+  /**
+   * Prediction of the objective (larger is better) for any configuration, when a model exists:
+   * the model calibrated on all of the run's trials (finalPredictor), for every row and the baseline.
+   */
   predict?: (config: Config) => Prediction | null;
   /** How many configurations the ranking lists. */
   rankingSize?: number;
@@ -38,15 +45,17 @@ export function buildResult(input: ResultInput): TuneResult {
   const ranked = rankTrials(input.trials);
   const baselineTrial = highestFidelityOf(input.trials, input.baseline, (t) => t.value !== null)[0];
 
-  const predictionOf = (t: TrialRecord | undefined, config: Config): Prediction | null =>
-    t?.prediction ?? input.predict?.(config) ?? null;
-  const basePrediction = predictionOf(baselineTrial, input.baseline);
+  // Every prediction of the result, the baseline's included, from the one model state given:
+  // never a trial's stored prediction, which each came from the model as it stood before that
+  // trial, so that a ratio of two of them would mix two states of the model.
+  const predictionOf = (config: Config): Prediction | null => input.predict?.(config) ?? null;
+  const basePrediction = predictionOf(input.baseline);
 
   const rank = (t: TrialRecord): RankedConfig => {
-    const predicted = predictionOf(t, t.config);
+    const predicted = predictionOf(t.config);
     return {
       config: t.config,
-      measured: measuredOf(t, direction),
+      measured: measuredOf(t, input.workload.objective),
       predicted: predicted ? inMetricUnits(predicted, direction) : null,
       speedupMeasured: speedup(t.value, baselineTrial?.value ?? null, direction),
       speedupPredicted: speedup(predicted?.mean ?? null, basePrediction?.mean ?? null, direction),
@@ -84,7 +93,7 @@ export function buildResult(input: ResultInput): TuneResult {
     best,
     runnerUp,
     ranking,
-    confidence: raced.confidence ?? confidenceOf(ranked, baselineTrial),
+    confidence: raced.confidence ?? confidenceOf(ranked, baselineTrial, input.workload.objective),
     ...(race ? { race: raceReport(race, direction) } : {}),
     ...(input.growth ? { growth: input.growth } : {}),
   };
@@ -127,9 +136,12 @@ function raceReport(race: RaceOutcome, direction: "maximize" | "minimize"): NonN
   };
 }
 
-function measuredOf(t: TrialRecord, direction: "maximize" | "minimize"): RankedConfig["measured"] {
+/** A trial's objective in its own units, with the margin and samples only when they describe it. */
+function measuredOf(t: TrialRecord, objective: TuneResult["workload"]["objective"]): RankedConfig["measured"] {
   if (t.value === null) return null;
-  return { mean: direction === "minimize" ? -t.value : t.value, rme: t.measurement.rme, samples: t.measurement.samples };
+  const mean = objective.direction === "minimize" ? -t.value : t.value;
+  const rme = marginOf(t, objective);
+  return { mean, rme, samples: t.measurement.primary === objective.metric ? t.measurement.samples : [mean] };
 }
 
 /** Predictions are kept larger-is-better like values; the report wants the metric's own units. */
@@ -147,47 +159,3 @@ export function speedup(value: number | null, baseline: number | null, direction
   return direction === "minimize" ? 1 / r : r;
 }
 
-/**
- * How far two measurements of one configuration, minutes apart, differ beyond what the trials'
- * own margins of error show: on an idle 16-core Xeon, five re-measurements of 18 configurations
- * read 0.083-0.185 apart (mean |log ratio|; their 4-repetition margins predicted about 0.05),
- * whole landscapes recorded again on other machines of that kind 0.085-0.149, and the gap barely
- * depended on the trials' margins (docs/measurements/).
- * The trials of a tuning run are minutes apart, so a lead must clear this too.
- */
-export const RUN_TO_RUN_DRIFT = 0.1;
-
-/**
- * Confidence in words. "High" needs the best measured at full fidelity with a small margin of
- * error, and a lead over the runner-up larger than both margins and the run-to-run drift
- * together: then repeating the run would very likely pick the same configuration.
- */
-export function confidenceOf(ranked: TrialRecord[], baseline: TrialRecord | undefined): TuneResult["confidence"] {
-  const [best, runnerUp] = ranked;
-  if (!best) return { level: "low", reason: "no configuration completed a trial" };
-  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-  const rme = finiteOr(best.measurement.rme, 1);
-  if (best.fidelity < 1) {
-    return { level: "low", reason: `the best configuration was only measured in a short trial (fidelity ${best.fidelity.toFixed(2)}); give a longer budget` };
-  }
-  if (!runnerUp) {
-    const vsBase = baseline && baseline !== best ? "" : "; only the baseline was measured";
-    return { level: rme < 0.05 && vsBase === "" ? "medium" : "low", reason: `one configuration measured at full fidelity (±${pct(rme)})${vsBase}` };
-  }
-  const promising = ranked.find((t) => t.fidelity < best.fidelity && t.value! > best.value!);
-  if (promising) {
-    const by = pct((promising.value! - best.value!) / Math.abs(best.value!));
-    return { level: "low", reason: `a configuration measured only in a short trial did ${by} better; resume with more budget to measure it fully` };
-  }
-  const rmeRunner = finiteOr(runnerUp.measurement.rme, 1);
-  const margin = (best.value! - runnerUp.value!) / Math.abs(runnerUp.value!);
-  const noise = rme + (runnerUp.fidelity < 1 ? Math.max(rmeRunner, 0.1) : rmeRunner) + RUN_TO_RUN_DRIFT;
-  const lead = `leads the runner-up by ${pct(margin)}; margins of error ±${pct(rme)} and ±${pct(rmeRunner)}${runnerUp.fidelity < 1 ? " (runner-up from a short trial)" : ""}, plus ~${pct(RUN_TO_RUN_DRIFT)} run-to-run drift`;
-  if (rme <= 0.05 && margin > noise) return { level: "high", reason: `the best ${lead}` };
-  if (rme <= 0.15 && margin > noise / 2) return { level: "medium", reason: `the best ${lead}` };
-  return { level: "low", reason: `the best ${lead}: the top two are within noise of each other` };
-}
-
-function finiteOr(x: number, fallback: number): number {
-  return Number.isFinite(x) ? x : fallback;
-}

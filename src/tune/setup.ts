@@ -29,8 +29,6 @@ export interface Setup {
   priorMean?: (config: Config) => number;
   /** Prediction stored with each trial, from the model calibrated on the trials before it. */
   predictBefore?: (config: Config) => Prediction | null;
-  /** Prediction from the uncalibrated model: the predicted speedups of the result. */
-  predictPrior?: (config: Config) => Prediction | null;
   learn?: (trials: TrialRecord[]) => void;
   /** Relative work of a configuration's trial, for judging its duration. */
   work?: (config: Config) => number;
@@ -140,7 +138,6 @@ export async function llamaSetup(
     const contextTokens = promptTokens + genTokens / 2;
     const prior = new RooflineModel({ hardware, models: infos, contextTokens });
     setup.priorMean = (c) => prior.predict(c).mean;
-    setup.predictPrior = (c) => safePredict(prior, c);
     learnWith(setup, createPerformanceModel({ hardware, models: infos, space, contextTokens }));
   }
   return setup;

@@ -51,11 +51,15 @@ describe("tune() on a tiny synthetic model", () => {
     // The result says what the trials ran under, the workers' libuv pool included.
     expect(onDisk.workload.settings).toMatchObject({ promptTokens: expect.any(Number), threadPoolSize: 1 });
 
-    // Predictions come from the roofline; speedups against the measured baseline.
+    // Each trial stored the model's prediction before it ran; the result's predictions all come
+    // from the model calibrated on every trial, so a predicted speedup is a ratio of two of them.
     expect(r.trials.every((t) => t.prediction?.source !== undefined)).toBe(true);
     expect(r.best).not.toBeNull();
-    expect(r.best!.speedupMeasured).toBeGreaterThan(0);
-    expect(r.best!.speedupPredicted).toBeGreaterThan(0);
+    const bestTrial = r.trials.filter((t) => configKey(t.config) === configKey(r.best!.config) && t.fidelity === 1).at(-1)!;
+    expect(r.best!.measured!.mean).toBe(bestTrial.value);
+    expect(r.best!.speedupMeasured).toBeCloseTo(bestTrial.value! / r.baseline.measured!.mean, 10);
+    expect(r.best!.speedupPredicted).toBeCloseTo(r.best!.predicted!.mean / r.baseline.predicted!.mean, 10);
+    expect(r.baseline.speedupPredicted).toBe(1);
   });
 
   it("refuses to overwrite a run, and says how to resume it", async () => {

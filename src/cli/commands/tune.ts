@@ -11,6 +11,7 @@ import { describePlan, readProfile } from "../plan-view.js";
 import { describeConfig, formatDuration, table } from "../../format.js";
 import { printJson } from "../format.js";
 import { collect, parseEnvFlags, parseParamFlags, parseSeed } from "../command-flags.js";
+import { formatRme, formatSpeedup } from "../../outputs/recommendation.js";
 
 interface TuneFlags {
   model?: string[];
@@ -181,11 +182,11 @@ export function noAnswer(result: TuneResult): string {
 
 function measuredText(r: RankedConfig | null): string {
   if (!r?.measured) return "-";
-  const rme = Number.isFinite(r.measured.rme) && r.measured.rme !== null ? ` ±${(r.measured.rme * 100).toFixed(1)}%` : "";
-  return `${r.measured.mean.toPrecision(4)}${rme}`;
+  const rme = formatRme(r.measured.rme);
+  return `${r.measured.mean.toPrecision(4)}${rme ? ` ${rme}` : ""}`;
 }
 
-const times = (s: number | null) => (s === null ? "-" : `${s.toFixed(2)}x`);
+const times = (s: number | null) => formatSpeedup(s);
 
 /** The human summary: how the run ended, the recommendation against the baseline, the files. */
 export function summary(result: TuneResult, outDir: string, files: string[]): string {
