@@ -24,7 +24,7 @@ export const LAYERS: { name: string; groups: string[] }[] = [
   },
   { name: "parts", groups: ["probes/", "src/workloads/", "models/", "tuners/", "src/store.ts", "src/synth.ts"] },
   { name: "study", groups: ["src/tune/", "src/replay.ts"] },
-  { name: "outputs", groups: ["src/outputs/", "src/tuning.ts", "src/recommend.ts", "src/recommend-command.ts"] },
+  { name: "outputs", groups: ["src/outputs/", "src/tuning.ts", "src/recommend.ts", "src/recommend-command.ts", "src/recommend-predict.ts"] },
   { name: "entry", groups: ["src/cli/", "src/index.ts"] },
 ];
 

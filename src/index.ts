@@ -13,7 +13,8 @@ export { CommandWorkload, type CommandWorkloadOptions } from "./workloads/comman
 export { parseDuration } from "./duration.js";
 export type { TuneOptions, TuneRun } from "./tune/index.js";
 export { tune, tuneRun, type TuneAndWriteOptions } from "./tuning.js";
-export { recommend, predictRecommendation, type RecommendOptions, type RecommendAnswer } from "./recommend.js";
+export { recommend, type RecommendOptions, type RecommendAnswer } from "./recommend.js";
+export { predictRecommendation } from "./recommend-predict.js";
 export { writeOutputs, rebuildReport, loadResult, envBlock, renderEnv, mergeEnv, writeEnvFile, loadEnvMap, ENV_STYLES, type EnvStyle, type EnvMap, type OutputOptions, type WrittenOutputs, type Recommendation } from "./outputs/index.js";
 export { saveToStore, lookupStore, listStore, storeKey, storeKeyOf, type StoreKey, type StoreEntry } from "./store.js";
 export { createPerformanceModel, AdaptiveModel, RooflineModel, rooflinePriorMean, UslModel, fitUsl, SurrogateModel, predictionInterval, predictedSpeedup, type PerformanceModelOptions } from "../models/index.js";

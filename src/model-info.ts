@@ -3,13 +3,19 @@
 import { createHash } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { GgufFileType, GgufInsights, readGgufFileInfo, type GgufFileInfo } from "node-llama-cpp";
+import type { GgufFileInfo, GgufInsights } from "node-llama-cpp";
 import { UserInputError } from "./errors.js";
 import type { ModelInfo } from "./types.js";
 
+// node-llama-cpp is imported on the first header read, not with this module: loading it costs
+// seconds, and recommend()'s store hit (which reaches this module through the model sources)
+// must not pay that.
+const nodeLlamaCpp = () => import("node-llama-cpp");
+
 /** llama.cpp's file type name in lower case ("q4_k_m"), from general.file_type. */
-export function fileTypeName(id: number | undefined): string {
+export async function fileTypeName(id: number | undefined): Promise<string> {
   if (id == null) return "unknown";
+  const { GgufFileType } = await nodeLlamaCpp();
   const name = (GgufFileType as unknown as Record<number, string>)[id];
   return name ? name.replace(/^(MOSTLY|ALL)_/, "").toLowerCase() : `ftype-${id}`;
 }
@@ -28,6 +34,7 @@ export async function readGgufHeader(
   }
   let info: GgufFileInfo;
   try {
+    const { readGgufFileInfo } = await nodeLlamaCpp();
     info = await readGgufFileInfo(path, { logWarnings: false, sourceType: "filesystem", spliceSplitFiles: false });
   } catch (err) {
     throw new UserInputError(
@@ -42,7 +49,7 @@ export async function readGgufHeader(
   }
   let insights: GgufInsights;
   try {
-    insights = await GgufInsights.from(info);
+    insights = await (await nodeLlamaCpp()).GgufInsights.from(info);
   } catch (err) {
     throw new UserInputError(`${path} is not a usable GGUF model (${(err as Error).message.split("\n")[0]})`, "pass a complete llama.cpp .gguf model file");
   }
@@ -94,7 +101,7 @@ export async function readModelInfo(path: string): Promise<ModelInfo> {
     path,
     name: general?.name ?? basename(path),
     architecture: String(general?.architecture ?? "unknown"),
-    quant: fileTypeName(num(general?.file_type)),
+    quant: await fileTypeName(num(general?.file_type)),
     fileBytes,
     weightBytes,
     parameterCount: insights.totalParameters,

@@ -108,6 +108,41 @@ describe("recommend()", () => {
     expect(notes.join("\n")).toMatch(/older paratune .*pool of 4/);
   });
 
+  it("answers --objective latency from a latency tuning stored by tune(), with the latency's own (absent) margin", async () => {
+    const { tuneRun } = await import("./tuning.js");
+    const { REQUEST_LATENCY } = await import("./tune/objective.js");
+    const { probe } = await import("../probes/index.js");
+    // As in tune.test.ts: one usable CPU, so that a two-thread trial on the shared 2-core
+    // machine does not stall at llama.cpp's barriers. The fingerprint is the machine's own.
+    const real = await probe({ bandwidth: false });
+    const hardware = { ...real, limits: { ...real.limits, cpus: 1, allowedCpus: real.limits.allowedCpus.slice(0, 1), cpuSource: "test: one CPU" } };
+    const run = await tuneRun({ ...model, objective: "latency", budgetMs: 30_000, outDir: join(root, "latency-run"), hardware });
+    expect(run.result.workload.objective).toEqual({ metric: REQUEST_LATENCY, direction: "minimize" });
+    expect(run.result.best).not.toBeNull();
+    const bestTrial = run.result.trials.filter((t) => JSON.stringify(t.config) === JSON.stringify(run.result.best!.config) && t.fidelity === 1).at(-1)!;
+
+    // Budget 0: a latency cannot be predicted, so only a store hit can answer.
+    const answer = await recommend({ ...model, objective: "latency", budgetMs: 0 });
+    const rec = answer.recommendation;
+    expect(rec.source).toBe("store");
+    expect(rec.objective).toEqual({ metric: REQUEST_LATENCY, direction: "minimize" });
+    expect(rec.config).toEqual(run.result.best!.config);
+    expect(rec.expected.value).toBe(bestTrial.measurement.metrics[REQUEST_LATENCY]);
+    expect(rec.expected.unit).toBe("ms");
+    // The trial's margin of error is decode throughput's: the latency has none of its own, and says so.
+    expect(rec.expected.rme).toBeNull();
+    expect(answer.envText).not.toMatch(/requestLatencyMs [\d.]+ ms ±/);
+    if (run.result.runnerUp) expect(rec.confidence.reason).toMatch(/requestLatencyMs has no margin of error of its own/);
+    const report = readFileSync(join(run.outDir, "report.md"), "utf8");
+    expect(report).toMatch(/- requestLatencyMs: [\d.]+ ms \(one number per trial: requestLatencyMs has no margin of error here\)/);
+
+    // And through the CLI, as a user would ask.
+    const bin = fileURLToPath(new URL("../bin/paratune.js", import.meta.url));
+    const cli = await execa(process.execPath, [bin, "recommend", "--shape", "tiny", "--quant", "q4_0", "--objective", "latency", "--budget", "0", "--json"], { env: { ...process.env }, reject: false });
+    expect(cli.exitCode, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout).source).toBe("store");
+  });
+
   it("only recommends configurations of the feasible space", async () => {
     const { buildLlamaSpace } = await import("./tune/space-builder.js");
     const { probe } = await import("../probes/index.js");

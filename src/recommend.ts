@@ -5,25 +5,19 @@
 // so a script can decide whether to trust it.
 
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { probe } from "../probes/index.js";
-import { RooflineModel } from "../models/roofline.js";
-import { predictionInterval } from "../models/interval.js";
 import { UserInputError } from "./errors.js";
-import { configKey, feasibleConfigs, infeasibility } from "./space.js";
 import { lookupStore, reportingProblems, saveToStore, storeKey, takeTurn, type StoreEntry, type StoreKey, type StoreOptions } from "./store.js";
-import { DEFAULT_QUANTS, DEFAULT_SHAPE } from "./tune/model-source.js";
-import { readModelInfo } from "./model-info.js";
-import { synthesize } from "./synth.js";
 import { cacheDir } from "./paths.js";
-import { buildLlamaSpace, llamaBaseline } from "./tune/space-builder.js";
+import { llamaObjective } from "./tune/objective.js";
+import { DEFAULT_QUANTS, DEFAULT_SHAPE, syntheticModelPath } from "./synth-path.js";
 import type { TuneOptions } from "./tune/index.js";
-import type { Config, HardwareProfile, ModelInfo, Prediction, TuneResult, WorkloadDescription } from "./types.js";
+import type { HardwareProfile, ModelInfo, TuneResult, WorkloadDescription } from "./types.js";
 import { envBlock, envRecord, renderEnv, writeEnvFile, type EnvMap, type EnvStyle } from "./outputs/env.js";
-import { tuneRun } from "./tuning.js";
-import { hardwareSummary, metricUnit, recommendationFromResult, speedupOf, type Recommendation, type SettingEffect } from "./outputs/recommendation.js";
+import { recommendationFromResult, type Recommendation } from "./outputs/recommendation.js";
 
 import { DEFAULT_RECOMMEND_BUDGET_MS, recommendCommand } from "./recommend-command.js";
 
@@ -105,6 +99,7 @@ async function cachedModelInfo(path: string): Promise<ModelInfo> {
   } catch {
     // not cached yet (or unreadable): read the header below.
   }
+  const { readModelInfo } = await import("./model-info.js");
   const info = await readModelInfo(path);
   try {
     mkdirSync(dirname(file), { recursive: true });
@@ -125,12 +120,23 @@ async function modelInfos(options: RecommendOptions, note: (s: string) => void):
   const quants = options.quants?.length ? options.quants : DEFAULT_QUANTS;
   if (!options.shape) note(`no model given: answering for a synthetic ${shape} model (${quants.join(", ")}); pass --model <file.gguf> for your own`);
   const out: ModelInfo[] = [];
-  for (const quant of quants) out.push(await cachedModelInfo((await synthesize({ shape, quant })).path));
+  for (const quant of quants) {
+    // A model synthesised before is found by its name; planning it again (to compare sizes)
+    // costs a store hit 50-200 ms. Whatever cannot be read is synthesised again.
+    const known = syntheticModelPath(shape, quant);
+    const info = known && existsSync(known) ? await cachedModelInfo(known).catch(() => null) : null;
+    if (info) {
+      out.push(info);
+      continue;
+    }
+    const { synthesize } = await import("./synth.js");
+    out.push(await cachedModelInfo((await synthesize({ shape, quant })).path));
+  }
   return out;
 }
 
 function objectiveOf(options: RecommendOptions): WorkloadDescription["objective"] {
-  return options.objective === "latency" ? { metric: "latencyP50Ms", direction: "minimize" } : { metric: "decodeTps", direction: "maximize" };
+  return llamaObjective(options.objective);
 }
 
 export async function recommend(asked: RecommendOptions = {}): Promise<RecommendAnswer> {
@@ -154,6 +160,7 @@ export async function recommend(asked: RecommendOptions = {}): Promise<Recommend
     // The roofline needs the bandwidth curve; probe() reuses a cached one, so only the first
     // answer on a machine pays for measuring it (a few seconds, no trial).
     const withBandwidth = q.hardware.bandwidth ? q.hardware : await probe({ bandwidth: true });
+    const { predictRecommendation } = await import("./recommend-predict.js");
     return answer(predictRecommendation(withBandwidth, q.infos, { ...options, promptTokens: q.promptTokens, genTokens: q.genTokens, objective: options.objective }), null);
   }
 
@@ -171,6 +178,8 @@ export async function recommend(asked: RecommendOptions = {}): Promise<Recommend
     const late = options.fresh ? null : reusable(lookupStore(q.key, options.store), note);
     if (late) return answer(storeAnswer(late.result, q.infos), null);
     const tunedAt = new Date().toISOString();
+    // Loaded only when a tuning runs: the study pulls in node-llama-cpp, the models and vega.
+    const { tuneRun } = await import("./tuning.js");
     const run = await tuneRun({ ...tuneOptionsOf(options, q, note), envStyle: options.envStyle, envMap: options.envMap });
     // tune() saves a result with a measured best to the store under the same key; save it here
     // only when it did not (a run where every trial failed is for the user to read, not to reuse).
@@ -200,7 +209,9 @@ async function llamaQuestion(options: RecommendOptions, note: (s: string) => voi
   const genTokens = options.genTokens ?? DEFAULT_GEN_TOKENS;
   // Identify the question first: machine fingerprint (no bandwidth measurement needed), model
   // identity (the GGUF header), workload and objective. That is all a store hit costs.
-  const hardware = options.hardware ?? (await probe({ bandwidth: false }));
+  // Without cache sizes or the GPU backend, which the fingerprint does not use: finding them can
+  // take seconds (systeminformation, node-llama-cpp).
+  const hardware = options.hardware ?? (await probe({ bandwidth: false, cacheSizes: false, llamaGpu: false }));
   const infos = await modelInfos(options, note);
   const description: WorkloadDescription = { kind: "llama", objective: objectiveOf(options), models: infos, settings: { promptTokens, genTokens } };
   return { budgetMs, promptTokens, genTokens, hardware, infos, key: storeKey(hardware.fingerprint, description) };
@@ -259,81 +270,4 @@ function tuneOptionsOf(options: RecommendOptions, q: LlamaQuestion, note: (s: st
  */
 export function predatesOnePoolThread(result: TuneResult): boolean {
   return result.workload.kind === "llama" && result.workload.settings.threadPoolSize === undefined;
-}
-
-interface PredictOptions extends RecommendOptions {
-  promptTokens: number;
-  genTokens: number;
-  objective: "throughput" | "latency" | undefined;
-}
-
-/**
- * The answer without a trial: the roofline's prediction over every feasible configuration of the
- * same search space tune() would explore. Configurations predicted within 1% of the best are
- * treated as equal and the one using the fewest workers and threads wins, because the roofline
- * saturates (once memory-bound, more threads predict the same) and spare cores are worth keeping.
- */
-export function predictRecommendation(hardware: HardwareProfile, models: ModelInfo[], options: PredictOptions): Recommendation {
-  if (options.objective === "latency") {
-    throw new UserInputError("with --budget 0 only throughput can be predicted: the models have no latency prediction", "give a budget (e.g. --budget 2m) to measure latency");
-  }
-  const objective = objectiveOf(options);
-  const space = buildLlamaSpace(hardware, models, {
-    contextPerSequence: options.promptTokens + options.genTokens + 8,
-    maxSequences: options.maxSequences,
-    batchSizes: options.batchSizes,
-    oversubscribe: options.oversubscribe,
-  });
-  const model = new RooflineModel({ hardware, models, contextTokens: options.promptTokens + options.genTokens / 2 });
-  const predicted = new Map<string, { config: Config; p: Prediction }>();
-  const predict = (config: Config): Prediction | null => {
-    const k = configKey(config);
-    const seen = predicted.get(k);
-    if (seen) return seen.p;
-    try {
-      const p = model.predict(config);
-      if (!Number.isFinite(p.mean) || p.mean <= 0) return null;
-      predicted.set(k, { config, p });
-      return p;
-    } catch {
-      return null;
-    }
-  };
-  const feasible = feasibleConfigs(space);
-  for (const c of feasible) predict(c);
-  const all = [...predicted.values()];
-  if (all.length === 0) throw new UserInputError("no configuration of this model fits this machine", "see `paratune tune` for the reasons (memory, cores)");
-  const top = Math.max(...all.map((x) => x.p.mean));
-  const cost = (c: Config) => Number(c.workers ?? 1) * Number(c.threads ?? 1) * 1000 + Number(c.sequences ?? 1);
-  const best = all.filter((x) => x.p.mean >= top * 0.99).sort((a, b) => cost(a.config) - cost(b.config))[0];
-  const baseline = llamaBaseline(space, hardware);
-  const base = predict(baseline);
-  const effects: Record<string, SettingEffect> = {};
-  for (const name of Object.keys(best.config)) {
-    const b = baseline[name] ?? best.config[name];
-    // A twin the constraints rule out (more threads than cores, say) is no comparison a user could make.
-    const twinConfig = { ...best.config, [name]: b };
-    const twin = b === best.config[name] ? best.p : infeasibility(space, twinConfig) ? null : predict(twinConfig);
-    effects[name] = { baseline: b, speedup: twin ? speedupOf(best.p.mean, twin.mean, objective.direction) : null };
-  }
-  const modelFor = models.find((m) => m.quant === best.config.quant) ?? models[0];
-  return {
-    source: "predicted",
-    config: best.config,
-    baseline,
-    objective,
-    expected: { value: best.p.mean, rme: null, interval: predictionInterval(best.p), unit: metricUnit(objective.metric), basis: "predicted" },
-    baselineValue: base?.mean ?? null,
-    speedup: base ? speedupOf(best.p.mean, base.mean, objective.direction) : null,
-    effects,
-    confidence: {
-      level: "low",
-      reason: `predicted by the ${model.name} model from the probe and the model file over ${feasible.length} feasible configurations; no trial ran, so nothing here is measured`,
-    },
-    modelPath: modelFor.path,
-    hardware: { fingerprint: hardware.fingerprint, summary: hardwareSummary({ hardware }) },
-    createdAt: new Date().toISOString(),
-    note: "Predicted from the performance model alone (budget 0): no trial ran. Give a budget to measure.",
-    trials: 0,
-  };
 }

@@ -12,7 +12,6 @@ import { shapeFromHfConfig } from "../fixtures/gguf/hf-config.js";
 import { PRESET_NAMES, presetShape, shapeProblem, type ModelShape } from "../fixtures/gguf/shapes.js";
 import { planModel, writeModel, type ModelPlan } from "../fixtures/gguf/synthetic-model.js";
 import { UserInputError } from "./errors.js";
-import { readGgufHeader } from "./model-info.js";
 import { cacheDir } from "./paths.js";
 
 export type { ModelShape } from "../fixtures/gguf/shapes.js";
@@ -60,6 +59,9 @@ export async function resolveShape(spec: string | ModelShape): Promise<ModelShap
   } else if (presetShape(spec)) {
     shape = presetShape(spec)!;
   } else if (/\.gguf$/i.test(spec) || (extname(spec).toLowerCase() !== ".json" && (await sizeOf(spec)) !== null)) {
+    // Loaded here only: node-llama-cpp's GGUF reader costs seconds to import, and a cached
+    // preset (what `recommend` asks for on every call) never needs it.
+    const { readGgufHeader } = await import("./model-info.js");
     const { info } = await readGgufHeader(spec);
     shape = shapeFromGgufInfo(info, basename(spec).replace(/\.gguf$/i, ""));
     if (typeof shape === "string") throw new UserInputError(`cannot copy the shape of ${spec}: ${shape}`);

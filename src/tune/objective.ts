@@ -8,6 +8,14 @@ import type { Measurement, Workload } from "../types.js";
 export const REQUEST_LATENCY = "requestLatencyMs";
 
 /**
+ * The objective of `--objective throughput|latency`, as tune() optimises it and as the store
+ * keys its result: recommend() must ask with the same one to find a past tuning.
+ */
+export function llamaObjective(kind: "throughput" | "latency" | undefined): { metric: string; direction: "maximize" | "minimize" } {
+  return kind === "latency" ? { metric: REQUEST_LATENCY, direction: "minimize" } : { metric: "decodeTps", direction: "maximize" };
+}
+
+/**
  * Median latency of a full-length request (prompt, then `genTokens` tokens). A short trial
  * generates fewer tokens, so its raw request latency would look better than a full trial's for
  * no reason; its decode part is scaled to the full length instead:
@@ -17,7 +25,7 @@ export const REQUEST_LATENCY = "requestLatencyMs";
 export function withRequestLatency(workload: Workload, genTokens: number, generatedAt: (level: number) => number): Workload {
   return {
     name: workload.name,
-    objective: { metric: REQUEST_LATENCY, direction: "minimize" },
+    objective: llamaObjective("latency"),
     async run(config, fidelity, signal) {
       const m = await workload.run(config, fidelity, signal);
       return addRequestLatency(m, genTokens, generatedAt(fidelity.level));
