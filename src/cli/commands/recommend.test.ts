@@ -28,7 +28,9 @@ describe("paratune recommend", () => {
     const answer = JSON.parse(r.stdout);
     expect(answer.source).toBe("predicted");
     expect(answer.confidence.level).toBe("low");
-    expect(answer.speedup).toBeGreaterThan(0);
+    expect(answer.speedup).toBe(answer.recommendation.speedup);
+    expect(answer.speedup).toBeCloseTo(answer.recommendation.expected.value / answer.recommendation.baselineValue, 10);
+    expect(answer.speedup).toBeGreaterThanOrEqual(0.99);
     expect(answer.env.PARALLEL_WORKERS).toBe(String(answer.config.workers));
   });
 
