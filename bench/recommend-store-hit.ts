@@ -29,7 +29,7 @@ async function phases(): Promise<void> {
   const { recommend } = await import("../src/recommend.js");
   const t1 = performance.now();
   const { probe } = await import("../probes/index.js");
-  await probe({ bandwidth: false });
+  await probe({ bandwidth: false, cacheSizes: false });
   const t2 = performance.now();
   const answer = await recommend({ shape: "tiny", quants: ["q4_0"], budgetMs: 0 });
   const t3 = performance.now();

@@ -117,8 +117,14 @@ export interface CpuProbe {
   l3TotalBytes: number | null;
 }
 
-/** Reads this machine's CPU. `fs` points at the kernel files (a fixture tree in tests). */
-export async function readCpu(fs: KernelFiles, arch: string = process.arch): Promise<CpuProbe> {
+/**
+ * Reads this machine's CPU. `fs` points at the kernel files (a fixture tree in tests). Without
+ * `cacheSizes`, L2/L3 sizes are left null where the kernel files do not give them, instead of
+ * asking lscpu and systeminformation (seconds on a busy VM that hides its cache folders): the
+ * machine's fingerprint does not use them.
+ */
+export async function readCpu(fs: KernelFiles, arch: string = process.arch, options: { cacheSizes?: boolean } = {}): Promise<CpuProbe> {
+  const wantCaches = options.cacheSizes !== false;
   const cpuinfo = parseCpuinfo(fs.read("/proc/cpuinfo") ?? "");
   let placements: CpuPlacement[] | null = readSysTopology(fs);
   let summary: Map<string, string> | null = null;
@@ -132,17 +138,17 @@ export async function readCpu(fs: KernelFiles, arch: string = process.arch): Pro
   let caches: CacheSizes | null = readSysCaches(fs, cpus);
   let model = cpuinfo.model;
   let vendor = cpuinfo.vendor;
-  if (process.platform === "linux" && (caches === null || model === null)) {
+  if (process.platform === "linux" && ((wantCaches && caches === null) || model === null)) {
     // Arm kernels print no model name and some VMs hide cache folders; lscpu knows both.
-    caches ??= parseLscpuCaches(lscpuSummary());
+    if (wantCaches) caches ??= parseLscpuCaches(lscpuSummary());
     model ??= lscpuSummary().get("Model name") ?? null;
     vendor ??= lscpuSummary().get("Vendor ID") ?? null;
   }
   let physical = topo?.physical ?? null;
-  if (caches === null || model === null || topo === null) {
+  if ((wantCaches && caches === null) || model === null || topo === null) {
     const si = await systeminformationCpu();
     if (si) {
-      caches ??= { l2Bytes: si.l2, l3Bytes: si.l3, l3Instances: 1 };
+      if (wantCaches) caches ??= { l2Bytes: si.l2, l3Bytes: si.l3, l3Instances: 1 };
       model ??= si.brand || null;
       vendor ??= si.vendor || null;
       physical ??= si.physical || null;

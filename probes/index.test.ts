@@ -21,6 +21,15 @@ describe("probe() on this machine", () => {
     expect(b.fingerprint).toBe(a.fingerprint);
   });
 
+  it("without cache sizes (a store look-up) gives the same fingerprint and CPU, and the sysfs caches where there are any", async () => {
+    const full = await probe();
+    const lite = await probe({ cacheSizes: false });
+    expect(lite.fingerprint).toBe(full.fingerprint);
+    expect({ ...lite.cpu, l2Bytes: null, l3Bytes: null }).toEqual({ ...full.cpu, l2Bytes: null, l3Bytes: null });
+    // Either the kernel files gave the sizes (the same as the full probe's) or they stay unknown.
+    for (const k of ["l2Bytes", "l3Bytes"] as const) expect([full.cpu[k], null]).toContain(lite.cpu[k]);
+  });
+
   it("no GPU is a normal answer; a missing nvidia-smi adds no warning", async () => {
     const p = await probe({ nvidiaSmi: join(dir(), "no-such-nvidia-smi") });
     expect(p.gpus).toEqual([]);

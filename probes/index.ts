@@ -40,6 +40,12 @@ export interface ProbeOptions {
   nvidiaSmi?: string;
   /** Ask node-llama-cpp which GPU backend it can load, when a GPU is found. Default true. */
   llamaGpu?: boolean;
+  /**
+   * Find the L2/L3 sizes where the kernel files lack them (lscpu, systeminformation: up to
+   * seconds). Default true; always with `bandwidth`, whose arrays must outgrow L3. The
+   * fingerprint does not use them, so a caller that only needs it (a store look-up) passes false.
+   */
+  cacheSizes?: boolean;
   /** Root of the kernel files (/proc, /sys); a fixture tree in tests. Default "/". */
   root?: string;
   /** Progress of the bandwidth measurement: thread counts done of total. */
@@ -60,7 +66,7 @@ export async function probe(options: ProbeOptions = {}): Promise<HardwareProfile
   // nvidia-smi is the slow part (hundreds of ms with the driver cold), so it runs while the
   // kernel files are read.
   const gpuProbe = nvidiaSmi === "" ? Promise.resolve({ gpus: [], links: [], warnings: [] }) : readGpus(nvidiaSmi);
-  const { info: cpu, l3TotalBytes } = await readCpu(fs);
+  const { info: cpu, l3TotalBytes } = await readCpu(fs, process.arch, { cacheSizes: options.bandwidth === true || options.cacheSizes !== false });
   const limits = readLimits(fs);
   const memory = readMemory(fs);
   const { gpus, links, warnings } = await gpuProbe;

@@ -6,7 +6,7 @@ import { getLlama, type Llama } from "node-llama-cpp";
 import { encodeHeader, kv } from "../fixtures/gguf/gguf-writer.js";
 import { UserInputError } from "./errors.js";
 import { readModelInfo } from "./model-info.js";
-import { SYNTH_QUANTS, synthesize } from "./synth.js";
+import { SYNTH_QUANTS, synthesize, syntheticModelPath } from "./synth.js";
 
 let dir: string;
 let llama: Llama;
@@ -56,6 +56,9 @@ describe("synthesize", () => {
     expect(b.reused).toBe(true);
     // 4 layers x 7 weights + token_embd + output are q4_0 except the output (q6_K); 9 norms are f32
     expect(b.tensorTypes).toEqual({ q4_0: 29, q6_K: 1, f32: 9 });
+    // Found without planning the model again (what recommend()'s store hit does).
+    expect(await syntheticModelPath("tiny", "Q4_0", dir)).toBe(a.path);
+    expect(await syntheticModelPath("tiny", "q8_0", dir)).not.toBe(a.path);
   });
 
   it("leaves no partial file when writing fails midway", async () => {

@@ -159,6 +159,17 @@ function countTypes(plan: ModelPlan): Record<string, number> {
   return counts;
 }
 
+/**
+ * Where synthesize() keeps (or would write) this model in the cache, without planning it: the
+ * name hashes the generator version, shape and quantization, and files land there only by an
+ * atomic rename, so a file at this path is that model, whole.
+ */
+export async function syntheticModelPath(shapeSpec: string | ModelShape, quant: string, outDir?: string): Promise<string> {
+  const ft = fileType(quant);
+  if (!ft) throw new UserInputError(`unknown quantization "${quant}"`, `supported: ${FILE_TYPE_NAMES.join(", ")}`);
+  return join(resolve(outDir ?? cacheDir("models")), cacheKey(await resolveShape(shapeSpec), ft.name));
+}
+
 export async function synthesize(options: SynthesizeOptions): Promise<SynthesizedModel> {
   const started = performance.now();
   const plan = await planSynthetic(options.shape, options.quant);

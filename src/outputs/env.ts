@@ -3,7 +3,7 @@
 // must leave the old file whole, so the merge is line-preserving and the write is atomic.
 
 import { readFileSync } from "node:fs";
-import { z } from "zod";
+import { createRequire } from "node:module";
 import { UserInputError } from "../errors.js";
 import { fileSystemError, writeFileAtomically } from "../atomic-file.js";
 import type { ParamValue } from "../types.js";
@@ -55,16 +55,26 @@ const STYLES: Record<EnvStyle, Partial<Record<Field, string[]>>> = {
   },
 };
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name: letters, digits and _, not starting with a digit");
-
 /** `--env-map` file: which variables to write each parameter (or `model`) to; null leaves one out. */
-export const EnvMapSchema = z
-  .object({
-    extends: z.enum(ENV_STYLES).optional(),
-    vars: z.record(z.string().min(1), z.union([envName, z.array(envName).min(1), z.null()])),
-  })
-  .strict();
-export type EnvMap = z.infer<typeof EnvMapSchema>;
+export interface EnvMap {
+  extends?: EnvStyle;
+  vars: Record<string, string | string[] | null>;
+}
+
+/**
+ * The zod schema of an EnvMap, built on first use: zod takes 60-150 ms to load on the 2-core VM,
+ * which every `paratune recommend` would pay while only `--env-map` needs it.
+ */
+function envMapSchema() {
+  const { z } = createRequire(import.meta.url)("zod") as typeof import("zod");
+  const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name: letters, digits and _, not starting with a digit");
+  return z
+    .object({
+      extends: z.enum(ENV_STYLES).optional(),
+      vars: z.record(z.string().min(1), z.union([envName, z.array(envName).min(1), z.null()])),
+    })
+    .strict();
+}
 
 export function parseEnvStyle(style: string): EnvStyle {
   if ((ENV_STYLES as readonly string[]).includes(style)) return style as EnvStyle;
@@ -85,7 +95,7 @@ export function loadEnvMap(path: string): EnvMap {
   } catch (err) {
     throw new UserInputError(`--env-map ${path} is not valid JSON: ${(err as Error).message}`, `example: {"extends": "generic", "vars": {"workers": "MY_WORKERS", "threads": ["OMP_NUM_THREADS"], "quant": null}}`);
   }
-  const parsed = EnvMapSchema.safeParse(json);
+  const parsed = envMapSchema().safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length ? issue.path.join(".") : "(top level)";
