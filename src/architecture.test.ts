@@ -22,7 +22,7 @@ export const LAYERS: { name: string; groups: string[] }[] = [
       "src/space.ts", "src/statistics.ts", "src/separation.ts", "src/duration.ts", "src/trials.ts", "src/landscape.ts", "src/landscape-context.ts", "src/model-info.ts", "fixtures/gguf/",
     ],
   },
-  { name: "parts", groups: ["probes/", "src/workloads/", "models/", "tuners/", "src/store.ts", "src/synth.ts"] },
+  { name: "parts", groups: ["probes/", "src/workloads/", "models/", "tuners/", "src/store.ts", "src/synth.ts", "src/synth-path.ts"] },
   { name: "study", groups: ["src/tune/", "src/replay.ts"] },
   { name: "outputs", groups: ["src/outputs/", "src/tuning.ts", "src/recommend.ts", "src/recommend-command.ts", "src/recommend-predict.ts"] },
   { name: "entry", groups: ["src/cli/", "src/index.ts"] },

@@ -6,7 +6,8 @@ import { getLlama, type Llama } from "node-llama-cpp";
 import { encodeHeader, kv } from "../fixtures/gguf/gguf-writer.js";
 import { UserInputError } from "./errors.js";
 import { readModelInfo } from "./model-info.js";
-import { SYNTH_QUANTS, synthesize, syntheticModelPath } from "./synth.js";
+import { SYNTH_QUANTS, synthesize } from "./synth.js";
+import { syntheticModelPath } from "./synth-path.js";
 
 let dir: string;
 let llama: Llama;
@@ -57,8 +58,9 @@ describe("synthesize", () => {
     // 4 layers x 7 weights + token_embd + output are q4_0 except the output (q6_K); 9 norms are f32
     expect(b.tensorTypes).toEqual({ q4_0: 29, q6_K: 1, f32: 9 });
     // Found without planning the model again (what recommend()'s store hit does).
-    expect(await syntheticModelPath("tiny", "Q4_0", dir)).toBe(a.path);
-    expect(await syntheticModelPath("tiny", "q8_0", dir)).not.toBe(a.path);
+    expect(syntheticModelPath("tiny", "Q4_0", dir)).toBe(a.path);
+    expect(syntheticModelPath("tiny", "q8_0", dir)).not.toBe(a.path);
+    expect(syntheticModelPath("model.gguf", "q4_0", dir)).toBeNull();
   });
 
   it("leaves no partial file when writing fails midway", async () => {

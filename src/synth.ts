@@ -1,7 +1,7 @@
 // Synthetic models: GGUF files with random weights in the exact shapes and tensor types of real
 // models. llama.cpp's speed depends on shapes and types, not on weight values, so paratune can
 // tune for a model nobody has downloaded. Files are cached by shape and type and reused.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, stat, statfs, unlink } from "node:fs/promises";
 import { unlinkSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
@@ -13,13 +13,12 @@ import { PRESET_NAMES, presetShape, shapeProblem, type ModelShape } from "../fix
 import { planModel, writeModel, type ModelPlan } from "../fixtures/gguf/synthetic-model.js";
 import { UserInputError } from "./errors.js";
 import { cacheDir } from "./paths.js";
+import { cacheKey } from "./synth-path.js";
 
 export type { ModelShape } from "../fixtures/gguf/shapes.js";
 export { PRESET_NAMES, describePresets } from "../fixtures/gguf/shapes.js";
 export { FILE_TYPE_NAMES as SYNTH_QUANTS } from "../fixtures/gguf/file-type.js";
 
-/** Bump when the bytes a given shape and type produce change, so stale cache entries are not reused. */
-const GENERATOR_VERSION = 1;
 
 export interface SynthesizeOptions {
   /** A preset name ("tinyllama-1.1b"), a .gguf whose shape to copy, a Hugging Face config.json, or a shape. */
@@ -83,12 +82,6 @@ export async function resolveShape(spec: string | ModelShape): Promise<ModelShap
   const problem = shapeProblem(shape);
   if (problem) throw new UserInputError(`shape ${shape.name} cannot be synthesised: ${problem}`);
   return shape;
-}
-
-function cacheKey(shape: ModelShape, quant: string): string {
-  const h = createHash("sha256").update(JSON.stringify({ v: GENERATOR_VERSION, shape, quant })).digest("hex");
-  const slug = shape.name.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "model";
-  return `${slug}-${quant}-${h.slice(0, 10)}.gguf`;
 }
 
 async function sizeOf(path: string): Promise<number | null> {
@@ -157,17 +150,6 @@ function countTypes(plan: ModelPlan): Record<string, number> {
     counts[name] = (counts[name] ?? 0) + 1;
   }
   return counts;
-}
-
-/**
- * Where synthesize() keeps (or would write) this model in the cache, without planning it: the
- * name hashes the generator version, shape and quantization, and files land there only by an
- * atomic rename, so a file at this path is that model, whole.
- */
-export async function syntheticModelPath(shapeSpec: string | ModelShape, quant: string, outDir?: string): Promise<string> {
-  const ft = fileType(quant);
-  if (!ft) throw new UserInputError(`unknown quantization "${quant}"`, `supported: ${FILE_TYPE_NAMES.join(", ")}`);
-  return join(resolve(outDir ?? cacheDir("models")), cacheKey(await resolveShape(shapeSpec), ft.name));
 }
 
 export async function synthesize(options: SynthesizeOptions): Promise<SynthesizedModel> {

@@ -8,14 +8,9 @@ import { synthesize } from "../synth.js";
 import type { ModelInfo } from "../types.js";
 import type { Budget } from "./budget.js";
 
-/**
- * The shape `paratune tune` synthesises when given no model. Chosen so that the default
- * one-minute budget on 2 cores runs a useful number of trials: big enough that decode is memory-
- * and compute-bound like a real model (not dominated by per-token overhead), small enough that a
- * worker loads it in well under a second. Measurements in docs/measurements/2026-11-25-tuning.md.
- */
-export const DEFAULT_SHAPE = "qwen2.5-0.5b";
-export const DEFAULT_QUANTS = ["q4_0"];
+import { DEFAULT_QUANTS, DEFAULT_SHAPE } from "../synth-path.js";
+
+export { DEFAULT_SHAPE, DEFAULT_QUANTS };
 
 export interface ResolvedModel {
   info: ModelInfo;
