@@ -4,6 +4,7 @@
 // from the journal, so the two print the same predictions.
 
 import { createPerformanceModel } from "../../models/index.js";
+import { scalingDimensions } from "../workloads/command-variables.js";
 import type { Config, HardwareProfile, Param, Prediction, TrialRecord, WorkloadDescription } from "../types.js";
 
 export interface FinalModelInput {
@@ -26,7 +27,7 @@ export function finalPredictor(input: FinalModelInput): ((config: Config) => Pre
   const gen = Number(workload.settings.genTokens);
   const model = llama
     ? createPerformanceModel({ hardware, models: workload.models, space, contextTokens: prompt + gen / 2 })
-    : createPerformanceModel({ hardware, space });
+    : createPerformanceModel({ hardware, space, parallelParams: scalingDimensions(input.params, workload.command, workload.env) });
   try {
     model.fit(input.trials.map((t) => ({ config: t.config, status: t.measurement.status, value: t.value, fidelity: t.fidelity })));
   } catch {
