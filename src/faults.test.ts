@@ -155,6 +155,15 @@ describe("fault 3: tune with every trial failed exits non-zero, says why in one 
     expect(existsSync(join(out, ".env"))).toBe(false);
     expect(readFileSync(join(out, "report.md"), "utf8")).toMatch(/command not found/);
   }, 90_000);
+
+  it("recommend with every trial failed leaves the user's .env as it was and exits 1", async () => {
+    const userEnv = join(dir, "user.env");
+    writeFileSync(userEnv, "KEEP=1\n");
+    const r = await paratune(["recommend", "--cmd", "no_such_program_xyz {t}", "--param", "t=1,2", "--budget", "20s", "--write-env", userEnv, "--out", join(dir, "all-failed-rec")]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`no trial succeeded, so ${userEnv} was left as it was`);
+    expect(readFileSync(userEnv, "utf8")).toBe("KEEP=1\n");
+  }, 90_000);
 });
 
 describe("fault 4: a damaged store is named, with what to do, and costs its answers only", () => {

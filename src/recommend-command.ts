@@ -7,7 +7,7 @@
 import { probe } from "../probes/index.js";
 import { UserInputError } from "./errors.js";
 import { envBlock, envRecord, renderEnv, writeEnvFile, type EnvMap, type EnvStyle } from "./outputs/env.js";
-import { recommendationFromResult, type Recommendation } from "./outputs/recommendation.js";
+import { isAnswer, recommendationFromResult, type Recommendation } from "./outputs/recommendation.js";
 import { parseParamSpec } from "./space.js";
 import { lookupStore, reportingProblems, saveToStore, storeKey, takeTurn, type StoreKey, type StoreOptions } from "./store.js";
 import type { HardwareProfile, Param, WorkloadDescription } from "./types.js";
@@ -94,7 +94,8 @@ export async function recommendCommand(asked: CommandRecommendOptions): Promise<
 
   const answer = async (recommendation: Recommendation, outDir: string | null): Promise<CommandAnswer> => {
     const block = envBlock(recommendation, { style: options.envStyle, map: options.envMap });
-    if (options.envFile) await writeEnvFile(options.envFile, block);
+    if (options.envFile && isAnswer(recommendation)) await writeEnvFile(options.envFile, block);
+    else if (options.envFile) note(`no trial succeeded, so ${options.envFile} was left as it was`);
     return { recommendation, env: envRecord(block), envText: renderEnv(block), storeKey: key, outDir, elapsedMs: performance.now() - started };
   };
 

@@ -17,7 +17,7 @@ import { DEFAULT_QUANTS, DEFAULT_SHAPE, syntheticModelPath } from "./synth-path.
 import type { TuneOptions } from "./tune/index.js";
 import type { HardwareProfile, ModelInfo, TuneResult, WorkloadDescription } from "./types.js";
 import { envBlock, envRecord, renderEnv, writeEnvFile, type EnvMap, type EnvStyle } from "./outputs/env.js";
-import { recommendationFromResult, type Recommendation } from "./outputs/recommendation.js";
+import { isAnswer, recommendationFromResult, type Recommendation } from "./outputs/recommendation.js";
 
 import { DEFAULT_RECOMMEND_BUDGET_MS, recommendCommand } from "./recommend-command.js";
 
@@ -148,7 +148,8 @@ export async function recommend(asked: RecommendOptions = {}): Promise<Recommend
   const q = await llamaQuestion(options, note);
   const answer = async (recommendation: Recommendation, outDir: string | null): Promise<RecommendAnswer> => {
     const block = envBlock(recommendation, { style: options.envStyle, map: options.envMap });
-    if (options.envFile) await writeEnvFile(options.envFile, block);
+    if (options.envFile && isAnswer(recommendation)) await writeEnvFile(options.envFile, block);
+    else if (options.envFile) note(`no trial succeeded, so ${options.envFile} was left as it was`);
     return { recommendation, env: envRecord(block), envText: renderEnv(block), storeKey: q.key, outDir, elapsedMs: performance.now() - started };
   };
 

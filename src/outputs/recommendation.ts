@@ -144,6 +144,14 @@ export function modelPathFor(result: Pick<TuneResult, "workload">, config: Confi
   return (match ?? models[0])?.path ?? null;
 }
 
+/**
+ * Whether the recommendation is an answer: predicted, or measured with a value. A tuning where no
+ * trial succeeded carries the untuned baseline, which must not reach a user's .env as if tuned.
+ */
+export function isAnswer(rec: Recommendation): boolean {
+  return rec.expected.basis === "predicted" || rec.expected.value !== null;
+}
+
 /** Turns a finished tuning run into the recommendation a user acts on. */
 export function recommendationFromResult(result: TuneResult, source: "store" | "tuned"): Recommendation {
   const objective = result.workload.objective;

@@ -3,7 +3,7 @@
 import { Command, Option } from "commander";
 import { UserInputError } from "../../errors.js";
 import { ENV_STYLES, loadEnvMap, parseEnvStyle } from "../../outputs/env.js";
-import { formatSpeedup } from "../../outputs/recommendation.js";
+import { formatSpeedup, isAnswer } from "../../outputs/recommendation.js";
 import type { RecommendAnswer, RecommendOptions } from "../../recommend.js";
 import { parseDuration } from "../../duration.js";
 import { printJson } from "../format.js";
@@ -135,6 +135,8 @@ function optionsOf(flags: RecommendFlags): RecommendOptions {
 /** The .env on stdout and a few lines for people on stderr, or everything as JSON. */
 function printAnswer(answer: RecommendAnswer, flags: RecommendFlags): void {
   const rec = answer.recommendation;
+  // No trial succeeded: the values are the untuned baseline, so a script must not take them.
+  if (!isAnswer(rec)) process.exitCode = 1;
   if (flags.json) {
     printJson({
       source: rec.source,
@@ -154,6 +156,6 @@ function printAnswer(answer: RecommendAnswer, flags: RecommendFlags): void {
   process.stderr.write(
     `paratune: ${describeConfig(rec.config)}: ${formatSpeedup(rec.speedup)} the baseline (${basis}), confidence ${rec.confidence.level}\n` +
       `paratune: source ${rec.source}: ${rec.note}${answer.outDir ? ` Report: ${answer.outDir}/report.md` : ""}\n` +
-      (flags.writeEnv ? `paratune: merged into ${flags.writeEnv}\n` : ""),
+      (flags.writeEnv && isAnswer(rec) ? `paratune: merged into ${flags.writeEnv}\n` : ""),
   );
 }
