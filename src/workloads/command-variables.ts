@@ -75,8 +75,8 @@ export function conceptOfVariable(name: string): "threads" | "workers" | "batch"
   return null;
 }
 
-/** Parameter names read as a count of processes (ranks, workers, nodes, GPUs per node). */
-const PROCESS_NAMES = ["np", "n", "nproc", "nprocs", "procs", "processes", "ranks", "workers", "tasks", "ntasks", "nodes", "nnodes", "gpus", "nprocpernode", "worldsize", "tpn", "ppn", "taskspernode", "ntaskspernode", "processespernode"];
+/** Parameter names read as a count of processes (ranks, workers, nodes, GPUs per node); not a bare `n`, which is as often a problem size. */
+const PROCESS_NAMES = ["np", "nproc", "nprocs", "procs", "processes", "ranks", "workers", "tasks", "ntasks", "nodes", "nnodes", "gpus", "nprocpernode", "worldsize", "tpn", "ppn", "taskspernode", "ntaskspernode", "processespernode"];
 /** Parameter names read as a count of threads per process. */
 const THREAD_NAMES = ["t", "threads", "nthreads", "omp", "ompthreads", "threadsperworker", "threadsperprocess", "cpuspertask"];
 
