@@ -329,8 +329,51 @@ export function scalingChart(result: TuneResult): Chart | null {
   };
 }
 
+/**
+ * Decode throughput against time per output token (p95) of every full trial: the trade a serving
+ * deployment makes, so that a user with a latency limit can pick another point. With
+ * --max-latency the limit is drawn and trials over it are marked.
+ */
+export function latencyTradeChart(result: TuneResult): Chart | null {
+  if (result.workload.objective.metric !== "decodeTps") return null;
+  const limit = Number(result.workload.settings.maxLatencyMs ?? NaN);
+  const data = result.trials
+    .filter((t) => t.fidelity >= 1 && t.measurement.metrics.decodeTps !== undefined && t.measurement.metrics.tpotP95Ms !== undefined)
+    .map((t) => ({
+      tpot: t.measurement.metrics.tpotP95Ms!,
+      tps: t.measurement.metrics.decodeTps!,
+      config: describeConfig(t.config),
+      within: Number.isFinite(limit) ? (t.measurement.metrics.tpotP95Ms! <= limit ? "within the limit" : "over the limit") : "measured",
+    }));
+  if (data.length < 2) return null;
+  const layers: object[] = [
+    {
+      data: { values: data },
+      mark: { type: "point", filled: true, size: 50, opacity: 0.8 },
+      encoding: {
+        x: { field: "tpot", type: "quantitative", title: "time per output token, p95 (ms)", scale: { type: "log" } },
+        y: { field: "tps", type: "quantitative", title: "decode tok/s (all workers)", scale: { type: "log" } },
+        color: { field: "within", type: "nominal", title: "" },
+        tooltip: [{ field: "config" }],
+      },
+    },
+  ];
+  if (Number.isFinite(limit)) {
+    layers.push({ data: { values: [{ limit }] }, mark: { type: "rule", color: "#c00", strokeDash: [4, 4] }, encoding: { x: { field: "limit", type: "quantitative" } } });
+  }
+  return {
+    file: "throughput-latency.svg",
+    title: "Throughput against latency",
+    caption:
+      "Each point is a full trial: the decode throughput of all workers against how long a sequence waited for each of its tokens (95th percentile). " +
+      "More sequences raise throughput and each request's wait together; pick the point whose wait you can serve." +
+      (Number.isFinite(limit) ? ` The dashed line is --max-latency (${limit} ms).` : ""),
+    spec: { $schema: "https://vega.github.io/schema/vega-lite/v5.json", width: 420, height: 280, layer: layers } as TopLevelSpec,
+  };
+}
+
 export function charts(result: TuneResult): Chart[] {
-  return [throughputChart(result), scalingChart(result), predictionChart(result), progressChart(result)].filter((c): c is Chart => c !== null);
+  return [throughputChart(result), scalingChart(result), predictionChart(result), progressChart(result), latencyTradeChart(result)].filter((c): c is Chart => c !== null);
 }
 
 /** Compiles a vega-lite spec and renders it to an SVG string, headless. */

@@ -11,16 +11,9 @@ import { predictionInterval } from "../../models/interval.js";
 import { formatRme, formatSpeedup, formatSpeedupInterval, formatValue, formatWithInterval, type Recommendation } from "./recommendation.js";
 import { highestFidelityOf } from "../trials.js";
 import { scalingAnalysis } from "./scaling.js";
-
-/** A markdown table; cells have their pipes escaped. */
-function mdTable(header: string[], rows: string[][]): string {
-  const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
-  return [
-    `| ${header.map(esc).join(" | ")} |`,
-    `|${header.map(() => "---").join("|")}|`,
-    ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`),
-  ].join("\n");
-}
+import { mdTable } from "./markdown.js";
+import { gpuBandwidthGbps } from "../../models/roofline.js";
+import { gpuSection, growthSection, raceSection } from "./study-sections.js";
 
 function paramCells(params: Param[], config: Config): string[] {
   return params.map((p) => String(config[p.name] ?? "-"));
@@ -35,7 +28,14 @@ function hardwareSection(result: TuneResult): string {
     `- Caches: L2 ${formatBytes(h.cpu.l2Bytes)}, L3 ${formatBytes(h.cpu.l3Bytes)}; ISA: ${h.cpu.isa.join(", ") || "-"}`,
   ];
   if (h.bandwidth) lines.push(`- Memory bandwidth: ${h.bandwidth.peakGbps.toFixed(1)} GB/s peak, ${h.bandwidth.singleGbps.toFixed(1)} GB/s from one thread (${h.bandwidth.method})`);
-  for (const g of h.gpus) lines.push(`- GPU ${g.index}: ${g.name}, ${formatBytes(g.vramBytes)}${g.computeCapability ? `, compute ${g.computeCapability}` : ""}`);
+  for (const g of h.gpus) {
+    const bw = gpuBandwidthGbps(g.name);
+    lines.push(
+      `- GPU ${g.index}: ${g.name}, ${formatBytes(g.vramBytes)} (${formatBytes(g.vramFreeBytes)} free)${g.computeCapability ? `, compute ${g.computeCapability}` : ""}, ` +
+        `${bw.gbps} GB/s memory bandwidth (${bw.known ? "data sheet by name" : "unknown GPU, assumed"}; not measured)`,
+    );
+  }
+  if (h.gpuBackend) lines.push(`- node-llama-cpp GPU backend: ${h.gpuBackend.backend ?? `none (${h.gpuBackend.reason ?? "CPU only"})`}`);
   if (h.warnings.length) lines.push(`- Probe warnings: ${h.warnings.join("; ")}`);
   lines.push(`- Fingerprint: \`${h.fingerprint}\``);
   return lines.join("\n");
@@ -145,6 +145,7 @@ export function renderReport(result: TuneResult, rec: Recommendation, options: R
   out.push("## Hardware", "", hardwareSection(result), "");
   out.push("## Workload", "", workloadSection(result), "");
   out.push("## Best configurations", "", ...rankingSection(result));
+  out.push(...raceSection(result), ...gpuSection(result), ...growthSection(result));
   const scaling = scalingSection(result, options.charts);
   out.push(...scaling);
   // The scaling chart stands in its own section, beside its table.
@@ -166,7 +167,7 @@ function recommendationSection(result: TuneResult, rec: Recommendation, options:
   const withRme = (v: number | null | undefined, rme: number | null | undefined) => [`${formatValue(v)}${unit}`, formatRme(rme)].filter(Boolean).join(" ");
   out.push(
     `- ${obj.metric}: ${withRme(rec.expected.value, rec.expected.rme)} ` +
-      (formatRme(rec.expected.rme) ? "(mean of the timed repetitions, 95% margin of error)" : `(one number per trial: ${obj.metric} has no margin of error here)`),
+      (result.race ? "(mean of its final-race trials, 95% margin of error over them)" : formatRme(rec.expected.rme) ? "(mean of the timed repetitions, 95% margin of error)" : `(one number per trial: ${obj.metric} has no margin of error here)`),
     `- Speedup: **${formatSpeedupInterval(rec.speedup, rec.speedupInterval)}** over the baseline ${describeConfig(rec.baseline)}` +
       (rec.baselineValue != null ? ` (${withRme(rec.baselineValue, result.baseline.measured?.rme)})` : " (baseline not measured)"),
     `- Confidence: **${rec.confidence.level}**: ${rec.confidence.reason}`,

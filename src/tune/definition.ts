@@ -31,12 +31,14 @@ export interface StudyDefinition {
   batchSizes?: number[];
   promptTokens?: number;
   genTokens?: number;
+  /** Throughput whose time per output token (p95, ms) stays under this; none: plain throughput. */
+  maxLatencyMs?: number;
 }
 
 /** The options --resume must not change: a different value would make a different study. */
 export const DEFINING_KEYS: (keyof StudyDefinition)[] = [
   "models", "shape", "quants", "command", "params", "env", "metric", "direction", "reps", "objective",
-  "oversubscribe", "maxSequences", "batchSizes", "promptTokens", "genTokens",
+  "oversubscribe", "maxSequences", "batchSizes", "promptTokens", "genTokens", "maxLatencyMs",
 ];
 
 export function pickDefinition(o: StudyDefinition): StudyDefinition {
@@ -48,6 +50,8 @@ export function pickDefinition(o: StudyDefinition): StudyDefinition {
     throw new UserInputError("--cmd tunes a command; --model, --shape and --quant tune a llama model", "give one or the other");
   }
   if (def.models && def.shape) throw new UserInputError("--model and --shape both say which model to tune", "give one of them");
+  if (def.maxLatencyMs !== undefined && def.command) throw new UserInputError("--max-latency bounds a model's time per output token", "use it without --cmd");
+  if (def.maxLatencyMs !== undefined && def.objective === "latency") throw new UserInputError("--max-latency goes with the throughput objective", "leave out --objective latency");
   if (def.env && !def.command) throw new UserInputError("--env sets variables of a command", 'use it with --cmd, e.g. --cmd "./prog" --env OMP_NUM_THREADS={t}');
   // A malformed --param is refused before the probe spends seconds and the folder is created.
   for (const [name, spec] of Object.entries(def.params ?? {})) parseParamSpec(name, spec);

@@ -40,3 +40,27 @@ export function addRequestLatency(m: Measurement, genTokens: number, generated: 
   const scale = generated > 1 ? (genTokens - 1) / (generated - 1) : 1;
   return { ...m, metrics: { ...m.metrics, [REQUEST_LATENCY]: ttft + (latency - ttft) * scale } };
 }
+
+/** The latency metric `--max-latency` bounds: 95th percentile time per output token of a sequence. */
+export const LATENCY_LIMIT_METRIC = "tpotP95Ms";
+
+/**
+ * Throughput under a latency limit (serving): a trial whose sequences waited longer than
+ * `limitMs` per output token (95th percentile) is no answer, whatever its throughput. It keeps its
+ * metrics, for the throughput/latency chart, but counts as infeasible, so the tuner learns where
+ * the limit lies as it learns any other constraint. Time per output token rather than request
+ * latency: it does not depend on how long the trial's requests happen to be.
+ */
+export function withLatencyLimit(workload: Workload, limitMs: number): Workload {
+  return {
+    name: workload.name,
+    objective: workload.objective,
+    async run(config, fidelity, signal) {
+      const m = await workload.run(config, fidelity, signal);
+      const tpot = m.metrics[LATENCY_LIMIT_METRIC];
+      if (m.status !== "ok" || tpot === undefined || tpot <= limitMs) return m;
+      return { ...m, status: "infeasible", error: `time per output token p95 ${tpot.toFixed(1)} ms is over --max-latency ${limitMs} ms` };
+    },
+    close: workload.close ? () => workload.close!() : undefined,
+  };
+}

@@ -15,7 +15,7 @@ import { LlamaWorkload, trialPlan } from "../workloads/llama.js";
 import type { Budget } from "./budget.js";
 import type { StudyDefinition } from "./definition.js";
 import { resolveModels } from "./model-source.js";
-import { withRequestLatency } from "./objective.js";
+import { withLatencyLimit, withRequestLatency } from "./objective.js";
 import { buildLlamaSpace, DEFAULT_BATCH, firstValuesBaseline, llamaBaseline, MAX_SEQUENCES_PER_WORKER, type GpuSpaceOptions } from "./space-builder.js";
 import { EdgeGrowth, type GrowableRange, type SpaceGrowthPolicy } from "./space-growth.js";
 import { vramEstimator } from "./vram.js";
@@ -105,14 +105,19 @@ export async function llamaSetup(
   });
   const llama = new LlamaWorkload({ models: Object.fromEntries(models.map((m) => [m.info.quant, m.info.path])), promptTokens, genTokens, reps });
   const objective = def.objective ?? "throughput";
-  const workload = objective === "latency" ? withRequestLatency(llama, genTokens, (level) => trialPlan({ level }, genTokens, reps).genTokens) : llama;
+  const workload =
+    objective === "latency"
+      ? withRequestLatency(llama, genTokens, (level) => trialPlan({ level }, genTokens, reps).genTokens)
+      : def.maxLatencyMs !== undefined
+        ? withLatencyLimit(llama, def.maxLatencyMs)
+        : llama;
   const infos = models.map((m) => m.info);
   const description: WorkloadDescription = {
     kind: "llama",
     objective: workload.objective,
     models: infos,
     // threadPoolSize: the workers' libuv pool (1; results without it ran libuv's default of 4).
-    settings: { promptTokens, genTokens, reps, contextPerSequence, threadPoolSize: llama.threadPoolSize, ...(models[0].synthetic ? { synthetic: models[0].synthetic } : {}) },
+    settings: { promptTokens, genTokens, reps, contextPerSequence, ...(def.maxLatencyMs !== undefined ? { maxLatencyMs: def.maxLatencyMs } : {}), threadPoolSize: llama.threadPoolSize, ...(models[0].synthetic ? { synthetic: models[0].synthetic } : {}) },
   };
   const setup: Setup = {
     space,

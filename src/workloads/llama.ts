@@ -352,6 +352,7 @@ export class LlamaWorkload implements Workload {
     const prefill: number[] = [];
     const ttft: number[] = [];
     const latency: number[] = [];
+    const tpot: number[] = [];
     for (const results of reps) {
       // Aggregate over workers on one wall clock: from the first worker's end of prefill to the last
       // worker's last token. Summing per-worker rates would count overlap that did not happen.
@@ -364,6 +365,10 @@ export class LlamaWorkload implements Workload {
       for (const r of results) {
         ttft.push(...r.ttftMs);
         latency.push(...r.latencyMs);
+        // Time per output token of each sequence: its decode time over the tokens after the first.
+        r.latencyMs.forEach((l, i) => {
+          if (r.generated[i] > 1) tpot.push((l - r.ttftMs[i]) / (r.generated[i] - 1));
+        });
       }
     }
     const { mean, rme } = summarize(decode);
@@ -374,6 +379,8 @@ export class LlamaWorkload implements Workload {
       ttftP95Ms: percentile(ttft, 0.95),
       latencyP50Ms: percentile(latency, 0.5),
       latencyP95Ms: percentile(latency, 0.95),
+      tpotP50Ms: percentile(tpot, 0.5),
+      tpotP95Ms: percentile(tpot, 0.95),
       loadMs: Math.max(...ready.map((r) => r.loadMs)),
       contextMs: Math.max(...ready.map((r) => r.contextMs)),
     };

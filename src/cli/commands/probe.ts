@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import type { HardwareProfile } from "../../types.js";
 import { formatCpuList } from "../../../probes/cpulist.js";
+import { gpuBandwidthGbps } from "../../../models/roofline.js";
 import { formatBytes, table } from "../../format.js";
 import { printJson } from "../format.js";
 import { probeWithProgress } from "../probe-progress.js";
@@ -51,6 +52,11 @@ export function describeProfile(p: HardwareProfile): string {
     rows.push([`gpu${g.index}`, `${g.name}, ${formatBytes(g.vramBytes)} (${formatBytes(g.vramFreeBytes)} free), cc ${g.computeCapability ?? "?"}${pcie}, driver ${g.driver ?? "?"}`]);
   }
   if (p.gpuLinks.length) rows.push(["gpu links", p.gpuLinks.map((l) => `${l.a}-${l.b} ${l.kind}`).join(", ")]);
+  for (const g of p.gpus) {
+    const bw = gpuBandwidthGbps(g.name);
+    rows.push([`gpu${g.index} bandwidth`, bw.known ? `${bw.gbps} GB/s (data sheet, by name; not measured)` : `unknown GPU: ${bw.gbps} GB/s assumed (not measured)`]);
+  }
+  if (p.gpuBackend) rows.push(["llama backend", p.gpuBackend.backend ? `${p.gpuBackend.backend} (${p.gpuBackend.devices.join(", ")})` : `none: ${p.gpuBackend.reason ?? "CPU only"}`]);
   for (const w of p.warnings) rows.push(["warning", w]);
   rows.push(["fingerprint", `${p.fingerprint} (probed in ${(p.durationMs / 1000).toFixed(2)} s)`]);
   return table(rows);

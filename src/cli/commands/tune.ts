@@ -36,6 +36,7 @@ interface TuneFlags {
   out?: string;
   resume?: string;
   dryRun?: boolean;
+  maxLatency?: string;
   hardware?: string;
   json?: boolean;
 }
@@ -62,12 +63,13 @@ export function registerTune(program: Command): void {
     .addOption(new Option("--objective <name>", "what to optimise for a model (default throughput)").choices(["throughput", "latency"]))
     .option("--seed <n>", "seed of the tuner's random choices (default 1)")
     .option("--oversubscribe", "also try workers x threads above the usable cores")
-    .option("--max-sequences <n>", "largest number of parallel sequences per worker (default 8)")
+    .option("--max-sequences <n>", "largest number of parallel sequences per worker the space may grow to (default 256, llama.cpp's limit)")
     .option("--batch <list>", "batch sizes to try, comma-separated (default 128,512; one value fixes it)")
     .option("--prompt-tokens <n>", "prompt tokens per request (default 64)")
     .option("--gen-tokens <n>", "tokens generated per request in a full trial (default 32)")
     .option("--out <dir>", "output folder (default ./paratune-out/<timestamp>)")
     .option("--resume <dir>", "continue the tuning run in this folder without rerunning its trials")
+    .option("--max-latency <duration>", "serving: the best throughput whose time per output token (p95) stays under this, e.g. 50ms")
     .option("--dry-run", "print the search space, constraints and baseline the run would use, and run no trial")
     .option("--hardware <profile.json>", "with --dry-run: plan for the machine of a saved `paratune probe --json` instead of this one")
     .option("--json", "print the result as JSON")
@@ -151,6 +153,7 @@ function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
     direction: flags.minimize ? "minimize" : flags.maximize ? "maximize" : undefined,
     reps: int("reps", flags.reps),
     budgetMs: parseDuration(flags.budget, "budget"),
+    maxLatencyMs: flags.maxLatency === undefined ? undefined : parseDuration(flags.maxLatency, "--max-latency"),
     tuner: flags.tuner,
     objective: flags.objective,
     seed: parseSeed(flags.seed),
