@@ -21,6 +21,9 @@ B=$APP/node_modules/@node-llama-cpp/linux-x64-cuda/bins/linux-x64-cuda
 ln -sf libggml-base.so "$B/libggml-base.so.0"
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:$B
 export PATH=$APP/.bin:$PATH
+# A freshly built dist/ carried along (carry: [".device-carry", "dist"]) replaces the packed one,
+# so a code change does not need a new pack.
+if [ "${1:-}" = start ] && [ -d dist ] && [ "$(pwd)" != "$APP" ]; then cp -r dist/. "$APP/dist/"; fi
 cd "$APP"
 log() { echo "[$(date +%H:%M:%S)] $*" >>"$RES/session.log"; }
 GRID_TINY="workers=1,2,4,8 sequences=128,256 threads=1 gpuLayers=23 batch=512 quant=q4_0,q8_0"

@@ -124,6 +124,13 @@ export class BayesTuner implements Tuner {
   /** Next point of the maximin design, given everything already asked or told. */
   private fromDesign(remaining: Config[]): Config {
     const seen = this.pool.all.filter((c) => !this.pool.has(c));
+    // The first question goes to the prior's best, whatever the study measured on its own first
+    // (the baseline): a maximin step away from the baseline lands in the opposite corner, which on
+    // a GPU machine is a CPU configuration minutes slower than the answer.
+    if (this.asked === 0 && this.priorUsable()) {
+      const prior = remaining.map((c) => this.prior(c));
+      return remaining[prior.indexOf(Math.max(...prior))];
+    }
     if (seen.length === 0) {
       const candidates = shuffle(this.rng, remaining);
       let first = randomInt(this.rng, candidates.length);

@@ -15,7 +15,7 @@ export const ENV_STYLES = ["generic", "llama-server", "omp"] as const;
 export type EnvStyle = (typeof ENV_STYLES)[number];
 
 /** The concepts a recommendation sets; a style gives each its variable names. */
-type Field = "workers" | "threads" | "sequences" | "batch" | "quant" | "gpuLayers" | "model";
+type Field = "workers" | "threads" | "sequences" | "batch" | "quant" | "gpuLayers" | "gpuDevices" | "model";
 
 /** Parameter names the study may use for each concept (workloads and command templates differ). */
 const FIELD_ALIASES: Record<Exclude<Field, "model">, string[]> = {
@@ -25,6 +25,7 @@ const FIELD_ALIASES: Record<Exclude<Field, "model">, string[]> = {
   batch: ["batch", "batchsize", "nbatch"],
   quant: ["quant", "quantization"],
   gpuLayers: ["gpulayers", "ngpulayers", "ngl"],
+  gpuDevices: ["gpudevices"],
 };
 
 const STYLES: Record<EnvStyle, Partial<Record<Field, string[]>>> = {
@@ -36,6 +37,7 @@ const STYLES: Record<EnvStyle, Partial<Record<Field, string[]>>> = {
     model: ["MODEL_PATH"],
     quant: ["MODEL_QUANT"],
     gpuLayers: ["N_GPU_LAYERS"],
+    gpuDevices: ["GPU_DEVICES"],
   },
   // llama-server reads LLAMA_ARG_<FLAG> for each flag. It has no notion of several processes,
   // so the worker count goes under a name of ours for the deploy script that starts the instances.
@@ -47,6 +49,7 @@ const STYLES: Record<EnvStyle, Partial<Record<Field, string[]>>> = {
     batch: ["LLAMA_ARG_BATCH"],
     model: ["LLAMA_ARG_MODEL"],
     gpuLayers: ["LLAMA_ARG_N_GPU_LAYERS"],
+    gpuDevices: ["PARATUNE_SERVER_DEVICES"],
   },
   // OpenMP and the BLAS libraries each read their own thread count; a process sets them all.
   omp: {
@@ -196,6 +199,11 @@ export function envBlock(rec: Recommendation, options: EnvOptions = {}): EnvBloc
     const carriedByModel = fieldOf(param) === "quant" && rec.modelPath !== null && namesFor("model", options).length > 0;
     if (names.length === 0 && !carriedByModel) unset.push(`${param}=${value}`);
     for (const n of names) push(n, value, effectComment(rec, param));
+  }
+  // Workers that offload share the GPU they were measured on: one CUDA_VISIBLE_DEVICES per worker.
+  if (Number(rec.config.gpuLayers ?? 0) > 0) {
+    const devices = Array.from({ length: Number(rec.config.workers ?? 1) }, () => "0").join(",");
+    for (const n of namesFor("gpuDevices", options)) push(n, devices, "paratune: CUDA_VISIBLE_DEVICES of each worker (instance), in order: all share GPU 0, as measured");
   }
   const modelNames = namesFor("model", options);
   if (rec.modelPath) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TrialRecord } from "../types.js";
-import { FinalRace, raceConfidence, raceFromTrials, t95 } from "./race.js";
+import { FinalRace, raceConfidence, raceFromTrials } from "./race.js";
 
 const entry = (a: number, values: number[]) => ({ config: { a }, values, trialIds: values.map((_, i) => i) });
 
@@ -71,9 +71,4 @@ describe("FinalRace", () => {
     expect(low.reason).toMatch(/did not separate.*not known precisely/);
   });
 
-  it("uses Student's t for small samples", () => {
-    expect(t95(1)).toBeCloseTo(12.71);
-    expect(t95(4)).toBeCloseTo(2.776);
-    expect(t95(0)).toBe(Number.POSITIVE_INFINITY);
-  });
 });

@@ -11,6 +11,7 @@
 import { sampleStandardDeviation } from "simple-statistics";
 import { configKey } from "../space.js";
 import { leadingTrials } from "../trials.js";
+import { tCritical95 } from "../statistics.js";
 import type { Config, TrialRecord } from "../types.js";
 
 export interface RaceEntry {
@@ -37,14 +38,6 @@ export interface RaceSummary {
   /** Relative margin of error of that mean at 95% (t over the race trials); Infinity with one. */
   rme: number;
   n: number;
-}
-
-/** Two-sided 95% Student t quantiles for 1..10 degrees of freedom; 1.96 beyond. */
-const T95 = [12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
-
-export function t95(df: number): number {
-  if (!(df >= 1)) return Number.POSITIVE_INFINITY;
-  return df <= T95.length ? T95[Math.floor(df) - 1] : 1.96 + 2.4 / df;
 }
 
 export interface FinalRaceOptions {
@@ -109,7 +102,7 @@ export class FinalRace {
       if (other.n < 2) return { separated: false, why: "a finalist has one race trial only" };
       const se2 = lead.variance / lead.n + other.variance / other.n;
       const df = welchDf(lead.variance, lead.n, other.variance, other.n);
-      const bound = t95(df) * Math.sqrt(se2);
+      const bound = tCritical95(Math.floor(df)) * Math.sqrt(se2);
       const gap = lead.mean - other.mean;
       if (gap <= bound) {
         return {
@@ -129,7 +122,7 @@ export class FinalRace {
       .map((e) => {
         const n = e.values.length;
         const mean = e.values.reduce((a, b) => a + b, 0) / n;
-        const rme = n < 2 ? Number.POSITIVE_INFINITY : (t95(n - 1) * sampleStandardDeviation(e.values)) / Math.sqrt(n) / Math.abs(mean);
+        const rme = n < 2 ? Number.POSITIVE_INFINITY : (tCritical95(n - 1) * sampleStandardDeviation(e.values)) / Math.sqrt(n) / Math.abs(mean);
         return { config: e.config, mean, rme, n };
       })
       .sort((a, b) => b.mean - a.mean);

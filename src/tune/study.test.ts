@@ -10,6 +10,7 @@ import type { SearchSpace } from "../types.js";
 import { Budget } from "./budget.js";
 import { Journal, readJournal } from "./journal.js";
 import { runStudy, trialKey } from "./study.js";
+import { FinalRace } from "./race.js";
 
 const program = fileURLToPath(new URL("./test-programs/landscape.mjs", import.meta.url));
 const node = JSON.stringify(process.execPath);
@@ -132,7 +133,7 @@ describe("runStudy", () => {
     expect(out.trials.filter((t) => t.value !== null)).toHaveLength(8 - slow.length);
   });
 
-  it("caps a short trial at a third of the tuning time, so a pathological baseline does not eat the budget", async () => {
+  it("caps a short trial at a tenth of the tuning time (at least 20 s, at most a third), so a pathological baseline does not eat the budget", async () => {
     // The baseline here is an oversubscribed configuration: 100 ms x 1/3 x 40 = 1.3 s short.
     const notes: string[] = [];
     const out = await runStudy({
@@ -146,7 +147,7 @@ describe("runStudy", () => {
       onNote: (n) => notes.push(n),
     });
     // Cut, said so, and not recorded (a longer budget may afford it); the rest of the run goes on.
-    expect(notes.some((n) => /a=4 b=2: short trial cut .*a third of the tuning time/.test(n))).toBe(true);
+    expect(notes.some((n) => /a=4 b=2: short trial cut .*a tenth of the tuning time, or 20 s/.test(n))).toBe(true);
     expect(out.trials.filter((t) => t.config.a === 4 && t.config.b === 2)).toHaveLength(0);
     expect(out.trials.filter((t) => t.value !== null).length).toBeGreaterThanOrEqual(2);
   });
@@ -215,5 +216,47 @@ describe("runStudy", () => {
     expect(performance.now() - t0).toBeLessThan(2500);
     expect(out.trials).toHaveLength(0);
     expect(readFileSync(join(dir, "trials.jsonl"), "utf8")).toBe("");
+  });
+  it("ends with a race of the finalists, interleaved, and journals the race trials", async () => {
+    const journal = new Journal(join(dir, "trials.jsonl"));
+    const out = await runStudy({
+      space,
+      tuner: createTuner("grid", space),
+      workload: workload(0),
+      budget: new Budget(60_000),
+      journal,
+      baseline,
+      rungs: [1 / 3, 1],
+      eta: 2,
+      race: new FinalRace({ maxRounds: 4 }),
+    });
+    journal.close();
+    const race = out.race!;
+    expect(race.entries.map((e) => e.config)).toEqual([{ a: 4, b: 1 }, { a: 2, b: 2 }, { a: 2, b: 1 }]);
+    // The scores repeat exactly, so two rounds separate the leader and the race stops there.
+    expect(race.rounds).toBe(2);
+    expect(race.separated).toBe(true);
+    expect(race.entries[0].values).toEqual([41, 41]);
+    const raced = out.trials.filter((t) => t.phase === "race");
+    // Interleaved: A B C A B C.
+    expect(raced.map((t) => configKey(t.config))).toEqual([...race.entries, ...race.entries].map((e) => configKey(e.config)));
+    expect(readJournal(join(dir, "trials.jsonl")).records.filter((t) => t.phase === "race")).toHaveLength(6);
+  });
+  it("does not promote a configuration whose own short trial says its full one would take a quarter of the study", async () => {
+    const slowBest = fileURLToPath(new URL("./test-programs/slow-best.mjs", import.meta.url));
+    const out = await runStudy({
+      space,
+      tuner: createTuner("grid", space),
+      // a = 4 scores best, and its short trial takes 30 x 50 ms x 1/3 = 0.5 s, its full one 1.5 s.
+      workload: new CommandWorkload({ command: `${node} ${slowBest} {a} {b} {fidelity} 50 30`, metric: "score: ([0-9.]+)" }),
+      budget: new Budget(6000),
+      baseline,
+      rungs: [1 / 3, 1],
+      eta: 2,
+      minTrialLimitMs: 5000,
+    });
+    expect(out.trials.some((t) => t.config.a === 4 && t.fidelity < 1 && t.value !== null)).toBe(true);
+    expect(out.trials.filter((t) => t.config.a === 4 && t.fidelity === 1)).toHaveLength(0);
+    expect(out.trials.some((t) => t.config.a === 2 && t.fidelity === 1)).toBe(true);
   });
 });

@@ -13,7 +13,7 @@
 // Trials cut short by the deadline or by Ctrl-C measured nothing and are neither told nor
 // journaled; a resumed study runs them again. A trial far slower than its peers is cut too, and
 // that one is recorded, as a timeout: its slowness is the measurement. A short trial that needs
-// a third of the tuning time is cut and told to the tuner but not journaled: whether that is
+// a tenth of the tuning time is cut and told to the tuner but not journaled: whether that is
 // too slow depends on the budget, and a resume may bring a longer one.
 
 import { configKey, infeasibility } from "../space.js";
@@ -94,6 +94,13 @@ export interface StudyOutcome {
 }
 
 export const DEFAULT_RUNGS = [1 / 9, 1 / 3, 1];
+
+const SHORT_CAP_WORDS = "a tenth of the tuning time, or 20 s";
+
+/** Longest a short trial may run: a tenth of the study, at least 20 s, at most a third. */
+export function shortTrialCapMs(studyMs: number): number {
+  return Math.min(studyMs / 3, Math.max(20_000, studyMs / 10));
+}
 export const DEFAULT_ETA = 3;
 
 /** Consecutive asks of already-measured configurations before we conclude the tuner is done. */
@@ -125,6 +132,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
   const minLimitMs = opts.minTrialLimitMs ?? 15_000;
   const workOf = (config: Config) => opts.work?.(config) ?? 1;
   const studyMs = Math.max(0, budget.remainingMs() - reserveMs);
+  const shortCapMs = shortTrialCapMs(studyMs);
   const trials: TrialRecord[] = [...(opts.previous ?? [])];
   const done = new Map<string, TrialRecord>();
   const cost = new TrialCostModel();
@@ -153,14 +161,14 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     const t0 = performance.now();
     const estimate = cost.estimateFor(fidelity, workOf(config));
     const slowLimit = estimate === null ? Number.POSITIVE_INFINITY : Math.max(minLimitMs, slowFactor * estimate);
-    // A short trial is meant to cost seconds; one that needs a third of the study's time (the
-    // first trial has no peers to compare with) is a configuration this machine cannot run
-    // well. Fixed at the start: near the end the deadline cuts trials, and that says nothing
-    // about the configuration, so it must not be recorded as one too slow.
-    const shortCap = fidelity < 1 ? studyMs / 3 : Number.POSITIVE_INFINITY;
+    // A short trial is meant to cost seconds; one that needs a tenth of the study's time (the
+    // first trials have no peers to compare with, and a trial's work grows with workers x
+    // sequences) is a configuration this machine cannot run well. Fixed at the start: near the
+    // end the deadline cuts trials, and that says nothing about the configuration, so it must not
+    // be recorded as one too slow.
+    const shortCap = fidelity < 1 ? shortCapMs : Number.POSITIVE_INFINITY;
     const limitMs = capMs ?? Math.min(slowLimit, shortCap);
-    const why =
-      capMs !== undefined ? "more than half the time left" : shortCap < slowLimit ? "a third of the tuning time for one short trial" : undefined;
+    const why = capMs !== undefined ? "more than half the time left" : shortCap < slowLimit ? `${SHORT_CAP_WORDS} for one short trial` : undefined;
     const { signal, dispose } = budget.trialSignal(opts.signal, reserveMs, limitMs, why);
     let measurement: Measurement;
     try {
@@ -192,7 +200,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
         // configuration: the tuner keeps away from it now, but it is not journaled, so a resume
         // with a longer budget tries it again.
         tuner.tell({ config, status: "timeout", value: null, fidelity });
-        opts.onNote?.(`${describeConfig(config)}: short trial cut after ${(limitMs / 1000).toFixed(1)} s (a third of the tuning time); not recorded, a longer budget retries it`);
+        opts.onNote?.(`${describeConfig(config)}: short trial cut after ${(limitMs / 1000).toFixed(1)} s (${SHORT_CAP_WORDS}); not recorded, a longer budget retries it`);
         return "dropped";
       }
       measurement = { ...measurement, status: "timeout", error: signal.reason.message };
@@ -240,6 +248,18 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     return measured.size < 2 ? 0 : opts.race.reserveMs(studyMs, cost.estimate(1));
   };
 
+  /**
+   * Whether a promotion's own expected duration (its trial one rung down, scaled by the fidelity
+   * ratio) fits in the time left before the race and in a quarter of the study: the cost model's
+   * typical trial says nothing about a configuration whose short trial alone took minutes.
+   */
+  const promotionFits = (config: Config, fidelity: number): boolean => {
+    const below = highestFidelityOf(trials, config)[0];
+    if (!below || below.fidelity >= fidelity) return true;
+    const expected = below.measurement.durationMs * (fidelity / below.fidelity);
+    return expected <= Math.min(studyMs / 4, budget.remainingMs() - reserveMs - raceKeepMs());
+  };
+
   /** Whether a trial at this fidelity is expected to end before the deadline. */
   // Not scaled by the configuration's work: trial time grows far less than linearly with
   // sequences (they decode in one batch), and the deadline still cuts a trial that overruns.
@@ -280,7 +300,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
 
       const promotion = nextPromotion(trials, rungs, eta, done, unaffordable, budget, cost, tunerDone);
       if (promotion) {
-        if (!affordable(promotion.fidelity)) {
+        if (!affordable(promotion.fidelity) || !promotionFits(promotion.config, promotion.fidelity)) {
           unaffordable.add(trialKey(promotion.config, promotion.fidelity));
           continue;
         }

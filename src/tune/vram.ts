@@ -42,9 +42,9 @@ export function vramEstimator(insightsByQuant: Map<string, GgufInsights>, contex
       else {
         const weights = insights.estimateModelResourceRequirements({ gpuLayers, useMmap: true }).gpuVram;
         const context = insights.estimateContextResourceRequirements({
-          contextSize: sequences * contextPerSequence,
+          contextSize: contextPerSequence,
           modelGpuLayers: gpuLayers,
-          batchSize: Math.min(batch, sequences * contextPerSequence),
+          batchSize: batch,
           sequences,
         }).gpuVram;
         hit = { weights, context, runtime: GPU_CONTEXT_BYTES };

@@ -19,8 +19,14 @@ export interface LlamaWorkloadOptions {
   promptTokens?: number;
   /** Tokens generated per sequence at fidelity 1. */
   genTokens?: number;
-  /** Timed repetitions at fidelity 1. */
+  /** Timed repetitions at fidelity 1 (at least). */
   reps?: number;
+  /**
+   * A full trial times more repetitions, up to `maxReps`, while the decode rate's 95% margin of
+   * error is above this fraction. Default 0.05 and twice `reps`.
+   */
+  targetRme?: number;
+  maxReps?: number;
   /** Whole-trial limit: load, warm-up and all repetitions. */
   timeoutMs?: number;
   dispatch?: WorkerSettings["dispatch"];
@@ -133,12 +139,25 @@ interface Worker {
   exited: boolean;
 }
 
+/**
+ * Decode tok/s of one repetition over all workers on one wall clock: from the first worker's end
+ * of prefill to the last worker's last token. Summing per-worker rates would count overlap that
+ * did not happen.
+ */
+function decodeRate(results: RepResult[]): number {
+  const decodeTokens = results.reduce((s, r) => s + r.decodeTokens, 0);
+  const decodeMs = Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.prefillEndAt));
+  return decodeTokens / (decodeMs / 1000);
+}
+
 export class LlamaWorkload implements Workload {
   readonly name = "llama";
   readonly objective = { metric: "decodeTps", direction: "maximize" as const };
   readonly promptTokens: number;
   readonly genTokens: number;
   readonly reps: number;
+  readonly targetRme: number;
+  readonly maxReps: number;
   readonly timeoutMs: number;
   /**
    * libuv pool threads in each worker: UV_THREADPOOL_SIZE of its spawn environment (libuv reads it
@@ -155,6 +174,8 @@ export class LlamaWorkload implements Workload {
     this.promptTokens = options.promptTokens ?? 64;
     this.genTokens = options.genTokens ?? 32;
     this.reps = options.reps ?? 3;
+    this.targetRme = options.targetRme ?? 0.05;
+    this.maxReps = Math.max(this.reps, options.maxReps ?? 2 * this.reps);
     this.timeoutMs = options.timeoutMs ?? 10 * 60_000;
     for (const [name, v] of Object.entries({ promptTokens: this.promptTokens, genTokens: this.genTokens, reps: this.reps })) {
       if (!Number.isInteger(v) || v < 1) throw new UserInputError(`${name} must be a positive integer, got ${v}`);
@@ -277,9 +298,8 @@ export class LlamaWorkload implements Workload {
       const ready = await everyWorker("ready");
       memory.add(ready.map((m) => m.memory));
       const reps: RepResult[][] = [];
-      const total = 1 + plan.reps;
-      for (let rep = 0; rep < total; rep++) {
-        this.options.onProgress?.(1 + rep, 2 + plan.reps);
+      for (let rep = 0; rep <= plan.reps || this.wantsMore(reps, fidelity); rep++) {
+        this.options.onProgress?.(1 + rep, 2 + Math.max(plan.reps, rep));
         const genTokens = rep === 0 ? Math.min(WARMUP_TOKENS, plan.genTokens) : plan.genTokens;
         const go: ParentMessage = { type: "go", rep, genTokens };
         // The barrier: no worker starts a repetition before every one has finished the last.
@@ -294,7 +314,7 @@ export class LlamaWorkload implements Workload {
         }
         if (rep > 0) reps.push(results);
       }
-      this.options.onProgress?.(2 + plan.reps, 2 + plan.reps);
+      this.options.onProgress?.(2 + reps.length, 2 + reps.length);
       succeeded = true;
       return this.summarizeTrial(reps, ready, memory, fidelity, performance.now() - started);
     } catch (err) {
@@ -310,6 +330,15 @@ export class LlamaWorkload implements Workload {
       // A worker that just failed or hung is not worth waiting for; a healthy one exits at once.
       await this.stopWorkers(pool, succeeded ? 3000 : 200);
     }
+  }
+
+  /**
+   * Whether a full trial should time another repetition: its decode rate's margin of error is
+   * still above the target and the cap is not reached. Short trials stay short; they only rank.
+   */
+  private wantsMore(reps: RepResult[][], fidelity: Fidelity): boolean {
+    if (fidelity.level < 1 || reps.length >= this.maxReps || reps.length < this.reps) return false;
+    return summarize(reps.map(decodeRate)).rme > this.targetRme;
   }
 
   private exitError(w: Worker, code: number | undefined, sig: string | undefined, oomBefore: number | null): TrialError {
@@ -354,11 +383,7 @@ export class LlamaWorkload implements Workload {
     const latency: number[] = [];
     const tpot: number[] = [];
     for (const results of reps) {
-      // Aggregate over workers on one wall clock: from the first worker's end of prefill to the last
-      // worker's last token. Summing per-worker rates would count overlap that did not happen.
-      const decodeTokens = results.reduce((s, r) => s + r.decodeTokens, 0);
-      const decodeMs = Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.prefillEndAt));
-      decode.push(decodeTokens / (decodeMs / 1000));
+      decode.push(decodeRate(results));
       const promptTokens = results.reduce((s, r) => s + r.promptTokens, 0);
       const prefillMs = Math.max(...results.map((r) => r.prefillEndAt)) - Math.min(...results.map((r) => r.startedAt));
       prefill.push(promptTokens / (prefillMs / 1000));
