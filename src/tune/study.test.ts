@@ -247,9 +247,10 @@ describe("runStudy", () => {
     const out = await runStudy({
       space,
       tuner: createTuner("grid", space),
-      // a = 4 scores best, and its short trial takes 30 x 50 ms x 1/3 = 0.5 s, its full one 1.5 s.
-      workload: new CommandWorkload({ command: `${node} ${slowBest} {a} {b} {fidelity} 50 30`, metric: "score: ([0-9.]+)" }),
-      budget: new Budget(6000),
+      // a = 4 scores best, and its short trial takes 100 x 50 ms x 1/3 = 1.7 s, its full one 5 s:
+      // more than a quarter of the 15 s study.
+      workload: new CommandWorkload({ command: `${node} ${slowBest} {a} {b} {fidelity} 50 100`, metric: "score: ([0-9.]+)" }),
+      budget: new Budget(15_000),
       baseline,
       rungs: [1 / 3, 1],
       eta: 2,

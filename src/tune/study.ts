@@ -347,35 +347,25 @@ export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
     const finalists = policy.pick(trials);
     if (finalists.length < 2) return null;
     const entries: RaceEntry[] = finalists.map((config) => ({ config, values: [], trialIds: [] }));
-    let why = `${policy.maxRounds} rounds run`;
-    let separated = false;
-    let rounds = 0;
     race: for (let round = 1; round <= policy.maxRounds; round++) {
       for (const entry of entries) {
         const estimate = cost.estimateFor(1, workOf(entry.config));
-        if (interrupted() || (estimate !== null && estimate > budget.remainingMs() - reserveMs)) {
-          why = interrupted() ? "interrupted" : "the time kept for the race ran out";
-          break race;
-        }
-        const r = await runTrial(entry.config, 1, undefined, "race");
-        if (r === "stopped") {
-          why = interrupted() ? "interrupted" : "the time kept for the race ran out";
-          break race;
-        }
+        if (interrupted() || (estimate !== null && estimate > budget.remainingMs() - reserveMs)) break race;
+        if ((await runTrial(entry.config, 1, undefined, "race")) === "stopped") break race;
         const record = trials[trials.length - 1];
-        if (r === "done" && record.phase === "race") {
+        if (record.phase === "race" && configKey(record.config) === configKey(entry.config)) {
           entry.trialIds.push(record.id);
           if (record.value !== null) entry.values.push(record.value);
         }
         opts.onRace?.(entries, round);
       }
-      rounds = round;
       const decision = policy.decide(entries);
-      separated = decision.separated;
-      why = decision.why;
-      if (separated && (round >= 2 || entries.filter((e) => e.values.length > 0).length <= 1)) break;
+      if (decision.separated && (round >= 2 || entries.filter((e) => e.values.length > 0).length <= 1)) break;
     }
-    return { entries, rounds, separated, why };
+    // The journal keeps the race's trials, not why the race stopped: the outcome is worded by
+    // the decision alone, so that a report rebuilt from trials.jsonl says the same.
+    const rounds = Math.max(...entries.map((e) => e.trialIds.length));
+    return rounds === 0 ? null : { entries, rounds, ...policy.decide(entries) };
   }
 }
 

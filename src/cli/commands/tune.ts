@@ -128,6 +128,7 @@ async function runTune(flags: TuneFlags): Promise<void> {
   }
 }
 
+
 function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
   const int = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
