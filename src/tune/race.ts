@@ -5,8 +5,8 @@
 // curse), a fresh measurement of the few finalists does not.
 //
 // Like the fidelity schedule, the race is a policy beside the study loop: it says which
-// configurations race, how much time to keep for them, and when the race is decided. The study
-// runs the trials.
+// configurations race, how much time to keep for them, and when the race is decided.
+// runFinalRace plays the rounds; the study's trial runner runs each trial, through a callback.
 
 import { sampleStandardDeviation } from "simple-statistics";
 import { configKey } from "../space.js";
@@ -184,4 +184,44 @@ export function raceConfidence(outcome: RaceOutcome, leader: RaceSummary): { lev
     ? `the final race separated the answer from the other finalists: ${outcome.why}`
     : `the final race did not separate the finalists (${outcome.why}); any of them is about as good`;
   return { level, reason: `${lead}; ${value}` };
+}
+
+/** What the race needs of its study to run its trials. */
+export interface RaceRunner {
+  /** Every trial so far; a race trial that ran is the last one. */
+  trials: TrialRecord[];
+  /** Whether the next race trial of this configuration should start (Ctrl-C, the deadline). */
+  mayRun: (config: Config) => boolean;
+  /** Runs a race trial at full fidelity; "stopped" when the deadline or Ctrl-C cut it. */
+  run: (config: Config) => Promise<"done" | "stopped" | "dropped">;
+  /** Called when the race starts and after each of its trials (progress display). */
+  onRace?: (entries: RaceEntry[], round: number) => void;
+}
+
+/**
+ * The finalists measured again in rounds (A B C, A B C, ...) until the race is decided, the
+ * rounds run out, or the next trial would not end before the deadline.
+ */
+export async function runFinalRace(policy: FinalRace, runner: RaceRunner): Promise<RaceOutcome | null> {
+  const finalists = policy.pick(runner.trials);
+  if (finalists.length < 2) return null;
+  const entries: RaceEntry[] = finalists.map((config) => ({ config, values: [], trialIds: [] }));
+  race: for (let round = 1; round <= policy.maxRounds; round++) {
+    for (const entry of entries) {
+      if (!runner.mayRun(entry.config)) break race;
+      if ((await runner.run(entry.config)) === "stopped") break race;
+      const record = runner.trials[runner.trials.length - 1];
+      if (record.phase === "race" && configKey(record.config) === configKey(entry.config)) {
+        entry.trialIds.push(record.id);
+        if (record.value !== null) entry.values.push(record.value);
+      }
+      runner.onRace?.(entries, round);
+    }
+    const decision = policy.decide(entries);
+    if (decision.separated && (round >= 2 || entries.filter((e) => e.values.length > 0).length <= 1)) break;
+  }
+  // The journal keeps the race's trials, not why the race stopped: the outcome is worded by
+  // the decision alone, so that a report rebuilt from trials.jsonl says the same.
+  const rounds = Math.max(...entries.map((e) => e.trialIds.length));
+  return rounds === 0 ? null : { entries, rounds, ...policy.decide(entries) };
 }

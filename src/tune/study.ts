@@ -9,7 +9,13 @@
 //      price of a short trial;
 //   3. the measurement is turned into an observation (larger is better, null when it failed),
 //      told to the tuner and appended to the journal, in that order of importance: the journal
-//      line is what makes the trial count on --resume.
+//      line is what makes the trial count on --resume;
+//   4. the final race, when asked for, measures the finalists again in time kept back for it.
+// The seams, each in a file of its own: the fidelity schedule (fidelity-schedule.ts) says which
+// configuration moves up a rung and whether that fits in the time left, as Optuna's pruners do;
+// the final race (race.ts) says which configurations race, the time kept for them and when the
+// race is decided; the trial runner (trial-runner.ts) runs one trial and records it. This file
+// holds the loop and the time it keeps back.
 // Trials cut short by the deadline or by Ctrl-C measured nothing and are neither told nor
 // journaled; a resumed study runs them again. A trial far slower than its peers is cut too, and
 // that one is recorded, as a timeout: its slowness is the measurement. A short trial that needs
@@ -17,13 +23,17 @@
 // too slow depends on the budget, and a resume may bring a longer one.
 
 import { configKey, infeasibility } from "../space.js";
-import type { Config, Measurement, Observation, Prediction, SearchSpace, TrialRecord, Tuner, Workload } from "../types.js";
-import { Budget, DeadlineReached, TrialCostModel, TrialLimitReached } from "./budget.js";
+import type { Config, Prediction, SearchSpace, TrialRecord, Tuner, Workload } from "../types.js";
+import { Budget, DeadlineReached, TrialCostModel } from "./budget.js";
 import type { Journal } from "./journal.js";
-import { describeConfig } from "../format.js";
 import { highestFidelityOf } from "../trials.js";
-import type { FinalRace, RaceEntry, RaceOutcome } from "./race.js";
+import { type FinalRace, type RaceEntry, type RaceOutcome, runFinalRace } from "./race.js";
 import type { GrowthEvent, SpaceGrowthPolicy } from "./space-growth.js";
+import { affordable, FidelitySchedule, type ScheduleView, trialKey } from "./fidelity-schedule.js";
+import { shortTrialCapMs, toObservation, TrialRunner, type TrialEnd } from "./trial-runner.js";
+
+export { DEFAULT_ETA, DEFAULT_RUNGS, FidelitySchedule, trialKey } from "./fidelity-schedule.js";
+export { objectiveValue, shortTrialCapMs } from "./trial-runner.js";
 
 export type EndReason = "budget" | "exhausted" | "interrupted";
 
@@ -93,290 +103,196 @@ export interface StudyOutcome {
   ended: EndReason;
 }
 
-export const DEFAULT_RUNGS = [1 / 9, 1 / 3, 1];
-
-const SHORT_CAP_WORDS = "a tenth of the tuning time, or 20 s";
-
-/** Longest a short trial may run: a tenth of the study, at least 20 s, at most a third. */
-export function shortTrialCapMs(studyMs: number): number {
-  return Math.min(studyMs / 3, Math.max(20_000, studyMs / 10));
-}
-export const DEFAULT_ETA = 3;
-
 /** Consecutive asks of already-measured configurations before we conclude the tuner is done. */
 const MAX_REPEATED_ASKS = 25;
 
-/** Objective as the tuner sees it: larger is better, null when the trial gave no number. */
-export function objectiveValue(workload: Workload, m: Measurement): number | null {
-  if (m.status !== "ok") return null;
-  const { metric, direction } = workload.objective;
-  let v = m.metrics[metric];
-  if (v === undefined && m.primary === metric && m.samples.length > 0) v = m.samples.reduce((a, b) => a + b, 0) / m.samples.length;
-  if (v === undefined || !Number.isFinite(v)) return null;
-  return direction === "minimize" ? -v : v;
-}
-
-export function trialKey(config: Config, fidelity: number): string {
-  return `${configKey(config)}@${fidelity}`;
-}
-
 export async function runStudy(opts: StudyOptions): Promise<StudyOutcome> {
-  const rungs = normaliseRungs(opts.rungs ?? DEFAULT_RUNGS);
-  const eta = opts.eta ?? DEFAULT_ETA;
-  const { budget, workload } = opts;
-  let { tuner, space } = opts;
-  const growth: GrowthEvent[] = [];
-  const reserveMs = opts.reserveMs ?? 0;
-  const offset = opts.elapsedOffsetMs ?? 0;
-  const slowFactor = opts.slowTrialFactor ?? 6;
-  const minLimitMs = opts.minTrialLimitMs ?? 15_000;
-  const workOf = (config: Config) => opts.work?.(config) ?? 1;
-  const studyMs = Math.max(0, budget.remainingMs() - reserveMs);
-  const shortCapMs = shortTrialCapMs(studyMs);
-  const trials: TrialRecord[] = [...(opts.previous ?? [])];
-  const done = new Map<string, TrialRecord>();
-  const cost = new TrialCostModel();
-  const skipped = new Map<string, { config: Config; reason: string }>();
-  /** Promotions that did not fit in the time left, or were cut for it; not offered again. */
-  const unaffordable = new Set<string>();
-  let nextId = trials.reduce((m, t) => Math.max(m, t.id + 1), 0);
+  const study = new Study(opts);
+  const { schedule } = study;
+  const ended = await (async (): Promise<EndReason> => {
+    const baselineEnd = await study.runBaseline();
+    if (baselineEnd) return baselineEnd;
+    let repeats = 0;
+    let tunerDone = false;
+    for (;;) {
+      if (study.interrupted()) return "interrupted";
+      if (study.budget.remainingMs() <= study.reserveMs + study.raceKeepMs()) return "budget";
 
-  for (const t of trials) {
-    done.set(trialKey(t.config, t.fidelity), t);
-    cost.record(t.fidelity, t.measurement.durationMs, workOf(t.config));
-    tuner.tell(toObservation(t));
+      const promotion = schedule.next(study.view, tunerDone);
+      if (promotion) {
+        if (!schedule.fits(promotion, study.view)) {
+          schedule.drop(promotion);
+          continue;
+        }
+        const r = await study.runner.run(promotion.config, promotion.fidelity);
+        if (r === "stopped") return study.stoppedEnd();
+        if (r === "dropped") schedule.drop(promotion);
+        continue;
+      }
+      if (tunerDone) return "exhausted";
+
+      const config = study.tuner.ask();
+      if (config === undefined) {
+        tunerDone = true;
+        continue; // promotions may still be pending
+      }
+      const why = infeasibility(study.space, config);
+      if (why) {
+        study.skipped.set(configKey(config), { config, reason: why });
+        study.tuner.tell({ config, status: "infeasible", value: null, fidelity: schedule.lowest });
+        continue;
+      }
+      const seen = study.done.get(trialKey(config, schedule.lowest)) ?? highestFidelityOf(study.trials, config)[0];
+      if (seen) {
+        // Never measure the same thing twice: remind the tuner of what it already knows.
+        study.tuner.tell(toObservation(seen));
+        if (++repeats >= MAX_REPEATED_ASKS) tunerDone = true;
+        continue;
+      }
+      repeats = 0;
+      if (!affordable(schedule.lowest, study.view)) return "budget";
+      if ((await study.runner.run(config, schedule.lowest)) === "stopped") return study.stoppedEnd();
+    }
+  })();
+
+  const race = opts.race && ended !== "interrupted" ? await study.race(opts.race) : null;
+  const finalEnd: EndReason = study.interrupted() ? "interrupted" : ended;
+  return { trials: study.trials, skipped: [...study.skipped.values()], ended: finalEnd, space: study.space, growth: study.growth, race };
+}
+
+/** The study's state between trials, and the steps of its loop that are more than a line. */
+class Study {
+  readonly budget: Budget;
+  readonly reserveMs: number;
+  readonly schedule: FidelitySchedule;
+  readonly trials: TrialRecord[];
+  readonly done = new Map<string, TrialRecord>();
+  readonly cost = new TrialCostModel();
+  readonly skipped = new Map<string, { config: Config; reason: string }>();
+  readonly growth: GrowthEvent[] = [];
+  readonly runner: TrialRunner;
+  readonly view: ScheduleView;
+  /** Milliseconds of study time, fixed at its start. */
+  private readonly studyMs: number;
+  tuner: Tuner;
+  space: SearchSpace;
+
+  constructor(private readonly opts: StudyOptions) {
+    this.budget = opts.budget;
+    this.tuner = opts.tuner;
+    this.space = opts.space;
+    this.reserveMs = opts.reserveMs ?? 0;
+    this.schedule = new FidelitySchedule(opts.rungs, opts.eta);
+    this.studyMs = Math.max(0, this.budget.remainingMs() - this.reserveMs);
+    this.trials = [...(opts.previous ?? [])];
+    const work = (config: Config) => opts.work?.(config) ?? 1;
+    for (const t of this.trials) {
+      this.done.set(trialKey(t.config, t.fidelity), t);
+      this.cost.record(t.fidelity, t.measurement.durationMs, work(t.config));
+      this.tuner.tell(toObservation(t));
+    }
+    this.runner = new TrialRunner({
+      ...opts,
+      cost: this.cost,
+      trials: this.trials,
+      done: this.done,
+      tuner: () => this.tuner,
+      reserveMs: this.reserveMs,
+      elapsedOffsetMs: opts.elapsedOffsetMs ?? 0,
+      slowTrialFactor: opts.slowTrialFactor ?? 6,
+      minTrialLimitMs: opts.minTrialLimitMs ?? 15_000,
+      shortCapMs: shortTrialCapMs(this.studyMs),
+      work,
+      onRecorded: (record) => {
+        opts.onTrial?.(record, { trials: this.trials, best: bestOf(this.trials), budget: this.budget });
+        if (!record.phase) this.maybeGrow();
+      },
+    });
+    this.view = {
+      trials: this.trials,
+      done: this.done,
+      budget: this.budget,
+      cost: this.cost,
+      studyMs: this.studyMs,
+      timeLeftMs: () => this.budget.remainingMs() - this.reserveMs - this.raceKeepMs(),
+    };
   }
 
-  const state = (): StudyState => ({ trials, best: bestOf(trials), budget });
-  const interrupted = () => opts.signal?.aborted === true;
+  interrupted(): boolean {
+    return this.opts.signal?.aborted === true;
+  }
 
-  /**
-   * Runs one trial. "stopped" when the deadline or Ctrl-C cut it (the study ends); "dropped"
-   * when a budget-relative cap cut it (nothing journaled, the study goes on).
-   */
-  const runTrial = async (config: Config, fidelity: number, capMs?: number, phase?: "race"): Promise<"done" | "stopped" | "dropped"> => {
-    const prediction = opts.predict?.(config) ?? undefined;
-    opts.onTrialStart?.(config, fidelity);
-    const startedAt = new Date().toISOString();
-    const t0 = performance.now();
-    const estimate = cost.estimateFor(fidelity, workOf(config));
-    const slowLimit = estimate === null ? Number.POSITIVE_INFINITY : Math.max(minLimitMs, slowFactor * estimate);
-    // A short trial is meant to cost seconds; one that needs a tenth of the study's time (the
-    // first trials have no peers to compare with, and a trial's work grows with workers x
-    // sequences) is a configuration this machine cannot run well. Fixed at the start: near the
-    // end the deadline cuts trials, and that says nothing about the configuration, so it must not
-    // be recorded as one too slow.
-    const shortCap = fidelity < 1 ? shortCapMs : Number.POSITIVE_INFINITY;
-    const limitMs = capMs ?? Math.min(slowLimit, shortCap);
-    const why = capMs !== undefined ? "more than half the time left" : shortCap < slowLimit ? `${SHORT_CAP_WORDS} for one short trial` : undefined;
-    const { signal, dispose } = budget.trialSignal(opts.signal, reserveMs, limitMs, why);
-    let measurement: Measurement;
-    try {
-      measurement = await workload.run(config, { level: fidelity }, signal);
-    } catch (err) {
-      // Workloads report failure as a Measurement; an exception is a bug in one, and one bad
-      // trial must not lose the whole run.
-      measurement = {
-        status: "failed",
-        metrics: {},
-        primary: workload.objective.metric,
-        samples: [],
-        warmup: 0,
-        rme: Number.POSITIVE_INFINITY,
-        error: err instanceof Error ? err.message : String(err),
-        durationMs: performance.now() - t0,
-        fidelity: { level: fidelity },
-      };
-    } finally {
-      dispose();
-    }
-    if (signal.aborted && measurement.status !== "ok") {
-      // Cut for slowness: that is a result (the tuner should stay away). Cut by the deadline or
-      // Ctrl-C: nothing was learnt about the configuration.
-      if (!(signal.reason instanceof TrialLimitReached)) return "stopped";
-      if (capMs !== undefined) return "dropped";
-      if (shortCap < slowLimit) {
-        // Too slow for this budget, which says as much about the budget as about the
-        // configuration: the tuner keeps away from it now, but it is not journaled, so a resume
-        // with a longer budget tries it again.
-        tuner.tell({ config, status: "timeout", value: null, fidelity });
-        opts.onNote?.(`${describeConfig(config)}: short trial cut after ${(limitMs / 1000).toFixed(1)} s (${SHORT_CAP_WORDS}); not recorded, a longer budget retries it`);
-        return "dropped";
-      }
-      measurement = { ...measurement, status: "timeout", error: signal.reason.message };
-    }
-    const record: TrialRecord = {
-      id: nextId++,
-      config,
-      fidelity,
-      measurement,
-      value: objectiveValue(workload, measurement),
-      ...(prediction ? { prediction } : {}),
-      ...(phase ? { phase } : {}),
-      startedAt,
-      elapsedMs: Math.round(offset + budget.elapsedMs()),
-    };
-    trials.push(record);
-    done.set(trialKey(config, fidelity), record);
-    cost.record(fidelity, measurement.durationMs, workOf(config));
-    opts.journal?.append(record);
-    tuner.tell(toObservation(record));
-    opts.onTrial?.(record, state());
-    if (!phase) maybeGrow();
-    return "done";
-  };
-
-  /** A grown space gets a fresh tuner, told everything measured so far. */
-  const maybeGrow = () => {
-    if (!opts.growth || !opts.makeTuner) return;
-    const grown = opts.growth.grow(space, trials);
-    if (!grown) return;
-    space = grown.space;
-    tuner = opts.makeTuner(space);
-    for (const t of trials) tuner.tell(toObservation(t));
-    growth.push(...grown.events);
-    for (const e of grown.events) opts.onNote?.(`${e.param} now goes up to ${e.to} (was ${e.from}): ${e.why}`);
-  };
+  /** How the study ends when the deadline or Ctrl-C stopped a trial. */
+  stoppedEnd(): EndReason {
+    return this.interrupted() ? "interrupted" : "budget";
+  }
 
   /**
    * Time kept back for the final race, from what a full trial has cost so far; none while fewer
    * than two configurations have been measured, since a race needs finalists before it needs time.
    */
-  const raceKeepMs = () => {
-    if (!opts.race) return 0;
-    const measured = new Set(trials.filter((t) => t.value !== null).map((t) => configKey(t.config)));
-    return measured.size < 2 ? 0 : opts.race.reserveMs(studyMs, cost.estimate(1));
-  };
-
-  /**
-   * Whether a promotion's own expected duration (its trial one rung down, scaled by the fidelity
-   * ratio) fits in the time left before the race and in a quarter of the study: the cost model's
-   * typical trial says nothing about a configuration whose short trial alone took minutes.
-   */
-  const promotionFits = (config: Config, fidelity: number): boolean => {
-    const below = highestFidelityOf(trials, config)[0];
-    if (!below || below.fidelity >= fidelity) return true;
-    const expected = below.measurement.durationMs * (fidelity / below.fidelity);
-    return expected <= Math.min(studyMs / 4, budget.remainingMs() - reserveMs - raceKeepMs());
-  };
-
-  /** Whether a trial at this fidelity is expected to end before the deadline. */
-  // Not scaled by the configuration's work: trial time grows far less than linearly with
-  // sequences (they decode in one batch), and the deadline still cuts a trial that overruns.
-  const affordable = (fidelity: number): boolean => {
-    const estimate = cost.estimate(fidelity);
-    return estimate === null || estimate <= budget.remainingMs() - reserveMs - raceKeepMs();
-  };
-
-  const ended = await (async (): Promise<EndReason> => {
-    // The baseline goes first: a short trial (which also tells the cost model what trials cost
-    // here), then the full one that every speedup is measured against. The full one is run
-    // whatever the estimate says, but capped at half the time left: a baseline so slow that it
-    // would eat the budget leaves the speedups to its short trial, rather than leave no
-    // tuning at all. Its cut is not journaled, so a resumed run tries again.
-    const base = opts.baseline;
-    const baseWhy = infeasibility(space, base);
-    if (baseWhy) skipped.set(configKey(base), { config: base, reason: baseWhy });
-    else {
-      for (const fidelity of [rungs[0], 1]) {
-        if (done.has(trialKey(base, fidelity))) continue;
-        if (interrupted()) return "interrupted";
-        if (budget.remainingMs() <= reserveMs) return "budget";
-        const short = rungs[0] < 1 ? done.get(trialKey(base, rungs[0])) : undefined;
-        if (fidelity === 1 && short && short.value === null) break; // it failed short; it would fail long
-        const cap = fidelity === 1 && rungs[0] < 1 ? (budget.remainingMs() - reserveMs) / 2 : undefined;
-        const r = await runTrial(base, fidelity, cap);
-        if (r === "stopped") return interrupted() ? "interrupted" : "budget";
-        if (r === "dropped" && fidelity < 1) break; // far too slow short; it would be slower long
-        if (r === "dropped") opts.onNote?.("the baseline's full trial would take more than half the time left; speedups are against its short trial");
-      }
-    }
-
-    let repeats = 0;
-    let tunerDone = false;
-    for (;;) {
-      if (interrupted()) return "interrupted";
-      if (budget.remainingMs() <= reserveMs + raceKeepMs()) return "budget";
-
-      const promotion = nextPromotion(trials, rungs, eta, done, unaffordable, budget, cost, tunerDone);
-      if (promotion) {
-        if (!affordable(promotion.fidelity) || !promotionFits(promotion.config, promotion.fidelity)) {
-          unaffordable.add(trialKey(promotion.config, promotion.fidelity));
-          continue;
-        }
-        const r = await runTrial(promotion.config, promotion.fidelity);
-        if (r === "stopped") return interrupted() ? "interrupted" : "budget";
-        if (r === "dropped") unaffordable.add(trialKey(promotion.config, promotion.fidelity));
-        continue;
-      }
-      if (tunerDone) return "exhausted";
-
-      const config = tuner.ask();
-      if (config === undefined) {
-        tunerDone = true;
-        continue; // promotions may still be pending
-      }
-      const why = infeasibility(space, config);
-      if (why) {
-        skipped.set(configKey(config), { config, reason: why });
-        tuner.tell({ config, status: "infeasible", value: null, fidelity: rungs[0] });
-        continue;
-      }
-      const seen = done.get(trialKey(config, rungs[0])) ?? highestFidelityOf(trials, config)[0];
-      if (seen) {
-        // Never measure the same thing twice: remind the tuner of what it already knows.
-        tuner.tell(toObservation(seen));
-        if (++repeats >= MAX_REPEATED_ASKS) tunerDone = true;
-        continue;
-      }
-      repeats = 0;
-      if (!affordable(rungs[0])) return "budget";
-      if ((await runTrial(config, rungs[0])) === "stopped") return interrupted() ? "interrupted" : "budget";
-    }
-  })();
-
-  const race = opts.race && ended !== "interrupted" ? await runRace(opts.race) : null;
-  const finalEnd: EndReason = interrupted() ? "interrupted" : ended;
-  return { trials, skipped: [...skipped.values()], ended: finalEnd, space, growth, race };
-
-  /**
-   * The finalists measured again in rounds (A B C, A B C, ...) until the race is decided, the
-   * rounds run out, or the next trial would not end before the deadline.
-   */
-  async function runRace(policy: FinalRace): Promise<RaceOutcome | null> {
-    const finalists = policy.pick(trials);
-    if (finalists.length < 2) return null;
-    const entries: RaceEntry[] = finalists.map((config) => ({ config, values: [], trialIds: [] }));
-    race: for (let round = 1; round <= policy.maxRounds; round++) {
-      for (const entry of entries) {
-        const estimate = cost.estimateFor(1, workOf(entry.config));
-        if (interrupted() || (estimate !== null && estimate > budget.remainingMs() - reserveMs)) break race;
-        if ((await runTrial(entry.config, 1, undefined, "race")) === "stopped") break race;
-        const record = trials[trials.length - 1];
-        if (record.phase === "race" && configKey(record.config) === configKey(entry.config)) {
-          entry.trialIds.push(record.id);
-          if (record.value !== null) entry.values.push(record.value);
-        }
-        opts.onRace?.(entries, round);
-      }
-      const decision = policy.decide(entries);
-      if (decision.separated && (round >= 2 || entries.filter((e) => e.values.length > 0).length <= 1)) break;
-    }
-    // The journal keeps the race's trials, not why the race stopped: the outcome is worded by
-    // the decision alone, so that a report rebuilt from trials.jsonl says the same.
-    const rounds = Math.max(...entries.map((e) => e.trialIds.length));
-    return rounds === 0 ? null : { entries, rounds, ...policy.decide(entries) };
+  raceKeepMs(): number {
+    if (!this.opts.race) return 0;
+    const measured = new Set(this.trials.filter((t) => t.value !== null).map((t) => configKey(t.config)));
+    return measured.size < 2 ? 0 : this.opts.race.reserveMs(this.studyMs, this.cost.estimate(1));
   }
-}
 
-function toObservation(t: TrialRecord): Observation {
-  return { config: t.config, status: t.measurement.status, value: t.value, fidelity: t.fidelity };
-}
+  /**
+   * The baseline goes first: a short trial (which also tells the cost model what trials cost
+   * here), then the full one that every speedup is measured against. The full one is run
+   * whatever the estimate says, but capped at half the time left: a baseline so slow that it
+   * would eat the budget leaves the speedups to its short trial, rather than leave no
+   * tuning at all. Its cut is not journaled, so a resumed run tries again.
+   * Returns how the study ends when it ends here, else null.
+   */
+  async runBaseline(): Promise<EndReason | null> {
+    const { baseline: base, onNote } = this.opts;
+    const lowest = this.schedule.lowest;
+    const baseWhy = infeasibility(this.space, base);
+    if (baseWhy) {
+      this.skipped.set(configKey(base), { config: base, reason: baseWhy });
+      return null;
+    }
+    for (const fidelity of [lowest, 1]) {
+      if (this.done.has(trialKey(base, fidelity))) continue;
+      if (this.interrupted()) return "interrupted";
+      if (this.budget.remainingMs() <= this.reserveMs) return "budget";
+      const short = lowest < 1 ? this.done.get(trialKey(base, lowest)) : undefined;
+      if (fidelity === 1 && short && short.value === null) break; // it failed short; it would fail long
+      const cap = fidelity === 1 && lowest < 1 ? (this.budget.remainingMs() - this.reserveMs) / 2 : undefined;
+      const r: TrialEnd = await this.runner.run(base, fidelity, cap);
+      if (r === "stopped") return this.stoppedEnd();
+      if (r === "dropped" && fidelity < 1) break; // far too slow short; it would be slower long
+      if (r === "dropped") onNote?.("the baseline's full trial would take more than half the time left; speedups are against its short trial");
+    }
+    return null;
+  }
 
-function normaliseRungs(rungs: number[]): number[] {
-  const r = [...new Set(rungs.filter((f) => f > 0 && f <= 1))].sort((a, b) => a - b);
-  if (r[r.length - 1] !== 1) r.push(1);
-  return r;
+  /** A grown space gets a fresh tuner, told everything measured so far. */
+  private maybeGrow(): void {
+    const { growth, makeTuner, onNote } = this.opts;
+    if (!growth || !makeTuner) return;
+    const grown = growth.grow(this.space, this.trials);
+    if (!grown) return;
+    this.space = grown.space;
+    this.tuner = makeTuner(this.space);
+    for (const t of this.trials) this.tuner.tell(toObservation(t));
+    this.growth.push(...grown.events);
+    for (const e of grown.events) onNote?.(`${e.param} now goes up to ${e.to} (was ${e.from}): ${e.why}`);
+  }
+
+  /** The final race, its trials stopped by Ctrl-C or when the next would not end before the deadline. */
+  race(policy: FinalRace): Promise<RaceOutcome | null> {
+    return runFinalRace(policy, {
+      trials: this.trials,
+      mayRun: (config) => {
+        const estimate = this.cost.estimateFor(1, this.opts.work?.(config) ?? 1);
+        return !this.interrupted() && !(estimate !== null && estimate > this.budget.remainingMs() - this.reserveMs);
+      },
+      run: (config) => this.runner.run(config, 1, undefined, "race"),
+      onRace: this.opts.onRace,
+    });
+  }
 }
 
 /** Best trial: highest fidelity reached first, then highest value (a full trial beats a hint). */
@@ -387,43 +303,6 @@ export function bestOf(trials: TrialRecord[]): TrialRecord | null {
     if (!best || t.fidelity > best.fidelity || (t.fidelity === best.fidelity && t.value > best.value!)) best = t;
   }
   return best;
-}
-
-/**
- * Asynchronous successive halving: a configuration in the top 1/eta of its rung moves to the
- * next rung; higher rungs are served first so that good configurations reach full fidelity
- * early. With few trials in a short budget 1/eta of a rung rounds to nobody, so when the time
- * left only fits a few more trials at the next rung, that rung's leader is promoted anyway:
- * better one full measurement of the best candidate than none. Once the tuner has nothing left
- * to ask, every configuration may move up, best first, while the budget lasts.
- */
-function nextPromotion(
-  trials: TrialRecord[],
-  rungs: number[],
-  eta: number,
-  done: Map<string, TrialRecord>,
-  unaffordable: Set<string>,
-  budget: Budget,
-  cost: TrialCostModel,
-  tunerDone: boolean,
-): { config: Config; fidelity: number } | null {
-  for (let k = rungs.length - 2; k >= 0; k--) {
-    const here = trials
-      .filter((t) => t.fidelity === rungs[k] && t.value !== null)
-      .sort((a, b) => b.value! - a.value!);
-    if (here.length === 0) continue;
-    const next = rungs[k + 1];
-    const estimate = cost.estimate(next);
-    const endgame = estimate !== null && budget.remainingMs() < 3 * estimate;
-    // With nothing new left to try, the rest of the budget confirms configurations at higher
-    // fidelity, best first.
-    const quota = tunerDone ? here.length : endgame ? Math.max(1, Math.floor(here.length / eta)) : Math.floor(here.length / eta);
-    for (const t of here.slice(0, quota)) {
-      const key = trialKey(t.config, next);
-      if (!done.has(key) && !unaffordable.has(key)) return { config: t.config, fidelity: next };
-    }
-  }
-  return null;
 }
 
 export { DeadlineReached };
