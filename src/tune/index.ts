@@ -20,7 +20,7 @@ import { TuneProgress } from "./progress.js";
 import { buildResult } from "./result.js";
 import { bestOf, runStudy, type StudyOutcome } from "./study.js";
 import { FinalRace } from "./race.js";
-import { commandSetup, llamaSetup } from "./setup.js";
+import { commandSetup, llamaSetup, type Setup } from "./setup.js";
 import { DEFINING_KEYS, pickDefinition, type StudyDefinition } from "./definition.js";
 import { finalPredictor } from "./final-model.js";
 import { describeConfig } from "../format.js";
@@ -79,6 +79,77 @@ export async function runTuning(options: TuneOptions = {}): Promise<TuneRun> {
   };
 
   // ---- the study's definition, fresh or from the folder being resumed
+  const { definition, outDir, previous, tunerName } = openStudy(options, note);
+
+  const progress = new TuneProgress({
+    budgetMs,
+    elapsedMs: () => budget.elapsedMs(),
+    formatValue: (v) => formatObjective(v, definition),
+    enabled: options.progress === true,
+  });
+  progressRef = progress;
+  try {
+    progress.setPhase("probing the machine");
+    const hardware = options.hardware ?? (await probe({ bandwidth: true }));
+    // A busy machine (other work on the cores) distorts every trial; the user should know.
+    for (const w of hardware.warnings) note(w);
+    await recordMachine(outDir, hardware, definition, options);
+
+    // ---- workload and search space
+    const setup = definition.command
+      ? commandSetup(definition, hardware)
+      : await llamaSetup(definition, hardware, budget, note, (p) => progress.setPhase(p), options.signal);
+    // What a report needs besides the journal, kept from the start: a run killed before it
+    // wrote its results can still be reported (paratune report rebuilds from these two files).
+    const study = JSON.parse(readFileSync(join(outDir, STUDY_FILE), "utf8")) as Record<string, unknown>;
+    const context: StudyContext = { tuner: tunerName, budgetMs, hardware, workload: setup.description, params: setup.space.params, baseline: setup.baseline };
+    await writeJson(join(outDir, STUDY_FILE), { ...study, context });
+
+    const elapsedOffsetMs = previous.reduce((m, t) => Math.max(m, t.elapsedMs), 0);
+    const outcome = await studyInFolder({ options, setup, tunerName, seed: definition.seed ?? 1, budget, outDir, previous, elapsedOffsetMs, progress, note });
+
+    const result = buildResult({
+      tuner: tunerName,
+      budgetMs,
+      elapsedMs: elapsedOffsetMs + budget.elapsedMs(),
+      ended: outcome.ended,
+      hardware,
+      workload: setup.description,
+      params: outcome.space.params,
+      trials: outcome.trials,
+      infeasible: infeasibleList(outcome.space, outcome.skipped),
+      race: outcome.race,
+      growth: setup.growth ? { events: outcome.growth, ends: setup.growth.ends(outcome.space, outcome.trials) } : undefined,
+      baseline: setup.baseline,
+      predict: finalPredictor({ hardware, workload: setup.description, params: outcome.space.params, trials: outcome.trials }),
+    });
+    progress.setPhase("writing the results");
+    const files = [join(outDir, JOURNAL_FILE), join(outDir, RESULT_FILE)];
+    await writeJson(join(outDir, RESULT_FILE), result);
+    if (options.store !== false && result.best) {
+      try {
+        await saveToStore(result, undefined, { onProblem: note });
+      } catch (err) {
+        note(`could not save the result to the store of past tunings: ${(err as Error).message}`);
+      }
+    }
+    return { result, outDir, files };
+  } finally {
+    progress.stop();
+  }
+}
+
+
+interface OpenedStudy {
+  definition: StudyDefinition;
+  outDir: string;
+  /** Trials of the run being resumed; none for a fresh study. */
+  previous: TrialRecord[];
+  tunerName: string;
+}
+
+/** The study's definition and folder, fresh or from the folder being resumed. */
+function openStudy(options: TuneOptions, note: (n: string) => void): OpenedStudy {
   let definition: StudyDefinition;
   let outDir: string;
   let previous: TrialRecord[] = [];
@@ -110,113 +181,83 @@ export async function runTuning(options: TuneOptions = {}): Promise<TuneRun> {
     throw new UserInputError(`unknown tuner "${tunerName}"`, `use one of: ${TUNER_NAMES.join(", ")}`);
   }
   makeFolder(outDir, "the output folder");
+  return { definition, outDir, previous, tunerName };
+}
 
-  const progress = new TuneProgress({
-    budgetMs,
-    elapsedMs: () => budget.elapsedMs(),
-    formatValue: (v) => formatObjective(v, definition),
-    enabled: options.progress === true,
-  });
-  progressRef = progress;
-  try {
-    progress.setPhase("probing the machine");
-    const hardware = options.hardware ?? (await probe({ bandwidth: true }));
-    // A busy machine (other work on the cores) distorts every trial; the user should know.
-    for (const w of hardware.warnings) note(w);
-    if (options.resume) {
-      // Trials measured on another machine (a copied folder) must not mix with this one's.
-      const saved = JSON.parse(readFileSync(join(outDir, STUDY_FILE), "utf8")) as { fingerprint?: string };
-      if (saved.fingerprint && saved.fingerprint !== hardware.fingerprint && !options.hardware) {
-        throw new UserInputError(
-          `${outDir} was measured on another machine (fingerprint ${saved.fingerprint}, this one is ${hardware.fingerprint})`,
-          "start a new study here with --out; trials from different machines do not compare",
-        );
-      }
-    } else {
-      await writeJson(join(outDir, STUDY_FILE), { version: 1, createdAt: new Date().toISOString(), fingerprint: hardware.fingerprint, definition });
+/** study.json's machine: checked against a resumed run's, written for a fresh one. */
+async function recordMachine(outDir: string, hardware: HardwareProfile, definition: StudyDefinition, options: TuneOptions): Promise<void> {
+  if (options.resume) {
+    // Trials measured on another machine (a copied folder) must not mix with this one's.
+    const saved = JSON.parse(readFileSync(join(outDir, STUDY_FILE), "utf8")) as { fingerprint?: string };
+    if (saved.fingerprint && saved.fingerprint !== hardware.fingerprint && !options.hardware) {
+      throw new UserInputError(
+        `${outDir} was measured on another machine (fingerprint ${saved.fingerprint}, this one is ${hardware.fingerprint})`,
+        "start a new study here with --out; trials from different machines do not compare",
+      );
     }
-
-    // ---- workload and search space
-    const setup = definition.command
-      ? commandSetup(definition, hardware)
-      : await llamaSetup(definition, hardware, budget, note, (p) => progress.setPhase(p), options.signal);
-    // What a report needs besides the journal, kept from the start: a run killed before it
-    // wrote its results can still be reported (paratune report rebuilds from these two files).
-    const study = JSON.parse(readFileSync(join(outDir, STUDY_FILE), "utf8")) as Record<string, unknown>;
-    const context: StudyContext = { tuner: tunerName, budgetMs, hardware, workload: setup.description, params: setup.space.params, baseline: setup.baseline };
-    await writeJson(join(outDir, STUDY_FILE), { ...study, context });
-
-    const makeTuner = (space: SearchSpace) => createTuner(tunerName, space, { seed: definition.seed ?? 1, priorMean: setup.priorMean });
-    const tuner = makeTuner(setup.space);
-    if (previous.length > 0) {
-      setup.learn?.(previous);
-      progress.resumeFrom(previous, bestOf(previous));
-    }
-    const journal = new Journal(join(outDir, JOURNAL_FILE));
-    const elapsedOffsetMs = previous.reduce((m, t) => Math.max(m, t.elapsedMs), 0);
-    let outcome: StudyOutcome;
-    try {
-      outcome = await runStudy({
-        space: setup.space,
-        tuner,
-        workload: setup.workload,
-        budget,
-        journal,
-        previous,
-        baseline: setup.baseline,
-        rungs: setup.rungs,
-        signal: options.signal,
-        predict: setup.predictBefore,
-        reserveMs: Math.min(3000, budgetMs * 0.05),
-        elapsedOffsetMs,
-        work: setup.work,
-        growth: setup.growth,
-        makeTuner,
-        race: options.race === false ? undefined : new FinalRace(),
-        onRace: (entries, round) => progress.setPhase(`final race, round ${round}: ${entries.length} finalists measured again in turn`),
-        onNote: note,
-        onTrialStart: (config, fidelity) => {
-          progress.setPhase(`${fidelity < 1 ? "short" : "full"} trial: ${describeConfig(config)}`);
-        },
-        onTrial: (record, state) => {
-          setup.learn?.(state.trials);
-          progress.trialDone(record, state.best);
-        },
-      });
-    } finally {
-      journal.close();
-      await setup.workload.close?.();
-    }
-
-    const result = buildResult({
-      tuner: tunerName,
-      budgetMs,
-      elapsedMs: elapsedOffsetMs + budget.elapsedMs(),
-      ended: outcome.ended,
-      hardware,
-      workload: setup.description,
-      params: outcome.space.params,
-      trials: outcome.trials,
-      infeasible: infeasibleList(outcome.space, outcome.skipped),
-      race: outcome.race,
-      growth: setup.growth ? { events: outcome.growth, ends: setup.growth.ends(outcome.space, outcome.trials) } : undefined,
-      baseline: setup.baseline,
-      predict: finalPredictor({ hardware, workload: setup.description, params: outcome.space.params, trials: outcome.trials }),
-    });
-    progress.setPhase("writing the results");
-    const files = [join(outDir, JOURNAL_FILE), join(outDir, RESULT_FILE)];
-    await writeJson(join(outDir, RESULT_FILE), result);
-    if (options.store !== false && result.best) {
-      try {
-        await saveToStore(result, undefined, { onProblem: note });
-      } catch (err) {
-        note(`could not save the result to the store of past tunings: ${(err as Error).message}`);
-      }
-    }
-    return { result, outDir, files };
-  } finally {
-    progress.stop();
+  } else {
+    await writeJson(join(outDir, STUDY_FILE), { version: 1, createdAt: new Date().toISOString(), fingerprint: hardware.fingerprint, definition });
   }
+}
+
+interface StudyInFolder {
+  options: TuneOptions;
+  setup: Setup;
+  tunerName: string;
+  seed: number;
+  budget: Budget;
+  outDir: string;
+  previous: TrialRecord[];
+  elapsedOffsetMs: number;
+  progress: TuneProgress;
+  note: (n: string) => void;
+}
+
+/** The study itself, journaled into the folder, with the progress display following it. */
+async function studyInFolder(run: StudyInFolder): Promise<StudyOutcome> {
+  const { options, setup, tunerName, seed, budget, outDir, previous, elapsedOffsetMs, progress, note } = run;
+  const budgetMs = budget.budgetMs;
+  const makeTuner = (space: SearchSpace) => createTuner(tunerName, space, { seed, priorMean: setup.priorMean });
+  const tuner = makeTuner(setup.space);
+  if (previous.length > 0) {
+    setup.learn?.(previous);
+    progress.resumeFrom(previous, bestOf(previous));
+  }
+  const journal = new Journal(join(outDir, JOURNAL_FILE));
+  let outcome: StudyOutcome;
+  try {
+    outcome = await runStudy({
+      space: setup.space,
+      tuner,
+      workload: setup.workload,
+      budget,
+      journal,
+      previous,
+      baseline: setup.baseline,
+      rungs: setup.rungs,
+      signal: options.signal,
+      predict: setup.predictBefore,
+      reserveMs: Math.min(3000, budgetMs * 0.05),
+      elapsedOffsetMs,
+      work: setup.work,
+      growth: setup.growth,
+      makeTuner,
+      race: options.race === false ? undefined : new FinalRace(),
+      onRace: (entries, round) => progress.setPhase(`final race, round ${round}: ${entries.length} finalists measured again in turn`),
+      onNote: note,
+      onTrialStart: (config, fidelity) => {
+        progress.setPhase(`${fidelity < 1 ? "short" : "full"} trial: ${describeConfig(config)}`);
+      },
+      onTrial: (record, state) => {
+        setup.learn?.(state.trials);
+        progress.trialDone(record, state.best);
+      },
+    });
+  } finally {
+    journal.close();
+    await setup.workload.close?.();
+  }
+  return outcome;
 }
 
 /**
