@@ -139,6 +139,43 @@ interface Worker {
   exited: boolean;
 }
 
+/** What a worker's exit needs of its trial. */
+interface TrialHooks {
+  failTrial: (err: TrialError) => void;
+  stopping: () => boolean;
+  oomBefore: number | null;
+}
+
+/**
+ * The next message of every worker of the pool, all of one type; the trial's failure (a timeout,
+ * Ctrl-C, a worker's exit) or a worker's "error" message ends the wait with a TrialError.
+ */
+function messagesOf(pool: Worker[], failed: Promise<never>) {
+  const nextMessage = async (w: Worker): Promise<WorkerMessage> => {
+    while (w.inbox.length === 0) {
+      await Promise.race([new Promise<void>((resolve) => (w.wake = resolve)), failed]);
+    }
+    const m = w.inbox.shift()!;
+    if (m.type === "error") {
+      const status: TrialStatus = m.stage === "context" && /memory|alloc/i.test(m.message) ? "oom" : "failed";
+      const what = m.stage === "load" ? "model could not load" : m.stage === "context" ? "context could not be created" : "inference failed";
+      throw new TrialError(`worker ${w.index}: ${what}: ${m.message}`, status);
+    }
+    return m;
+  };
+  return <T extends WorkerMessage["type"]>(type: T) =>
+    Promise.race([
+      Promise.all(
+        pool.map(async (w) => {
+          const m = await nextMessage(w);
+          if (m.type !== type) throw new TrialError(`worker ${w.index} sent ${m.type}, expected ${type}`);
+          return m as Extract<WorkerMessage, { type: T }>;
+        }),
+      ),
+      failed,
+    ]);
+}
+
 /**
  * Decode tok/s of one repetition over all workers on one wall clock: from the first worker's end
  * of prefill to the last worker's last token. Summing per-worker rates would count overlap that
@@ -205,22 +242,11 @@ export class LlamaWorkload implements Workload {
     const started = performance.now();
     const fail = (status: TrialStatus, error: string, metrics: Metrics = {}): Measurement =>
       unmeasured(this.objective.metric, fidelity, started, status, error, metrics);
-    let settings: WorkerSettings;
-    let workers: number;
     const plan = trialPlan(fidelity, this.genTokens, this.reps);
+    let workers: number;
+    let settings: WorkerSettings;
     try {
-      workers = positiveInt(config, "workers", 1);
-      settings = {
-        modelPath: this.modelFor(config),
-        threads: positiveInt(config, "threads", availableParallelism()),
-        sequences: positiveInt(config, "sequences", 1),
-        batch: config.batch === undefined ? undefined : positiveInt(config, "batch", 512),
-        gpuLayers: Number(config.gpuLayers ?? 0),
-        promptTokens: this.promptTokens,
-        maxGenTokens: plan.genTokens,
-        dispatch: this.options.dispatch ?? "lockstep",
-        flashAttention: this.options.flashAttention,
-      };
+      ({ workers, settings } = this.workerSettings(config, plan));
     } catch (err) {
       if (err instanceof TrialError) return fail(err.status, err.message);
       throw err;
@@ -242,56 +268,13 @@ export class LlamaWorkload implements Workload {
     const onAbort = () => failTrial(new TrialError("aborted"));
     signal?.addEventListener("abort", onAbort, { once: true });
 
-    const nextMessage = async (w: Worker): Promise<WorkerMessage> => {
-      while (w.inbox.length === 0) {
-        await Promise.race([new Promise<void>((resolve) => (w.wake = resolve)), failed]);
-      }
-      const m = w.inbox.shift()!;
-      if (m.type === "error") {
-        const status: TrialStatus = m.stage === "context" && /memory|alloc/i.test(m.message) ? "oom" : "failed";
-        const what = m.stage === "load" ? "model could not load" : m.stage === "context" ? "context could not be created" : "inference failed";
-        throw new TrialError(`worker ${w.index}: ${what}: ${m.message}`, status);
-      }
-      return m;
-    };
-    const everyWorker = <T extends WorkerMessage["type"]>(type: T) =>
-      Promise.race([
-        Promise.all(
-          pool.map(async (w) => {
-            const m = await nextMessage(w);
-            if (m.type !== type) throw new TrialError(`worker ${w.index} sent ${m.type}, expected ${type}`);
-            return m as Extract<WorkerMessage, { type: T }>;
-          }),
-        ),
-        failed,
-      ]);
+    const everyWorker = messagesOf(pool, failed);
 
     try {
       if (signal?.aborted) throw new TrialError("aborted");
       const script = workerScriptPath();
       for (let index = 0; index < workers; index++) {
-        const options: WorkerProcessOptions = { ipc: true, serialization: "json", all: true, reject: false, stdin: "ignore", env: { ...process.env, UV_THREADPOOL_SIZE: String(this.threadPoolSize) } };
-        const nodeArgs = this.options.nodeArgs ?? (process.env.PARATUNE_WORKER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
-        const child = execa(process.execPath, [...nodeArgs, script, JSON.stringify(settings)], options);
-        const w: Worker = { index, process: child, pid: child.pid ?? -1, inbox: [], wake: null, output: "", exited: false };
-        this.live.add(w.pid);
-        pool.push(w);
-        child.all?.on("data", (chunk: Buffer) => {
-          w.output = (w.output + chunk.toString()).slice(-16_000);
-        });
-        void (async () => {
-          for await (const m of child.getEachMessage()) {
-            w.inbox.push(m as unknown as WorkerMessage);
-            w.wake?.();
-          }
-        })().catch(() => {});
-        void child.then((result) => {
-          w.exited = true;
-          this.live.delete(w.pid);
-          if (stopping) return;
-          // Give an "error" message sent just before the exit the chance to explain it.
-          setTimeout(() => failTrial(this.exitError(w, result.exitCode, result.signal, oomBefore)), 100);
-        });
+        pool.push(this.spawnWorker(index, script, settings, { failTrial, stopping: () => stopping, oomBefore }));
       }
 
       this.options.onProgress?.(0, 2 + plan.reps);
@@ -330,6 +313,49 @@ export class LlamaWorkload implements Workload {
       // A worker that just failed or hung is not worth waiting for; a healthy one exits at once.
       await this.stopWorkers(pool, succeeded ? 3000 : 200);
     }
+  }
+
+  /** The workers and their settings for a configuration; a TrialError when it cannot run. */
+  private workerSettings(config: Config, plan: { genTokens: number }): { workers: number; settings: WorkerSettings } {
+    const workers = positiveInt(config, "workers", 1);
+    const settings: WorkerSettings = {
+      modelPath: this.modelFor(config),
+      threads: positiveInt(config, "threads", availableParallelism()),
+      sequences: positiveInt(config, "sequences", 1),
+      batch: config.batch === undefined ? undefined : positiveInt(config, "batch", 512),
+      gpuLayers: Number(config.gpuLayers ?? 0),
+      promptTokens: this.promptTokens,
+      maxGenTokens: plan.genTokens,
+      dispatch: this.options.dispatch ?? "lockstep",
+      flashAttention: this.options.flashAttention,
+    };
+    return { workers, settings };
+  }
+
+  /** Starts one worker process; its exit, unless the trial is stopping, fails the trial with the reason. */
+  private spawnWorker(index: number, script: string, settings: WorkerSettings, trial: TrialHooks): Worker {
+    const options: WorkerProcessOptions = { ipc: true, serialization: "json", all: true, reject: false, stdin: "ignore", env: { ...process.env, UV_THREADPOOL_SIZE: String(this.threadPoolSize) } };
+    const nodeArgs = this.options.nodeArgs ?? (process.env.PARATUNE_WORKER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+    const child = execa(process.execPath, [...nodeArgs, script, JSON.stringify(settings)], options);
+    const w: Worker = { index, process: child, pid: child.pid ?? -1, inbox: [], wake: null, output: "", exited: false };
+    this.live.add(w.pid);
+    child.all?.on("data", (chunk: Buffer) => {
+      w.output = (w.output + chunk.toString()).slice(-16_000);
+    });
+    void (async () => {
+      for await (const m of child.getEachMessage()) {
+        w.inbox.push(m as unknown as WorkerMessage);
+        w.wake?.();
+      }
+    })().catch(() => {});
+    void child.then((result) => {
+      w.exited = true;
+      this.live.delete(w.pid);
+      if (trial.stopping()) return;
+      // Give an "error" message sent just before the exit the chance to explain it.
+      setTimeout(() => trial.failTrial(this.exitError(w, result.exitCode, result.signal, trial.oomBefore)), 100);
+    });
+    return w;
   }
 
   /**
