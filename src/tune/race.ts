@@ -93,7 +93,10 @@ export class FinalRace {
    */
   decide(entries: RaceEntry[]): { separated: boolean; why: string } {
     const alive = entries.filter((e) => e.values.length > 0);
-    if (alive.length <= 1) return { separated: true, why: alive.length === 1 ? "every other finalist failed its race trials" : "no finalist measured" };
+    // A finalist whose race trials all failed is out; one the race never reached is not beaten.
+    const unmeasured = entries.filter((e) => e.trialIds.length === 0).length;
+    if (alive.length <= 1 && unmeasured > 0) return { separated: false, why: "the time ran out before every finalist was measured again" };
+    if (alive.length <= 1) return { separated: alive.length === 1, why: alive.length === 1 ? "every other finalist failed its race trials" : "no finalist measured" };
     const stats = alive.map((e) => logStats(e.values)).map((s, i) => ({ ...s, entry: alive[i] }));
     stats.sort((a, b) => b.mean - a.mean);
     const [lead, ...rest] = stats;

@@ -21,12 +21,24 @@ describe("rankTrials", () => {
     const b = { w: 2 };
     const c = { w: 4 };
     const d = { w: 8 };
-    const ranked = rankTrials([trial(a, 0.25, 50), trial(a, 1, 40), trial(b, 0.25, 90), trial(c, 1, 30), trial(d, 0.25, null)]);
+    // b's short trial is better than every full one, but by less than 1.5x: still a hint.
+    const ranked = rankTrials([trial(a, 0.25, 50), trial(a, 1, 40), trial(b, 0.25, 58), trial(c, 1, 30), trial(d, 0.25, null)]);
     expect(ranked.map((t) => [t.config.w, t.fidelity, t.value])).toEqual([
       [1, 1, 40],
       [4, 1, 30],
-      [2, 0.25, 90],
+      [2, 0.25, 58],
     ]);
+  });
+
+  it("puts a short trial 1.5x better than every full one first, so a far slower baseline is not the answer", () => {
+    const base = { w: 1 };
+    const fast = { w: 2 };
+    const ranked = rankTrials([trial(base, 0.25, 45), trial(base, 1, 50), trial(fast, 0.25, 105)]);
+    expect(ranked.map((t) => t.config.w)).toEqual([2, 1]);
+    // The same for a minimised metric (values negated): 100 ms against a 160 ms full trial.
+    const latency = rankTrials([trial(base, 1, -160), trial(fast, 0.25, -100)]);
+    expect(latency.map((t) => t.config.w)).toEqual([2, 1]);
+    expect(rankTrials([trial(base, 1, -160), trial(fast, 0.25, -120)]).map((t) => t.config.w)).toEqual([1, 2]);
   });
 });
 

@@ -29,15 +29,29 @@ export interface ResultInput
 }
 
 /**
+ * A short trial this many times better than every full one ranks above them: its number is a
+ * hint, but ranking the full trials first would then recommend a configuration the run already
+ * knows is far slower (typically the baseline, when the budget could not fit a full trial of the
+ * faster one).
+ */
+export const CLEAR_SHORT_LEAD = 1.5;
+
+/**
  * Every configuration's standing: its trial at the highest fidelity it reached. Full-fidelity
- * results rank above short ones whatever their values, because a short trial's number is a hint
- * (few tokens, a cold cache) while the recommendation must be a measurement.
+ * results rank above short ones, because a short trial's number is a hint (few tokens, a cold
+ * cache) while the recommendation must be a measurement; except a short one CLEAR_SHORT_LEAD
+ * times better than the best full one, which goes first (the confidence then says it is short).
  */
 export function rankTrials(trials: TrialRecord[]): TrialRecord[] {
-  return [...highestFidelityTrials(trials).values()]
+  const ranked = [...highestFidelityTrials(trials).values()]
     .map((group) => group.reduce((a, b) => (b.id > a.id ? b : a)))
     .filter((t) => t.value !== null)
     .sort((a, b) => b.fidelity - a.fidelity || b.value! - a.value!);
+  const top = ranked[0];
+  if (!top) return ranked;
+  const lead = (t: TrialRecord) => (t.value! > 0 && top.value! > 0 ? t.value! / top.value! : t.value! < 0 && top.value! < 0 ? top.value! / t.value! : 0);
+  const clear = ranked.filter((t) => t.fidelity < top.fidelity && lead(t) >= CLEAR_SHORT_LEAD).sort((a, b) => b.value! - a.value!);
+  return clear.length === 0 ? ranked : [...clear, ...ranked.filter((t) => !clear.includes(t))];
 }
 
 export function buildResult(input: ResultInput): TuneResult {
@@ -111,7 +125,10 @@ function raceRanking(
   direction: "maximize" | "minimize",
 ): { ranking: RankedConfig[]; keys: Set<string>; confidence: TuneResult["confidence"] | null } {
   const summaries = race ? new FinalRace().summarize(race.entries) : [];
-  if (!race || summaries.length === 0) return { ranking: [], keys: new Set(), confidence: null };
+  // A race that measured one finalist again compared nothing: the ranking stands as the trials
+  // made it (unless the others failed their race trials, which puts them out).
+  const beaten = race ? race.entries.every((e) => e.values.length > 0 || e.trialIds.length > 0) : false;
+  if (!race || summaries.length === 0 || (summaries.length < 2 && !beaten)) return { ranking: [], keys: new Set(), confidence: null };
   const ranking = summaries.map((s) => {
     const earlier = ranked.find((t) => configKey(t.config) === configKey(s.config));
     const entry = race.entries.find((e) => configKey(e.config) === configKey(s.config))!;

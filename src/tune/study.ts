@@ -281,14 +281,23 @@ class Study {
     for (const e of grown.events) onNote?.(`${e.param} now goes up to ${e.to} (was ${e.from}): ${e.why}`);
   }
 
+  /**
+   * How long a configuration's trial at `fidelity` should take, from its own trials when it has
+   * one (its highest-fidelity trial's duration, scaled up by the fidelity ratio), else from the
+   * cost model scaled by its work: a finalist seen in one short trial of many sequences is not
+   * judged by the typical trial's work ratio, which overestimates it many times.
+   */
+  ownEstimateMs(config: Config, fidelity: number): number {
+    const own = highestFidelityOf(this.trials, config)[0];
+    if (own) return own.measurement.durationMs * Math.max(1, fidelity / own.fidelity);
+    return this.cost.estimateFor(fidelity, this.opts.work?.(config) ?? 1) ?? 0;
+  }
+
   /** The final race, its trials stopped by Ctrl-C or when the next would not end before the deadline. */
   race(policy: FinalRace): Promise<RaceOutcome | null> {
     return runFinalRace(policy, {
       trials: this.trials,
-      mayRun: (config) => {
-        const estimate = this.cost.estimateFor(1, this.opts.work?.(config) ?? 1);
-        return !this.interrupted() && !(estimate !== null && estimate > this.budget.remainingMs() - this.reserveMs);
-      },
+      mayRun: (config) => !this.interrupted() && this.ownEstimateMs(config, 1) <= this.budget.remainingMs() - this.reserveMs,
       run: (config) => this.runner.run(config, 1, undefined, "race"),
       onRace: this.opts.onRace,
     });
