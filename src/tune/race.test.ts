@@ -32,6 +32,11 @@ describe("FinalRace", () => {
     const close = race.decide([entry(1, [105, 115]), entry(2, [100, 110]), entry(3, [90, 99])]);
     expect(close.separated).toBe(false);
     expect(close.why).toMatch(/ahead of the next finalist, within the ±\d+/);
+    // The time ran out before the second finalist was measured again: nothing is decided.
+    const cut = race.decide([entry(1, [120]), { config: { a: 2 }, values: [], trialIds: [] }]);
+    expect(cut).toEqual({ separated: false, why: "the time ran out before every finalist was measured again" });
+    // Its race trial ran and failed: it is out.
+    expect(race.decide([entry(1, [120]), { config: { a: 2 }, values: [], trialIds: [7] }]).separated).toBe(true);
     // One trial each: no spread to judge by.
     expect(race.decide([entry(1, [200]), entry(2, [100])]).separated).toBe(false);
   });

@@ -40,7 +40,7 @@ async function runProfiled(w: LlamaWorkload, sequences: number) {
 
 describe("LlamaWorkload", () => {
   it("runs P workers x S sequences and reports throughput, latency and memory", async () => {
-    const w = new LlamaWorkload({ model, promptTokens: 16, genTokens: 8, reps: 2 });
+    const w = new LlamaWorkload({ model, promptTokens: 16, genTokens: 8, reps: 2, targetRme: Number.POSITIVE_INFINITY });
     const running = w.run({ workers: 2, threads: 1, sequences: 2 }, { level: 1 });
     const pids = await workersOf(w, 2);
     const m = await running;
@@ -110,6 +110,15 @@ describe("LlamaWorkload", () => {
     expect(m.samples).toHaveLength(1);
     expect(m.fidelity).toEqual({ level: 0.25 });
     expect(m.rme).toBe(Number.POSITIVE_INFINITY);
+  }, 60_000);
+
+  it("times more repetitions of a full trial while its margin of error is above the target, up to the cap", async () => {
+    // A target of 0 is never met: the trial stops at the cap. Short trials stay one repetition.
+    const w = new LlamaWorkload({ model, promptTokens: 8, genTokens: 6, reps: 2, targetRme: 0, maxReps: 4 });
+    const full = await w.run({ workers: 1, threads: 1, sequences: 1 }, { level: 1 });
+    expect(full.samples).toHaveLength(4);
+    const short = await w.run({ workers: 1, threads: 1, sequences: 1 }, { level: 0.5 });
+    expect(short.samples).toHaveLength(1);
   }, 60_000);
 
   it("decodes without sampling in decode-only dispatch (the llama-batched-bench comparison)", async () => {

@@ -363,7 +363,8 @@ export class LlamaWorkload implements Workload {
    * still above the target and the cap is not reached. Short trials stay short; they only rank.
    */
   private wantsMore(reps: RepResult[][], fidelity: Fidelity): boolean {
-    if (fidelity.level < 1 || reps.length >= this.maxReps || reps.length < this.reps) return false;
+    // One repetition asked for is one given: a margin needs two samples to start from.
+    if (fidelity.level < 1 || this.reps < 2 || reps.length >= this.maxReps || reps.length < this.reps) return false;
     return summarize(reps.map(decodeRate)).rme > this.targetRme;
   }
 
