@@ -89,17 +89,21 @@ export class FidelitySchedule {
   /**
    * Whether a promotion is expected to end in the time left: the typical trial at its fidelity,
    * and its own expected duration (its trial one rung down, scaled by the fidelity ratio), which
-   * must also fit in a quarter of the study: the cost model's typical trial says nothing about a
-   * configuration whose short trial alone took minutes.
+   * must also fit in a quarter of the study (at least 20 s, so that a short budget's ordinary
+   * trials pass): the cost model's typical trial says nothing about a configuration whose short
+   * trial alone took minutes.
    */
   fits(promotion: Promotion, view: ScheduleView): boolean {
     if (!affordable(promotion.fidelity, view)) return false;
     const below = highestFidelityOf(view.trials, promotion.config)[0];
     if (!below || below.fidelity >= promotion.fidelity) return true;
     const expected = below.measurement.durationMs * (promotion.fidelity / below.fidelity);
-    return expected <= Math.min(view.studyMs / 4, view.timeLeftMs());
+    return expected <= Math.min(Math.max(MIN_PROMOTION_CAP_MS, view.studyMs / 4), view.timeLeftMs());
   }
 }
+
+/** The smallest cap on a promotion's own expected duration (see `fits`). */
+const MIN_PROMOTION_CAP_MS = 20_000;
 
 /** Whether a trial at this fidelity is expected to end before the deadline. */
 // Not scaled by the configuration's work: trial time grows far less than linearly with

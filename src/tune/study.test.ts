@@ -247,14 +247,14 @@ describe("runStudy", () => {
     const out = await runStudy({
       space,
       tuner: createTuner("grid", space),
-      // a = 4 scores best, and its short trial takes 100 x 50 ms x 1/3 = 1.7 s, its full one 5 s:
-      // more than a quarter of the 15 s study.
-      workload: new CommandWorkload({ command: `${node} ${slowBest} {a} {b} {fidelity} 50 100`, metric: "score: ([0-9.]+)" }),
-      budget: new Budget(15_000),
+      // a = 4 scores best, and its short trial takes 100 x 300 ms x 1/3 = 10 s, its full one 30 s:
+      // more than a quarter of the 100 s study.
+      workload: new CommandWorkload({ command: `${node} ${slowBest} {a} {b} {fidelity} 300 100`, metric: "score: ([0-9.]+)" }),
+      budget: new Budget(100_000),
       baseline,
       rungs: [1 / 3, 1],
       eta: 2,
-      minTrialLimitMs: 5000,
+      minTrialLimitMs: 20_000,
     });
     expect(out.trials.some((t) => t.config.a === 4 && t.fidelity < 1 && t.value !== null)).toBe(true);
     expect(out.trials.filter((t) => t.config.a === 4 && t.fidelity === 1)).toHaveLength(0);
