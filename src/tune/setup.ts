@@ -20,6 +20,13 @@ import { buildLlamaSpace, DEFAULT_BATCH, firstValuesBaseline, llamaBaseline, MAX
 import { EdgeGrowth, type GrowableRange, type SpaceGrowthPolicy } from "./space-growth.js";
 import { vramEstimator } from "./vram.js";
 
+/**
+ * A tuning trial at full fidelity times more repetitions (up to twice --reps) while its decode
+ * rate's margin of error is above this: the numbers a recommendation rests on should be known to
+ * about 5%, while short trials stay short.
+ */
+export const TUNE_TARGET_RME = 0.05;
+
 export interface Setup {
   space: SearchSpace;
   workload: Workload;
@@ -103,7 +110,7 @@ export async function llamaSetup(
     contextPerSequence,
     gpu,
   });
-  const llama = new LlamaWorkload({ models: Object.fromEntries(models.map((m) => [m.info.quant, m.info.path])), promptTokens, genTokens, reps });
+  const llama = new LlamaWorkload({ models: Object.fromEntries(models.map((m) => [m.info.quant, m.info.path])), promptTokens, genTokens, reps, targetRme: TUNE_TARGET_RME });
   const objective = def.objective ?? "throughput";
   const workload =
     objective === "latency"
