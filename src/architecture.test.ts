@@ -3,7 +3,8 @@
 // modules nor the groups they form (a folder, or a single file of src/) may import in a cycle.
 // Tests are left out: they may reach across layers to set up what they check.
 import { describe, expect, it } from "vitest";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { sources as sourcesUnder } from "./testing/source-files.js";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
@@ -30,18 +31,7 @@ export const LAYERS: { name: string; groups: string[] }[] = [
 
 const SCANNED = ["src", "models", "tuners", "probes"];
 
-function sources(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory()) {
-      if (entry.name !== "testing" && entry.name !== "test-programs" && entry.name !== "data") out.push(...sources(path));
-    } else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") && !entry.name.endsWith(".d.ts")) {
-      out.push(path);
-    }
-  }
-  return out;
-}
+const sources = (dir: string) => sourcesUnder(ROOT, dir);
 
 /** The project modules a file imports (static, dynamic and re-exports), as paths from the root. */
 export function importsOf(file: string): string[] {

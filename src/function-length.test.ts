@@ -2,7 +2,8 @@
 // comment right above it says why, starting "long-function:", or it is in ALLOWED below (for a
 // function being restructured; say by whom it is expected to shrink, and take it out when it has).
 import { describe, expect, it } from "vitest";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { sources as sourcesUnder } from "./testing/source-files.js";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
@@ -18,18 +19,7 @@ export interface LongFunction {
   lines: number;
 }
 
-function sources(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory()) {
-      if (entry.name !== "testing" && entry.name !== "test-programs" && entry.name !== "data") out.push(...sources(path));
-    } else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") && !entry.name.endsWith(".d.ts")) {
-      out.push(path);
-    }
-  }
-  return out;
-}
+const sources = (dir: string) => sourcesUnder(ROOT, dir);
 
 function nameOf(node: ts.Node): string {
   const own = (ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isGetAccessor(node) || ts.isSetAccessor(node)) && node.name
