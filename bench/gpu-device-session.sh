@@ -5,38 +5,40 @@
 #   bash bench/gpu-device-session.sh start probe tune-tiny sweep-tiny   # stages run in the background
 #   bash bench/gpu-device-session.sh wait 560                            # follow them for up to 560 s
 #
+# Before packing: bash ../shared/device/pack.sh --cuda && bash bench/gpu-patch-backend.sh (the
+# sm_90 backend relinked to the libggml-base.so beside it; without that it silently runs on the CPU).
+#
 # A device call may last 10 minutes and a 10-minute tune needs all of one, so the stages run in the
 # background and `wait` is called again (within the machine's idle grace) until the log says done.
-# Results go to /tmp/gpu-out and are copied to $OUT at every wait.
-# Stages: probe, tune-tiny, sweep-tiny (synthetic tinyllama-1.1b q4_0,q8_0), tune-8b, sweep-8b
-# (llama-3.1-8b q4_k_m). TINY_BUDGET / BIG_BUDGET set the tune budgets (default 10m).
+# Results go to /tmp/gpu-out and come back as $OUT/gpu-out.tgz (with session.log) at every wait.
+# Stages: probe (stops the session unless node-llama-cpp loads its CUDA backend), tune-tiny,
+# sweep-tiny (synthetic tinyllama-1.1b q4_0,q8_0), tune-8b, sweep-8b (llama-3.1-8b q4_k_m),
+# torchrun (examples/torchrun). TINY_BUDGET / BIG_BUDGET set the tune budgets (default 10m).
 set -uo pipefail
 APP=/tmp/app
 RES=/tmp/gpu-out
 mkdir -p "$RES"
-B=$APP/node_modules/@node-llama-cpp/linux-x64-cuda/bins/linux-x64-cuda
-# The sm_90 backend (cuda-sm90/) asks for libggml-base.so.0 and looks for it in its build tree; the
-# package ships libggml-base.so. Without these two lines node-llama-cpp's binary test fails and it
-# falls back to the CPU without an error.
-ln -sf libggml-base.so "$B/libggml-base.so.0"
-export LD_LIBRARY_PATH=/usr/local/cuda/lib64:$B
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64
 export PATH=$APP/.bin:$PATH
 # A freshly built dist/ carried along (carry: [".device-carry", "dist"]) replaces the packed one,
 # so a code change does not need a new pack.
 if [ "${1:-}" = start ] && [ -d dist ] && [ "$(pwd)" != "$APP" ]; then cp -r dist/. "$APP/dist/"; fi
 cd "$APP"
 log() { echo "[$(date +%H:%M:%S)] $*" >>"$RES/session.log"; }
-GRID_TINY="workers=1,2,4,8 sequences=128,256 threads=1 gpuLayers=23 batch=512 quant=q4_0,q8_0"
-GRID_8B="workers=1,2,4,8 sequences=128,256 threads=1 gpuLayers=33 batch=512"
+GRID_TINY="workers=4,8,12,16 sequences=256 threads=1 gpuLayers=23 batch=512 quant=q4_0,q8_0"
+GRID_8B="workers=2,4,8,16 sequences=256 threads=1 gpuLayers=33 batch=512"
 
 stage() {
   log "stage $1 (load $(cut -d' ' -f1-3 /proc/loadavg); GPU $(nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader))"
   case $1 in
-    probe) node bin/paratune.js probe --json >"$RES/probe.json" 2>>"$RES/session.log"; nvidia-smi topo -m >"$RES/topo.txt" 2>&1 ;;
+    probe)
+      node bin/paratune.js probe --json >"$RES/probe.json" 2>>"$RES/session.log"; nvidia-smi topo -m >"$RES/topo.txt" 2>&1
+      node -e 'const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.exit(p.gpuBackend?.backend === "cuda" ? 0 : 1)' "$RES/probe.json" || { log "node-llama-cpp loaded no CUDA backend: stopping"; return 1; } ;;
     tune-tiny) node bin/paratune.js tune --budget "${TINY_BUDGET:-10m}" --shape tinyllama-1.1b --quant q4_0,q8_0 --out "$RES/tune-tiny" --json >"$RES/tune-tiny.json" 2>"$RES/tune-tiny.err" ;;
     sweep-tiny) node dist/bench/side-by-side.js --result "$RES/tune-tiny/result.json" --grid "$GRID_TINY" --out "$RES/sweep-tiny.jsonl" >"$RES/sweep-tiny.txt" 2>&1 ;;
     tune-8b) node bin/paratune.js tune --budget "${BIG_BUDGET:-10m}" --shape llama-3.1-8b --quant q4_k_m --out "$RES/tune-8b" --json >"$RES/tune-8b.json" 2>"$RES/tune-8b.err" ;;
     sweep-8b) node dist/bench/side-by-side.js --result "$RES/tune-8b/result.json" --grid "$GRID_8B" --out "$RES/sweep-8b.jsonl" >"$RES/sweep-8b.txt" 2>&1 ;;
+    torchrun) OUT=$RES bash examples/torchrun/tune.sh "${TORCH_BUDGET:-4m}" "${TORCH_BATCHES:-16,32,64,128,256}" >"$RES/torchrun.txt" 2>&1 ;;
     *) log "unknown stage $1" ;;
   esac
   log "stage $1 ended with $?"
@@ -48,7 +50,7 @@ case ${1:-} in
     # Its own session: the device call that starts it may end before it does.
     export -f stage log
     export RES GRID_TINY GRID_8B
-    setsid nohup bash -c 'for s in "$@"; do stage "$s"; done; log "ALL DONE"' _ "$@" >/dev/null 2>&1 < /dev/null &
+    setsid nohup bash -c 'for s in "$@"; do stage "$s" || break; done; log "ALL DONE"' _ "$@" >/dev/null 2>&1 < /dev/null &
     echo "started: $*"
     ;;
   wait)
@@ -56,7 +58,7 @@ case ${1:-} in
     t0=$(date +%s)
     while ! grep -q "ALL DONE" "$RES/session.log" 2>/dev/null && [ $(($(date +%s) - t0)) -lt "$limit" ]; do sleep 5; done
     cat "$RES/session.log"
-    [ -n "${OUT:-}" ] && cp -r "$RES"/. "$OUT"/ 2>/dev/null
+    [ -n "${OUT:-}" ] && { cp "$RES/session.log" "$OUT"/; tar -C "$RES" -czf "$OUT/gpu-out.tgz" .; }
     for f in "$RES"/*.txt; do [ -f "$f" ] && { echo "== $f"; tail -25 "$f"; }; done
     ;;
   *) echo "usage: $0 start STAGE... | wait SECONDS" >&2; exit 2 ;;

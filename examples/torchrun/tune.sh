@@ -18,7 +18,10 @@ BUDGET="${1:-8m}"
 BATCHES="${2:-16,32,64}"
 RUN="${OUT:-$HERE}/torchrun-run"
 [ -f "$ROOT/dist/src/cli/main.js" ] || { echo "dist/ is missing: run npm run build (or bench/device-session.sh unpack) first" >&2; exit 1; }
-command -v torchrun >/dev/null || { echo "torchrun is missing: this example needs PyTorch" >&2; exit 1; }
+# torchrun is PyTorch's console script; where its folder is not on PATH the module does the same.
+if command -v torchrun >/dev/null; then TORCHRUN=torchrun
+elif python3 -c 'import torch.distributed.run' 2>/dev/null; then TORCHRUN="python3 -m torch.distributed.run"
+else echo "torchrun is missing: this example needs PyTorch" >&2; exit 1; fi
 
 GPUS=$(python3 -c 'import torch; print(torch.cuda.device_count())')
 NPROC=1
@@ -28,7 +31,7 @@ echo "torch $(python3 -c 'import torch; print(torch.__version__)'), $GPUS GPUs: 
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /' >&2 || true
 
-FLAGS=(--cmd "torchrun --standalone --nproc_per_node {nproc} train.py"
+FLAGS=(--cmd "$TORCHRUN --standalone --nproc_per_node {nproc} train.py"
   --env 'NPROC_PER_NODE={nproc}' --env 'BATCH_SIZE={batch}'
   --param "nproc=$NPROC" --param "batch=$BATCHES"
   --metric 'throughput: ([0-9.]+)' --tuner grid --reps 2)
