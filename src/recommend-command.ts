@@ -89,7 +89,9 @@ export async function recommendCommand(asked: CommandRecommendOptions): Promise<
   const budgetMs = options.budgetMs ?? DEFAULT_RECOMMEND_BUDGET_MS;
   if (!(budgetMs >= 0) || !Number.isFinite(budgetMs)) throw new UserInputError(`budget must be 0 or a duration, got ${budgetMs} ms`, "e.g. --budget 2m");
   const { description, params } = commandQuestion(options);
-  const hardware = options.hardware ?? (await probe({ bandwidth: false }));
+  // The look-up needs the fingerprint only: no cache sizes, and no node-llama-cpp GPU check (a
+  // child process that loads it), which a command workload never uses.
+  const hardware = options.hardware ?? (await probe({ bandwidth: false, cacheSizes: false, llamaGpu: false }));
   const key = storeKey(hardware.fingerprint, description, params);
 
   const answer = async (recommendation: Recommendation, outDir: string | null): Promise<CommandAnswer> => {

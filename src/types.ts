@@ -147,6 +147,12 @@ export type TrialStatus = "ok" | "failed" | "timeout" | "oom" | "infeasible";
 /** How much effort a trial spends: 1 is a full trial, smaller is a cheaper, noisier one. */
 export interface Fidelity {
   level: number;
+  /**
+   * Whether a full trial may time more repetitions while its margin of error is above the
+   * workload's target (default true). The final race's trials do not: the race repeats them
+   * itself, and a trial of known length is what lets its rounds fit the time kept for it.
+   */
+  extendReps?: boolean;
 }
 
 export interface Metrics {

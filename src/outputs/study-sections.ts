@@ -20,12 +20,19 @@ export function raceSection(result: TuneResult): string[] {
   return [
     "## Final race",
     "",
-    `The ${race.finalists.length} best configurations were measured again in turn (${race.rounds} round${race.rounds === 1 ? "" : "s"}), so that the answer does not rest on ` +
+    `The ${race.finalists.length} best configurations were measured again in turn (${raceTrialCounts(race.finalists.map((f) => f.trialIds.length))}), so that the answer does not rest on ` +
       `one trial that happened to read high. ${race.separated ? "Decided" : "Not decided"}: ${race.why}.`,
     "",
     mdTable(["finalist", `race trials (${result.workload.objective.metric})`, "mean", "±"], rows),
     "",
   ];
+}
+
+/** "2 rounds" when every finalist ran as often, else each one's count: a round cut short by the deadline is not a round. */
+function raceTrialCounts(counts: number[]): string {
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  if (counts.every((n) => n === counts[0])) return plural(counts[0], "round");
+  return `${counts.join(", ")} race trials, in the order of the table: the time kept for the race ran out mid-round`;
 }
 
 export function growthSection(result: TuneResult): string[] {

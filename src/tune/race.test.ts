@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TrialRecord } from "../types.js";
-import { FinalRace, raceConfidence, raceFromTrials } from "./race.js";
+import { FinalRace, raceConfidence, raceFromTrials, runFinalRace } from "./race.js";
 
 const entry = (a: number, values: number[]) => ({ config: { a }, values, trialIds: values.map((_, i) => i) });
 
@@ -51,10 +51,28 @@ describe("FinalRace", () => {
     expect(race.summarize([entry(3, [50])])[0].rme).toBe(Number.POSITIVE_INFINITY);
   });
 
-  it("keeps the planned rounds of every finalist at the measured cost, capped at its share of the study", () => {
-    expect(race.reserveMs(600_000, 10_000)).toBe(60_000);
-    expect(race.reserveMs(60_000, 10_000)).toBeCloseTo(21_000);
+  it("keeps the planned rounds at the finalists' own cost of a round, capped at its share of the study", () => {
+    expect(race.reserveMs(600_000, 30_000)).toBe(60_000);
+    expect(race.reserveMs(60_000, 30_000)).toBeCloseTo(21_000);
     expect(race.reserveMs(60_000, null)).toBeCloseTo(21_000);
+  });
+
+  it("passes over a finalist whose next trial no longer fits and goes on with the others", async () => {
+    // Finalist 1 is the slowest: after round 1 it no longer fits, the others still do.
+    const trials = [record(0, 1, 130), record(1, 2, 120), record(2, 3, 110)];
+    const cost: Record<number, number> = { 1: 15, 2: 2, 3: 2 };
+    let left = 30;
+    const outcome = await runFinalRace(new FinalRace({ maxRounds: 3 }), {
+      trials,
+      mayRun: (config) => cost[config.a as number] <= left,
+      run: async (config) => {
+        left -= cost[config.a as number];
+        trials.push(record(trials.length, config.a as number, 100 + trials.length, 1, "race"));
+        return "done";
+      },
+    });
+    // Round 1: 1, 2, 3 (11 left); rounds 2 and 3: 1 does not fit, 2 and 3 run (3 left).
+    expect(outcome!.entries.map((e) => e.trialIds.length)).toEqual([1, 3, 3]);
   });
 
   it("is rebuilt from the journal's race trials", () => {

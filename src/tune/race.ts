@@ -65,14 +65,16 @@ export class FinalRace {
   }
 
   /**
-   * Milliseconds the study keeps for the race: the planned rounds of every finalist at the
-   * full-trial cost measured so far, at most `maxShare` of the study. With no full trial yet, the
+   * Milliseconds the study keeps for the race: the planned rounds at `roundMs`, what one full
+   * trial of each of today's finalists costs, at most `maxShare` of the study. The finalists'
+   * own costs, not a typical trial's: the leaders are often the heaviest configurations (many
+   * workers x many sequences), several times the cost of the baseline. Unknown costs keep the
    * share itself: a run too short to learn its costs still ends in a race.
    */
-  reserveMs(studyMs: number, fullTrialMs: number | null): number {
+  reserveMs(studyMs: number, roundMs: number | null): number {
     const cap = this.maxShare * studyMs;
-    if (fullTrialMs === null) return cap;
-    return Math.min(cap, this.finalists * this.plannedRounds * fullTrialMs);
+    if (roundMs === null) return cap;
+    return Math.min(cap, this.plannedRounds * roundMs);
   }
 
   /**
@@ -203,15 +205,19 @@ export interface RaceRunner {
 
 /**
  * The finalists measured again in rounds (A B C, A B C, ...) until the race is decided, the
- * rounds run out, or the next trial would not end before the deadline.
+ * rounds run out, or no finalist's next trial would end before the deadline. A finalist whose
+ * trial no longer fits is passed over, not the race ended: a cheaper one's second trial may
+ * still fit, and it is that second trial that lets the race judge the spread.
  */
 export async function runFinalRace(policy: FinalRace, runner: RaceRunner): Promise<RaceOutcome | null> {
   const finalists = policy.pick(runner.trials);
   if (finalists.length < 2) return null;
   const entries: RaceEntry[] = finalists.map((config) => ({ config, values: [], trialIds: [] }));
   race: for (let round = 1; round <= policy.maxRounds; round++) {
+    let ran = 0;
     for (const entry of entries) {
-      if (!runner.mayRun(entry.config)) break race;
+      if (!runner.mayRun(entry.config)) continue;
+      ran++;
       if ((await runner.run(entry.config)) === "stopped") break race;
       const record = runner.trials[runner.trials.length - 1];
       if (record.phase === "race" && configKey(record.config) === configKey(entry.config)) {
@@ -220,6 +226,7 @@ export async function runFinalRace(policy: FinalRace, runner: RaceRunner): Promi
       }
       runner.onRace?.(entries, round);
     }
+    if (ran === 0) break;
     const decision = policy.decide(entries);
     if (decision.separated && (round >= 2 || entries.filter((e) => e.values.length > 0).length <= 1)) break;
   }

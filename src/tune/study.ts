@@ -228,13 +228,16 @@ class Study {
   }
 
   /**
-   * Time kept back for the final race, from what a full trial has cost so far; none while fewer
-   * than two configurations have been measured, since a race needs finalists before it needs time.
+   * Time kept back for the final race: a round of today's finalists at their own full-trial
+   * cost (a short trial scaled up where they have no full one); none while fewer than two
+   * configurations have been measured, since a race needs finalists before it needs time.
    */
   raceKeepMs(): number {
     if (!this.opts.race) return 0;
-    const measured = new Set(this.trials.filter((t) => t.value !== null).map((t) => configKey(t.config)));
-    return measured.size < 2 ? 0 : this.opts.race.reserveMs(this.studyMs, this.cost.estimate(1));
+    const finalists = this.opts.race.pick(this.trials);
+    if (finalists.length < 2) return 0;
+    const roundMs = finalists.reduce((sum, config) => sum + this.ownEstimateMs(config, 1), 0);
+    return this.opts.race.reserveMs(this.studyMs, roundMs > 0 ? roundMs : null);
   }
 
   /**
@@ -283,13 +286,17 @@ class Study {
 
   /**
    * How long a configuration's trial at `fidelity` should take, from its own trials when it has
-   * one (its highest-fidelity trial's duration, scaled up by the fidelity ratio), else from the
-   * cost model scaled by its work: a finalist seen in one short trial of many sequences is not
-   * judged by the typical trial's work ratio, which overestimates it many times.
+   * one (the quickest at its highest fidelity, scaled up by the fidelity ratio: a full trial that
+   * timed extra repetitions for its margin costs more than one that did not), else from the cost
+   * model scaled by its work: a finalist seen in one short trial of many sequences is not judged
+   * by the typical trial's work ratio, which overestimates it many times.
    */
   ownEstimateMs(config: Config, fidelity: number): number {
-    const own = highestFidelityOf(this.trials, config)[0];
-    if (own) return own.measurement.durationMs * Math.max(1, fidelity / own.fidelity);
+    const own = highestFidelityOf(this.trials, config);
+    if (own.length > 0) {
+      const quickest = Math.min(...own.map((t) => t.measurement.durationMs));
+      return quickest * Math.max(1, fidelity / own[0].fidelity);
+    }
     return this.cost.estimateFor(fidelity, this.opts.work?.(config) ?? 1) ?? 0;
   }
 

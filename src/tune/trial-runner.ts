@@ -2,7 +2,7 @@
 // (or into nothing, when the cut says nothing about the configuration), and record what was
 // measured: the trial list, the cost model, the journal, then the tuner.
 
-import type { Config, Measurement, Observation, Prediction, TrialRecord, Tuner, Workload } from "../types.js";
+import type { Config, Fidelity, Measurement, Observation, Prediction, TrialRecord, Tuner, Workload } from "../types.js";
 import { type Budget, type TrialCostModel, TrialLimitReached } from "./budget.js";
 import type { Journal } from "./journal.js";
 import { describeConfig } from "../format.js";
@@ -87,7 +87,8 @@ export class TrialRunner {
     const limitMs = capMs ?? Math.min(slowLimit, shortCap);
     const why = capMs !== undefined ? "more than half the time left" : shortCap < slowLimit ? `${SHORT_CAP_WORDS} for one short trial` : undefined;
     const { signal, dispose } = ctx.budget.trialSignal(ctx.signal, ctx.reserveMs, limitMs, why);
-    let measurement = await this.measure(config, fidelity, signal, dispose);
+    const level: Fidelity = phase === "race" ? { level: fidelity, extendReps: false } : { level: fidelity };
+    let measurement = await this.measure(config, level, signal, dispose);
     if (signal.aborted && measurement.status !== "ok") {
       // Cut for slowness: that is a result (the tuner should stay away). Cut by the deadline or
       // Ctrl-C: nothing was learnt about the configuration.
@@ -117,11 +118,11 @@ export class TrialRunner {
     return "done";
   }
 
-  private async measure(config: Config, fidelity: number, signal: AbortSignal, dispose: () => void): Promise<Measurement> {
+  private async measure(config: Config, fidelity: Fidelity, signal: AbortSignal, dispose: () => void): Promise<Measurement> {
     const { workload } = this.ctx;
     const t0 = performance.now();
     try {
-      return await workload.run(config, { level: fidelity }, signal);
+      return await workload.run(config, fidelity, signal);
     } catch (err) {
       // Workloads report failure as a Measurement; an exception is a bug in one, and one bad
       // trial must not lose the whole run.
@@ -134,7 +135,7 @@ export class TrialRunner {
         rme: Number.POSITIVE_INFINITY,
         error: err instanceof Error ? err.message : String(err),
         durationMs: performance.now() - t0,
-        fidelity: { level: fidelity },
+        fidelity,
       };
     } finally {
       dispose();

@@ -119,6 +119,9 @@ describe("LlamaWorkload", () => {
     expect(full.samples).toHaveLength(4);
     const short = await w.run({ workers: 1, threads: 1, sequences: 1 }, { level: 0.5 });
     expect(short.samples).toHaveLength(1);
+    // The final race's trials keep to the planned repetitions: the race repeats them itself.
+    const race = await w.run({ workers: 1, threads: 1, sequences: 1 }, { level: 1, extendReps: false });
+    expect(race.samples).toHaveLength(2);
   }, 60_000);
 
   it("decodes without sampling in decode-only dispatch (the llama-batched-bench comparison)", async () => {

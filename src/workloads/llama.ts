@@ -365,7 +365,8 @@ export class LlamaWorkload implements Workload {
    */
   private wantsMore(reps: RepResult[][], fidelity: Fidelity): boolean {
     // One repetition asked for is one given: a margin needs two samples to start from.
-    if (fidelity.level < 1 || this.reps < 2 || reps.length >= this.maxReps || reps.length < this.reps) return false;
+    if (fidelity.level < 1 || fidelity.extendReps === false || this.reps < 2) return false;
+    if (reps.length >= this.maxReps || reps.length < this.reps) return false;
     return summarize(reps.map(decodeRate)).rme > this.targetRme;
   }
 
