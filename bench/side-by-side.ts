@@ -4,6 +4,9 @@
 // round 2 measures the recommendation and round 1's top three again, so that the best is not
 // picked from one noisy trial either. Each measurement is one `paratune bench` trial (the same
 // LlamaWorkload at full fidelity), and every row is appended to --out as a landscape line.
+// A tune run with --max-latency is judged as it tuned: a candidate whose re-measured time per
+// output token (p95, mean over its trials) is over the limit cannot be the best, and the
+// recommendation's own p95 is printed against the limit.
 //
 //   node dist/bench/side-by-side.js --result paratune-out/x/result.json --model q4_0=a.gguf --model q8_0=b.gguf \
 //     --grid "workers=1,2,4,8 sequences=64,256 threads=2 gpuLayers=23 batch=512 quant=q4_0,q8_0" --out sweep.jsonl
@@ -53,13 +56,17 @@ const candidates = new Map<string, Config>([[key(rec), rec]]);
 for (const r of result.ranking.slice(0, Number(args.top))) candidates.set(key(r.config), r.config);
 for (const c of gridConfigs(args.grid)) candidates.set(key({ ...rec, ...c }), { ...rec, ...c });
 
+const limitMs = settings.maxLatencyMs === undefined ? null : Number(settings.maxLatencyMs);
 const values = new Map<string, number[]>();
+const tpotP95 = new Map<string, number[]>();
 async function measure(config: Config, round: number): Promise<void> {
   const m = await workload.run(config, { level: 1 });
   const v = m.status === "ok" ? m.metrics.decodeTps ?? null : null;
   if (v !== null) values.set(key(config), [...(values.get(key(config)) ?? []), v]);
+  if (v !== null && m.metrics.tpotP95Ms !== undefined) tpotP95.set(key(config), [...(tpotP95.get(key(config)) ?? []), m.metrics.tpotP95Ms]);
   appendFileSync(args.out, `${JSON.stringify({ ...config, round, ok: m.status === "ok" ? 1 : 0, backend: m.backend ?? null, ...m.metrics, rme: m.rme, ...(m.error ? { error: m.error.split("\n")[0] } : {}) })}\n`);
-  process.stdout.write(`round ${round} ${describe(config)}: ${v === null ? `${m.status} ${m.error?.split("\n")[0] ?? ""}` : `${v.toFixed(0)} tok/s ±${(m.rme * 100).toFixed(1)}% on ${m.backend}`}\n`);
+  const wait = m.metrics.tpotP95Ms === undefined ? "" : `, ${m.metrics.tpotP95Ms.toFixed(1)} ms per token p95`;
+  process.stdout.write(`round ${round} ${describe(config)}: ${v === null ? `${m.status} ${m.error?.split("\n")[0] ?? ""}` : `${v.toFixed(0)} tok/s ±${(m.rme * 100).toFixed(1)}% on ${m.backend}${wait}`}\n`);
 }
 const describe = (c: Config) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(" ");
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -70,11 +77,22 @@ const again = [rec, ...firstRound.filter((c) => key(c) !== key(rec)).slice(0, 3)
 for (const c of again) await measure(c, 2);
 await workload.close();
 
-const ranked = [...candidates.values()].filter((c) => values.has(key(c))).map((c) => ({ c, v: mean(values.get(key(c))!), n: values.get(key(c))!.length }));
+const withinLimit = (c: Config) => limitMs === null || (tpotP95.has(key(c)) && mean(tpotP95.get(key(c))!) <= limitMs);
+const ranked = [...candidates.values()].filter((c) => values.has(key(c)) && withinLimit(c)).map((c) => ({ c, v: mean(values.get(key(c))!), n: values.get(key(c))!.length }));
 ranked.sort((a, b) => b.v - a.v);
 const recV = values.get(key(rec));
 const best = ranked[0];
-process.stdout.write(`\nbest of ${ranked.length} measured: ${describe(best.c)} ${best.v.toFixed(0)} tok/s (${best.n} trials)\n`);
+const limitWords = limitMs === null ? "" : ` within ${limitMs} ms per token p95`;
+if (!best) {
+  process.stdout.write(`\nno candidate measured${limitWords}\n`);
+  process.exit(1);
+}
+process.stdout.write(`\nbest of ${ranked.length} measured${limitWords}: ${describe(best.c)} ${best.v.toFixed(0)} tok/s (${best.n} trials)\n`);
+if (limitMs !== null) {
+  const recWait = tpotP95.get(key(rec));
+  const p95 = recWait ? mean(recWait) : NaN;
+  process.stdout.write(`recommendation's time per token p95 re-measured: ${p95.toFixed(1)} ms against the limit of ${limitMs} ms: ${p95 <= limitMs ? "within" : "OVER"}\n`);
+}
 if (recV) {
   const reported = result.best.measured?.mean ?? NaN;
   process.stdout.write(`recommendation: ${describe(rec)} ${mean(recV).toFixed(0)} tok/s re-measured (${recV.length} trials); the tune reported ${reported.toFixed(0)} tok/s (${((reported / mean(recV) - 1) * 100).toFixed(1)}% off)\n`);

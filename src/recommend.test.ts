@@ -153,12 +153,15 @@ describe("recommend()", () => {
     // Where the top two are compared, the comparison says what it counted.
     if (/runner-up \(95% interval/.test(rec.confidence.reason)) expect(rec.confidence.reason).toMatch(/requestLatencyMs has no margin of error of its own/);
     const report = readFileSync(join(run.outDir, "report.md"), "utf8");
-    // With a final race the number is the race's (with its margin when the race measured the best
-    // several times); without one, a trial's, which has no latency margin.
+    // When the final race measured the best again, the number is the race's (with its margin when
+    // it measured it several times, and saying so when its trials were short ones); else a
+    // trial's, which has no latency margin.
+    const best = JSON.stringify(run.result.best!.config);
+    const bestRaced = run.result.race?.finalists.some((f) => f.values.length > 0 && JSON.stringify(f.config) === best);
     expect(report).toMatch(
-      run.result.race
-        ? /- requestLatencyMs: [\d.]+ ms( ±[\d.]+%)? \(mean of its final-race trials, 95% margin of error over them\)/
-        : /- requestLatencyMs: [\d.]+ ms \(one number per trial: requestLatencyMs has no margin of error here\)/,
+      bestRaced
+        ? /- requestLatencyMs: [\d.]+ ms( ±[\d.]+%)? \(mean of its final-race trials(, short ones at fidelity [\d.]+)?, 95% margin of error over them\)/
+        : /- requestLatencyMs: [\d.]+ ms \(one number per trial(, a short trial at fidelity [\d.]+)?: requestLatencyMs has no margin of error here\)/,
     );
 
     // And through the CLI, as a user would ask.

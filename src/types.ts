@@ -270,6 +270,8 @@ export interface RankedConfig {
   /** measured / baseline measured (for a minimised metric: baseline / measured). */
   speedupMeasured: number | null;
   speedupPredicted: number | null;
+  /** The fidelity its measured numbers come from (1 = full trials); absent in older results. */
+  fidelity?: number;
 }
 
 export interface WorkloadDescription {
@@ -315,6 +317,8 @@ export interface TuneResult {
    */
   race?: {
     rounds: number;
+    /** The fidelity of the race's trials; absent in results written before races could run short. */
+    fidelity?: number;
     separated: boolean;
     why: string;
     finalists: { config: Config; values: number[]; trialIds: number[] }[];

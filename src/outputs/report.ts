@@ -60,7 +60,7 @@ function describeParam(p: Param): string {
 }
 
 function rankingRow(result: TuneResult, r: RankedConfig, i: number | string): string[] {
-  const fidelity = highestFidelityOf(result.trials, r.config, (t) => t.measurement.status === "ok")[0]?.fidelity ?? 0;
+  const fidelity = r.fidelity ?? highestFidelityOf(result.trials, r.config, (t) => t.measurement.status === "ok")[0]?.fidelity ?? 0;
   return [
     String(i),
     ...paramCells(result.params, r.config),
@@ -159,6 +159,16 @@ export function renderReport(result: TuneResult, rec: Recommendation, options: R
   return out.join("\n");
 }
 
+/** Where the recommendation's number comes from, in words: its race trials, its repetitions, or one number. */
+function valueSource(result: TuneResult, metric: string, hasMargin: boolean): string {
+  const best = result.best!;
+  const raced = result.race?.finalists.some((f) => f.values.length > 0 && describeConfig(f.config) === describeConfig(best.config));
+  const fidelity = best.fidelity ?? 1;
+  if (raced) return fidelity < 1 ? `(mean of its final-race trials, short ones at fidelity ${fidelity}, 95% margin of error over them)` : "(mean of its final-race trials, 95% margin of error over them)";
+  const short = fidelity < 1 ? `, a short trial at fidelity ${fidelity}` : "";
+  return hasMargin ? `(mean of the timed repetitions${short}, 95% margin of error)` : `(one number per trial${short}: ${metric} has no margin of error here)`;
+}
+
 function recommendationSection(result: TuneResult, rec: Recommendation, options: ReportOptions): string[] {
   if (!result.best) return ["No configuration completed a trial, so there is nothing to recommend. The failures below say why."];
   const obj = result.workload.objective;
@@ -167,7 +177,7 @@ function recommendationSection(result: TuneResult, rec: Recommendation, options:
   const withRme = (v: number | null | undefined, rme: number | null | undefined) => [`${formatValue(v)}${unit}`, formatRme(rme)].filter(Boolean).join(" ");
   out.push(
     `- ${obj.metric}: ${withRme(rec.expected.value, rec.expected.rme)} ` +
-      (result.race ? "(mean of its final-race trials, 95% margin of error over them)" : formatRme(rec.expected.rme) ? "(mean of the timed repetitions, 95% margin of error)" : `(one number per trial: ${obj.metric} has no margin of error here)`),
+      valueSource(result, obj.metric, formatRme(rec.expected.rme) !== ""),
     `- Speedup: **${formatSpeedupInterval(rec.speedup, rec.speedupInterval)}** over the baseline ${describeConfig(rec.baseline)}` +
       (rec.baselineValue != null ? ` (${withRme(rec.baselineValue, result.baseline.measured?.rme)})` : " (baseline not measured)"),
     `- Confidence: **${rec.confidence.level}**: ${rec.confidence.reason}`,

@@ -15,13 +15,15 @@ export function raceSection(result: TuneResult): string[] {
     const n = f.values.length;
     const mean = n ? f.values.reduce((a, b) => a + b, 0) / n : null;
     const ranked = result.ranking.find((r) => describeConfig(r.config) === describeConfig(f.config));
-    return [describeConfig(f.config), f.values.map((v) => formatValue(v)).join(", ") || "failed", formatValue(mean), n > 1 ? formatRme(ranked?.measured?.rme) || "-" : "-"];
+    const none = f.trialIds.length === 0 ? "not run: the time kept for the race ran out" : "failed";
+    return [describeConfig(f.config), f.values.map((v) => formatValue(v)).join(", ") || none, formatValue(mean), n > 1 ? formatRme(ranked?.measured?.rme) || "-" : "-"];
   });
   return [
     "## Final race",
     "",
     `The ${race.finalists.length} best configurations were measured again in turn (${raceTrialCounts(race.finalists.map((f) => f.trialIds.length))}), so that the answer does not rest on ` +
-      `one trial that happened to read high. ${race.separated ? "Decided" : "Not decided"}: ${race.why}.`,
+      `one trial that happened to read high. ${race.separated ? "Decided" : "Not decided"}: ${race.why}.` +
+      ((race.fidelity ?? 1) < 1 ? ` Its trials were short ones (fidelity ${race.fidelity}): not even one round of full trials fitted in the time left, so they rank the finalists against each other but do not measure a full run.` : ""),
     "",
     mdTable(["finalist", `race trials (${result.workload.objective.metric})`, "mean", "±"], rows),
     "",

@@ -64,6 +64,7 @@ describe("FinalRace", () => {
     let left = 30;
     const outcome = await runFinalRace(new FinalRace({ maxRounds: 3 }), {
       trials,
+      fidelity: 1,
       mayRun: (config) => cost[config.a as number] <= left,
       run: async (config) => {
         left -= cost[config.a as number];
@@ -73,6 +74,30 @@ describe("FinalRace", () => {
     });
     // Round 1: 1, 2, 3 (11 left); rounds 2 and 3: 1 does not fit, 2 and 3 run (3 left).
     expect(outcome!.entries.map((e) => e.trialIds.length)).toEqual([1, 3, 3]);
+    // Once only one finalist fits, measuring it alone again compares nothing: the race ends.
+    const lonely: Record<number, number> = { 1: 15, 2: 1, 3: 20 };
+    left = 19;
+    const again = trials.slice(0, 3);
+    const alone = await runFinalRace(new FinalRace({ maxRounds: 3 }), {
+      trials: again,
+      fidelity: 1,
+      mayRun: (config) => lonely[config.a as number] <= left,
+      run: async (config) => {
+        left -= lonely[config.a as number];
+        again.push(record(again.length, config.a as number, 100, 1, "race"));
+        return "done";
+      },
+    });
+    // Round 1: 1 and 2 run (3 left), 3 never fits; round 2: only 2 fits, and the race ends there.
+    expect(alone!.entries.map((e) => e.trialIds.length)).toEqual([1, 2, 0]);
+  });
+
+  it("races full trials when a round of them fits, else the highest rung at which one does", () => {
+    // A round costs 60 s at full fidelity and 18 s at 0.25 (short trials are cheaper but not 4x).
+    const roundMs = (f: number) => (f === 1 ? 60_000 : 18_000);
+    expect(race.fidelityFor([0.25, 1], roundMs, 90_000)).toBe(1);
+    expect(race.fidelityFor([0.25, 1], roundMs, 21_000)).toBe(0.25);
+    expect(race.fidelityFor([0.25, 1], roundMs, 5_000)).toBe(0.25);
   });
 
   it("is rebuilt from the journal's race trials", () => {
@@ -81,17 +106,24 @@ describe("FinalRace", () => {
     expect(outcome.rounds).toBe(2);
     expect(outcome.entries.find((e) => e.config.a === 1)!.values).toEqual([120, 121]);
     expect(outcome.separated).toBe(true);
+    expect(outcome.fidelity).toBe(1);
     expect(raceFromTrials([record(0, 1, 100)])).toBeNull();
+    const short = raceFromTrials([record(0, 1, 100), record(1, 1, 120, 0.25, "race"), record(2, 2, 100, 0.25, "race")])!;
+    expect(short.fidelity).toBe(0.25);
   });
 
   it("words its confidence from both questions: separated, and known precisely", () => {
-    const separated = { entries: [], rounds: 3, separated: true, why: "the leader is 20% ahead" };
+    const separated = { entries: [], rounds: 3, fidelity: 1, separated: true, why: "the leader is 20% ahead" };
     expect(raceConfidence(separated, { config: {}, mean: 100, rme: 0.03, n: 3 }).level).toBe("high");
     expect(raceConfidence(separated, { config: {}, mean: 100, rme: 0.3, n: 2 }).level).toBe("medium");
     const tied = { ...separated, separated: false, why: "within noise" };
     const low = raceConfidence(tied, { config: {}, mean: 100, rme: 0.3, n: 2 });
     expect(low.level).toBe("low");
     expect(low.reason).toMatch(/did not separate.*not known precisely/);
+    // A race of short trials ranks the finalists, but its numbers are not a full run's.
+    const short = raceConfidence({ ...separated, fidelity: 0.25 }, { config: {}, mean: 100, rme: 0.03, n: 3 });
+    expect(short.level).toBe("medium");
+    expect(short.reason).toMatch(/a short trial's \(the race ran at fidelity 0.25/);
   });
 
 });

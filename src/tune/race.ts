@@ -25,6 +25,8 @@ export interface RaceEntry {
 export interface RaceOutcome {
   entries: RaceEntry[];
   rounds: number;
+  /** The fidelity its trials ran at: 1 unless not even one round of full trials fitted. */
+  fidelity: number;
   /** Whether the leader is ahead of every other finalist beyond noise. */
   separated: boolean;
   /** Why the race ended, in words. */
@@ -75,6 +77,17 @@ export class FinalRace {
     const cap = this.maxShare * studyMs;
     if (roundMs === null) return cap;
     return Math.min(cap, this.plannedRounds * roundMs);
+  }
+
+  /**
+   * The fidelity the race runs at: full trials when one round of them fits in the time left,
+   * since the answer's number should be a full trial's; else the highest rung at which a round
+   * fits (a short budget on a slow machine), since interleaved short trials still compare the
+   * finalists fairly with each other; else the lowest rung.
+   */
+  fidelityFor(rungs: number[], roundMs: (fidelity: number) => number, leftMs: number): number {
+    const descending = [...rungs].sort((a, b) => b - a);
+    return descending.find((f) => roundMs(f) <= leftMs) ?? descending[descending.length - 1];
   }
 
   /**
@@ -172,7 +185,8 @@ export function raceFromTrials(trials: TrialRecord[], policy = new FinalRace()):
   if (entries.size === 0) return null;
   const list = [...entries.values()];
   const decision = policy.decide(list);
-  return { entries: list, rounds: Math.max(...list.map((e) => e.trialIds.length)), ...decision };
+  const fidelity = trials.find((t) => t.phase === "race")!.fidelity;
+  return { entries: list, rounds: Math.max(...list.map((e) => e.trialIds.length)), fidelity, ...decision };
 }
 
 /**
@@ -181,9 +195,14 @@ export function raceFromTrials(trials: TrialRecord[], policy = new FinalRace()):
  * of error over the race trials)?
  */
 export function raceConfidence(outcome: RaceOutcome, leader: RaceSummary): { level: "high" | "medium" | "low"; reason: string } {
-  const precise = leader.rme <= 0.1;
+  // Short trials rank the finalists fairly against each other, but their numbers are not a full
+  // run's (fewer tokens, one repetition), so they cannot make the value precise.
+  const short = outcome.fidelity < 1;
+  const precise = leader.rme <= 0.1 && !short;
   const margin = Number.isFinite(leader.rme) ? `±${(leader.rme * 100).toFixed(1)}%` : "no margin (one race trial)";
-  const value = `its value is ${precise ? "known" : "not known"} precisely (${margin} over ${leader.n} race trials)`;
+  const value = short
+    ? `its value is a short trial's (the race ran at fidelity ${outcome.fidelity}: no round of full trials fitted in the time left; ${margin} over ${leader.n} race trials), not a full run's`
+    : `its value is ${precise ? "known" : "not known"} precisely (${margin} over ${leader.n} race trials)`;
   const level = outcome.separated && precise ? "high" : outcome.separated || precise ? "medium" : "low";
   const lead = outcome.separated
     ? `the final race separated the answer from the other finalists: ${outcome.why}`
@@ -197,15 +216,17 @@ export interface RaceRunner {
   trials: TrialRecord[];
   /** Whether the next race trial of this configuration should start (Ctrl-C, the deadline). */
   mayRun: (config: Config) => boolean;
-  /** Runs a race trial at full fidelity; "stopped" when the deadline or Ctrl-C cut it. */
-  run: (config: Config) => Promise<"done" | "stopped" | "dropped">;
+  /** Runs a race trial at `fidelity`; "stopped" when the deadline or Ctrl-C cut it. */
+  run: (config: Config, fidelity: number) => Promise<"done" | "stopped" | "dropped">;
+  /** The fidelity of the race's trials (FinalRace.fidelityFor). */
+  fidelity: number;
   /** Called when the race starts and after each of its trials (progress display). */
   onRace?: (entries: RaceEntry[], round: number) => void;
 }
 
 /**
  * The finalists measured again in rounds (A B C, A B C, ...) until the race is decided, the
- * rounds run out, or no finalist's next trial would end before the deadline. A finalist whose
+ * rounds run out, or fewer than two finalists' next trials would end before the deadline. A finalist whose
  * trial no longer fits is passed over, not the race ended: a cheaper one's second trial may
  * still fit, and it is that second trial that lets the race judge the spread.
  */
@@ -218,7 +239,7 @@ export async function runFinalRace(policy: FinalRace, runner: RaceRunner): Promi
     for (const entry of entries) {
       if (!runner.mayRun(entry.config)) continue;
       ran++;
-      if ((await runner.run(entry.config)) === "stopped") break race;
+      if ((await runner.run(entry.config, runner.fidelity)) === "stopped") break race;
       const record = runner.trials[runner.trials.length - 1];
       if (record.phase === "race" && configKey(record.config) === configKey(entry.config)) {
         entry.trialIds.push(record.id);
@@ -226,12 +247,13 @@ export async function runFinalRace(policy: FinalRace, runner: RaceRunner): Promi
       }
       runner.onRace?.(entries, round);
     }
-    if (ran === 0) break;
+    // One finalist measured again alone compares nothing: the race is over.
+    if (ran < 2) break;
     const decision = policy.decide(entries);
     if (decision.separated && (round >= 2 || entries.filter((e) => e.values.length > 0).length <= 1)) break;
   }
   // The journal keeps the race's trials, not why the race stopped: the outcome is worded by
   // the decision alone, so that a report rebuilt from trials.jsonl says the same.
   const rounds = Math.max(...entries.map((e) => e.trialIds.length));
-  return rounds === 0 ? null : { entries, rounds, ...policy.decide(entries) };
+  return rounds === 0 ? null : { entries, rounds, fidelity: runner.fidelity, ...policy.decide(entries) };
 }

@@ -69,6 +69,7 @@ export function buildResult(input: ResultInput): TuneResult {
     const predicted = predictionOf(t.config);
     return {
       config: t.config,
+      fidelity: t.fidelity,
       measured: measuredOf(t, input.workload.objective),
       predicted: predicted ? inMetricUnits(predicted, direction) : null,
       speedupMeasured: speedup(t.value, baselineTrial?.value ?? null, direction),
@@ -136,6 +137,7 @@ function raceRanking(
     const unit = (v: number) => (direction === "minimize" ? -v : v);
     return {
       ...base,
+      fidelity: race.fidelity,
       measured: { mean: unit(s.mean), rme: s.rme, samples: entry.values.map(unit) },
       speedupMeasured: speedup(s.mean, baselineValue, direction),
     } as RankedConfig;
@@ -147,6 +149,7 @@ function raceReport(race: RaceOutcome, direction: "maximize" | "minimize"): NonN
   const unit = (v: number) => (direction === "minimize" ? -v : v);
   return {
     rounds: race.rounds,
+    fidelity: race.fidelity,
     separated: race.separated,
     why: race.why,
     finalists: race.entries.map((e) => ({ config: e.config, values: e.values.map(unit), trialIds: e.trialIds })),

@@ -286,12 +286,15 @@ class Study {
 
   /**
    * How long a configuration's trial at `fidelity` should take, from its own trials when it has
-   * one (the quickest at its highest fidelity, scaled up by the fidelity ratio: a full trial that
+   * one (the quickest at that fidelity, else at its highest, scaled up by the fidelity ratio: a full trial that
    * timed extra repetitions for its margin costs more than one that did not), else from the cost
    * model scaled by its work: a finalist seen in one short trial of many sequences is not judged
    * by the typical trial's work ratio, which overestimates it many times.
    */
   ownEstimateMs(config: Config, fidelity: number): number {
+    const key = configKey(config);
+    const same = this.trials.filter((t) => t.fidelity === fidelity && configKey(t.config) === key);
+    if (same.length > 0) return Math.min(...same.map((t) => t.measurement.durationMs));
     const own = highestFidelityOf(this.trials, config);
     if (own.length > 0) {
       const quickest = Math.min(...own.map((t) => t.measurement.durationMs));
@@ -302,10 +305,15 @@ class Study {
 
   /** The final race, its trials stopped by Ctrl-C or when the next would not end before the deadline. */
   race(policy: FinalRace): Promise<RaceOutcome | null> {
+    const leftMs = () => this.budget.remainingMs() - this.reserveMs;
+    const finalists = policy.pick(this.trials);
+    const roundMs = (f: number) => finalists.reduce((sum, config) => sum + this.ownEstimateMs(config, f), 0);
+    const fidelity = policy.fidelityFor(this.schedule.rungs, roundMs, leftMs());
     return runFinalRace(policy, {
       trials: this.trials,
-      mayRun: (config) => !this.interrupted() && this.ownEstimateMs(config, 1) <= this.budget.remainingMs() - this.reserveMs,
-      run: (config) => this.runner.run(config, 1, undefined, "race"),
+      fidelity,
+      mayRun: (config) => !this.interrupted() && this.ownEstimateMs(config, fidelity) <= leftMs(),
+      run: (config, f) => this.runner.run(config, f, undefined, "race"),
       onRace: this.opts.onRace,
     });
   }
