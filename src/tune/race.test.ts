@@ -123,7 +123,7 @@ describe("FinalRace", () => {
     // A race of short trials ranks the finalists, but its numbers are not a full run's.
     const short = raceConfidence({ ...separated, fidelity: 0.25 }, { config: {}, mean: 100, rme: 0.03, n: 3 });
     expect(short.level).toBe("medium");
-    expect(short.reason).toMatch(/a short trial's \(the race ran at fidelity 0.25/);
+    expect(short.reason).toMatch(/a short trial's, not a full run's: .* the race ran at fidelity 0.25 \(±3.0% over 3 race trials\)/);
   });
 
 });

@@ -199,10 +199,10 @@ export function raceConfidence(outcome: RaceOutcome, leader: RaceSummary): { lev
   // run's (fewer tokens, one repetition), so they cannot make the value precise.
   const short = outcome.fidelity < 1;
   const precise = leader.rme <= 0.1 && !short;
-  const margin = Number.isFinite(leader.rme) ? `±${(leader.rme * 100).toFixed(1)}%` : "no margin (one race trial)";
+  const margin = Number.isFinite(leader.rme) ? `±${(leader.rme * 100).toFixed(1)}% over ${leader.n} race trials` : "one race trial, so no margin";
   const value = short
-    ? `its value is a short trial's (the race ran at fidelity ${outcome.fidelity}: no round of full trials fitted in the time left; ${margin} over ${leader.n} race trials), not a full run's`
-    : `its value is ${precise ? "known" : "not known"} precisely (${margin} over ${leader.n} race trials)`;
+    ? `its value is a short trial's, not a full run's: no round of full trials fitted in the time left, so the race ran at fidelity ${outcome.fidelity} (${margin})`
+    : `its value is ${precise ? "known" : "not known"} precisely (${margin})`;
   const level = outcome.separated && precise ? "high" : outcome.separated || precise ? "medium" : "low";
   const lead = outcome.separated
     ? `the final race separated the answer from the other finalists: ${outcome.why}`
