@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Measurement } from "../types.js";
-import { addRequestLatency, REQUEST_LATENCY } from "./objective.js";
+import { addRequestLatency, REQUEST_LATENCY, withinLatencyLimit } from "./objective.js";
 
 const measured = (ttftP50Ms: number, latencyP50Ms: number): Measurement => ({
   status: "ok",
@@ -24,5 +24,22 @@ describe("addRequestLatency", () => {
   it("leaves a failed trial alone", () => {
     const failed: Measurement = { ...measured(1, 2), status: "failed", metrics: {} };
     expect(addRequestLatency(failed, 32, 8)).toBe(failed);
+  });
+});
+
+describe("withinLatencyLimit", () => {
+  const p = (mean: number) => ({ mean, std: 0.25 * mean, source: "roofline" });
+  it("keeps a prediction far inside the limit and all but zeroes one far over it", () => {
+    // 1 worker x 1 sequence at 60 tok/s waits 17 ms a token; 2 x 16 at 180 tok/s, 178 ms.
+    expect(withinLatencyLimit(p(60), { workers: 1, sequences: 1 }, 150)).toBeGreaterThan(0.99 * 60);
+    expect(withinLatencyLimit(p(180), { workers: 2, sequences: 16 }, 50)).toBeLessThan(0.01 * 180);
+  });
+  it("prefers what keeps the limit to what is faster but likely over it (the 2-core VM's numbers)", () => {
+    // Measured there: 2 x 1 x 16 reads about 170 tok/s at 172-215 ms a token; 2 x 1 x 8 about
+    // 120 tok/s at 134 ms. Under a 150 ms limit the second is worth more.
+    const fast = withinLatencyLimit(p(170), { workers: 2, sequences: 16 }, 150);
+    const kept = withinLatencyLimit(p(120), { workers: 2, sequences: 8 }, 150);
+    expect(kept).toBeGreaterThan(fast);
+    expect(withinLatencyLimit(p(0), { workers: 1, sequences: 1 }, 150)).toBe(0);
   });
 });

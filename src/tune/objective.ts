@@ -2,7 +2,8 @@
 // the llama workload for the latency of a request instead of aggregate decode throughput. The
 // trials are the same; only the number the tuner is told changes.
 
-import type { Measurement, Workload } from "../types.js";
+import { cumulativeStdNormalProbability } from "simple-statistics";
+import type { Config, Measurement, Prediction, Workload } from "../types.js";
 
 /** Name of the metric the latency objective adds to each measurement. */
 export const REQUEST_LATENCY = "requestLatencyMs";
@@ -63,4 +64,20 @@ export function withLatencyLimit(workload: Workload, limitMs: number): Workload 
     },
     close: workload.close ? () => workload.close!() : undefined,
   };
+}
+
+/**
+ * What a throughput prediction is worth under `--max-latency`: the predicted decode tok/s times
+ * the chance that the configuration keeps the limit. Each worker decodes its sequences in
+ * lockstep, so a sequence waits one step per token, and a step of W workers x S sequences at a
+ * total of R tok/s lasts S x W / R seconds: the limit holds when R >= S x W / limit. The
+ * prediction's spread (log-normal) gives the chance. Without this the tuner's first questions go
+ * to the fastest configurations, which under a limit are the ones most likely over it.
+ */
+export function withinLatencyLimit(p: Prediction, config: Config, limitMs: number): number {
+  const neededTps = (Number(config.workers ?? 1) * Number(config.sequences ?? 1) * 1000) / limitMs;
+  if (!(p.mean > 0)) return 0;
+  const sigma = Math.max(0.05, p.std / p.mean);
+  const chance = 1 - cumulativeStdNormalProbability((Math.log(neededTps) - Math.log(p.mean)) / sigma);
+  return p.mean * chance;
 }

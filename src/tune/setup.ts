@@ -15,7 +15,7 @@ import { LlamaWorkload, trialPlan } from "../workloads/llama.js";
 import type { Budget } from "./budget.js";
 import type { StudyDefinition } from "./definition.js";
 import { resolveModels } from "./model-source.js";
-import { withLatencyLimit, withRequestLatency } from "./objective.js";
+import { withinLatencyLimit, withLatencyLimit, withRequestLatency } from "./objective.js";
 import { buildLlamaSpace, DEFAULT_BATCH, firstValuesBaseline, llamaBaseline, MAX_SEQUENCES_PER_WORKER, type GpuSpaceOptions } from "./space-builder.js";
 import { EdgeGrowth, type GrowableRange, type SpaceGrowthPolicy } from "./space-growth.js";
 import { vramEstimator } from "./vram.js";
@@ -149,7 +149,8 @@ export async function llamaSetup(
     // The roofline predicts decode tok/s; for latency we have no model, and claim none.
     const contextTokens = promptTokens + genTokens / 2;
     const prior = new RooflineModel({ hardware, models: infos, contextTokens });
-    setup.priorMean = (c) => prior.predict(c).mean;
+    const limitMs = def.maxLatencyMs;
+    setup.priorMean = limitMs === undefined ? (c) => prior.predict(c).mean : (c) => withinLatencyLimit(prior.predict(c), c, limitMs);
     learnWith(setup, createPerformanceModel({ hardware, models: infos, space, contextTokens }));
   }
   return setup;
