@@ -32,6 +32,9 @@ describe("FinalRace", () => {
     const close = race.decide([entry(1, [105, 115]), entry(2, [100, 110]), entry(3, [90, 99])]);
     expect(close.separated).toBe(false);
     expect(close.why).toMatch(/ahead of the next finalist, within the ±\d+/);
+    // Trials that scatter this much bound nothing worth a number (more than 10x).
+    const wild = race.decide([entry(1, [120, 119]), entry(2, [70, 26])]);
+    expect(wild.why).toMatch(/within the scatter of its 2 and 2 race trials, too wide to tell them apart/);
     // The time ran out before the second finalist was measured again: nothing is decided.
     const cut = race.decide([entry(1, [120]), { config: { a: 2 }, values: [], trialIds: [] }]);
     expect(cut).toEqual({ separated: false, why: "the time ran out before every finalist was measured again" });

@@ -123,10 +123,9 @@ export class FinalRace {
       const bound = tCritical95(Math.floor(df)) * Math.sqrt(se2);
       const gap = lead.mean - other.mean;
       if (gap <= bound) {
-        return {
-          separated: false,
-          why: `the leader is ${pct(Math.exp(gap) - 1)} ahead of the next finalist, within the ±${pct(Math.exp(bound) - 1)} its ${lead.n} and ${other.n} race trials can tell apart`,
-        };
+        // Past a factor of 10 the bound says only that the trials scatter too widely to tell.
+        const within = bound > Math.LN10 ? `within the scatter of its ${lead.n} and ${other.n} race trials, too wide to tell them apart` : `within the ±${pct(Math.exp(bound) - 1)} its ${lead.n} and ${other.n} race trials can tell apart`;
+        return { separated: false, why: `the leader is ${pct(Math.exp(gap) - 1)} ahead of the next finalist, ${within}` };
       }
     }
     const second = rest[0];

@@ -157,3 +157,30 @@ describe("buildResult's predictions", () => {
     expect(none.best!.speedupPredicted).toBeNull();
   });
 });
+
+describe("buildResult with a final race", () => {
+  it("measures a baseline that raced by its race trials, like the other finalists, at the race's fidelity", () => {
+    const raced = (config: Config, value: number) => ({ ...trial(config, 0.25, value), phase: "race" as const });
+    const trials = [trial({ w: 1 }, 0.25, 60), trial({ w: 1 }, 1, 64), trial({ w: 2 }, 0.25, 160), raced({ w: 1 }, 50), raced({ w: 2 }, 120), raced({ w: 1 }, 46), raced({ w: 2 }, 124)];
+    const r = buildResult({
+      tuner: "bayes",
+      budgetMs: 60_000,
+      elapsedMs: 60_000,
+      ended: "budget",
+      hardware: { fingerprint: "x" } as HardwareProfile,
+      workload: { kind: "command", objective: { metric: "value", direction: "maximize" }, settings: {} },
+      params: [{ name: "w", kind: "ordinal", values: [1, 2] }],
+      trials,
+      infeasible: [],
+      baseline: { w: 1 },
+    });
+    expect(r.race!.fidelity).toBe(0.25);
+    expect(r.best!.config).toEqual({ w: 2 });
+    expect(r.best!.measured!.mean).toBe(122);
+    expect(r.best!.fidelity).toBe(0.25);
+    // 122 against the baseline's race mean (48), not against its full trial (64).
+    expect(r.baseline.measured!.mean).toBe(48);
+    expect(r.best!.speedupMeasured).toBeCloseTo(122 / 48, 10);
+    expect(r.baseline.speedupMeasured).toBe(1);
+  });
+});

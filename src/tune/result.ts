@@ -77,18 +77,23 @@ export function buildResult(input: ResultInput): TuneResult {
     };
   };
 
-  const baseline: RankedConfig = baselineTrial
-    ? rank(baselineTrial)
-    : {
-        config: input.baseline,
-        measured: null,
-        predicted: basePrediction ? inMetricUnits(basePrediction, direction) : null,
-        speedupMeasured: null,
-        speedupPredicted: basePrediction ? 1 : null,
-      };
   const race = input.race !== undefined ? input.race : raceFromTrials(input.trials);
-  const raced = raceRanking(race, ranked, rank, baselineTrial?.value ?? null, direction);
+  // A baseline that raced is measured like the other finalists (its race trials, at the race's
+  // fidelity), so that the finalists' speedups compare like with like.
+  const baselineRaced = race ? new FinalRace().summarize(race.entries).find((s) => configKey(s.config) === configKey(input.baseline)) : undefined;
+  const baselineValue = baselineRaced?.mean ?? baselineTrial?.value ?? null;
+  const raced = raceRanking(race, ranked, rank, baselineValue, direction);
   const ranking = [...raced.ranking, ...ranked.filter((t) => !raced.keys.has(configKey(t.config))).map(rank)].slice(0, input.rankingSize ?? 20);
+  const baseline: RankedConfig = (baselineRaced && raced.ranking.find((r) => configKey(r.config) === configKey(input.baseline))) ||
+    (baselineTrial
+      ? rank(baselineTrial)
+      : {
+          config: input.baseline,
+          measured: null,
+          predicted: basePrediction ? inMetricUnits(basePrediction, direction) : null,
+          speedupMeasured: null,
+          speedupPredicted: basePrediction ? 1 : null,
+        });
   const best = ranking[0] ?? null;
   const runnerUp = ranking[1] ?? null;
 
