@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { CommandWorkload } from "../workloads/command.js";
 import { createTuner } from "../../tuners/index.js";
 import { configKey } from "../space.js";
-import type { SearchSpace } from "../types.js";
+import type { Fidelity, SearchSpace, Workload } from "../types.js";
 import { Budget } from "./budget.js";
 import { Journal, readJournal } from "./journal.js";
 import { runStudy, trialKey } from "./study.js";
@@ -242,6 +242,29 @@ describe("runStudy", () => {
     expect(raced.map((t) => configKey(t.config))).toEqual([...race.entries, ...race.entries].map((e) => configKey(e.config)));
     expect(readJournal(join(dir, "trials.jsonl")).records.filter((t) => t.phase === "race")).toHaveLength(6);
   });
+  it("lets a full trial add repetitions only where doubled it stays within the short-trial cap; race trials never", async () => {
+    // Records the fidelity each trial was asked for.
+    const watched = (inner: ReturnType<typeof workload>) => {
+      const asked: { fidelity: Fidelity }[] = [];
+      const w: Workload = { name: inner.name, objective: inner.objective, run: (c, f, s) => (asked.push({ fidelity: f }), inner.run(c, f, s)) };
+      return { w, asked };
+    };
+    const long = watched(workload(0));
+    const out = await runStudy({ space, tuner: createTuner("grid", space), workload: long.w, budget: new Budget(60_000), baseline, rungs: [1 / 3, 1], eta: 2, race: new FinalRace({ maxRounds: 2 }) });
+    const raceCount = out.trials.filter((t) => t.phase === "race").length;
+    const fullAsked = long.asked.filter((a) => a.fidelity.level === 1);
+    expect(raceCount).toBeGreaterThan(0);
+    // The race's trials come last: they keep their planned repetitions, the others may add some.
+    expect(fullAsked.slice(-raceCount).every((a) => a.fidelity.extendReps === false)).toBe(true);
+    expect(fullAsked.slice(0, -raceCount).every((a) => a.fidelity.extendReps !== false)).toBe(true);
+    // A 3 s study caps short trials at 1 s; a full trial of about 0.6 s, doubled, does not fit.
+    const short = watched(workload(600));
+    await runStudy({ space, tuner: createTuner("grid", space), workload: short.w, budget: new Budget(3_000), baseline, rungs: [1 / 3, 1], eta: 2 });
+    const shortFull = short.asked.filter((a) => a.fidelity.level === 1);
+    expect(shortFull.length).toBeGreaterThan(0);
+    expect(shortFull.every((a) => a.fidelity.extendReps === false)).toBe(true);
+  });
+
   it("does not promote a configuration whose own short trial says its full one would take a quarter of the study", async () => {
     const slowBest = fileURLToPath(new URL("./test-programs/slow-best.mjs", import.meta.url));
     const out = await runStudy({
