@@ -26,7 +26,7 @@ export interface WorkerSettings {
 }
 
 export type ParentMessage =
-  | { type: "go"; rep: number; genTokens: number }
+  | { type: "go"; rep: number; genTokens: number; /** The prompt's length this repetition, when not the settings' (the warm-up). */ promptTokens?: number }
   | { type: "exit" };
 
 export interface RepResult {

@@ -92,7 +92,7 @@ async function main(): Promise<void> {
       return;
     }
     if (message.type === "go") {
-      runRep(sequences, message.rep, message.genTokens, vocabSize).then(
+      runRep(sequences, message.rep, message.genTokens, vocabSize, message.promptTokens ?? settings.promptTokens).then(
         (result) => send({ type: "result", result: { ...result, memory: ownMemory() } }),
         (err: Error) => {
           send({ type: "error", stage: "run", message: err.message });
@@ -180,7 +180,7 @@ const nextMacrotask = () => new Promise((resolve) => setImmediate(resolve));
  * One repetition: every sequence gets its prompt and generates exactly `genTokens` tokens, greedy,
  * end-of-generation tokens included (they are fed back like any other token).
  */
-async function runRep(sequences: LlamaContextSequence[], rep: number, genTokens: number, vocabSize: number): Promise<RepResult> {
+async function runRep(sequences: LlamaContextSequence[], rep: number, genTokens: number, vocabSize: number, promptTokens: number): Promise<RepResult> {
   await Promise.all(sequences.map((s) => s.clearHistory()));
   const before = profile ? { ...profile } : undefined;
   const cpuBefore = profile ? cpuSnapshot() : undefined;
@@ -188,7 +188,7 @@ async function runRep(sequences: LlamaContextSequence[], rep: number, genTokens:
   const ttft: number[] = new Array(sequences.length).fill(Number.NaN);
   const last: number[] = new Array(sequences.length).fill(Number.NaN);
   const generated: number[] = new Array(sequences.length).fill(0);
-  const prompts = sequences.map((_, i) => makePrompt(settings.promptTokens, vocabSize, rep * 131 + i));
+  const prompts = sequences.map((_, i) => makePrompt(promptTokens, vocabSize, rep * 131 + i));
   const decodeOnly = settings.dispatch === "decode-only";
   const iterators = decodeOnly
     ? []
@@ -250,7 +250,7 @@ async function runRep(sequences: LlamaContextSequence[], rep: number, genTokens:
     startedAt,
     prefillEndAt: startedAt + Math.max(...ttft),
     endedAt,
-    promptTokens: settings.promptTokens * sequences.length,
+    promptTokens: promptTokens * sequences.length,
     decodeTokens: generated.reduce((a, b) => a + b, 0) - sequences.length,
     ttftMs: ttft,
     latencyMs: last.map((t) => t - startedAt),

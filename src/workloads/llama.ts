@@ -70,6 +70,13 @@ function poolSizeFromEnv(): number {
 
 /** Tokens the untimed warm-up repetition generates: enough to touch every code path once. */
 const WARMUP_TOKENS = 4;
+/**
+ * The warm-up's prompt per sequence: a batched prefill of every sequence, as the timed
+ * repetitions start with, but short. Nothing of it is timed, and at many sequences on a slow
+ * machine a full-length one made the warm-up cost as much as a short trial's timed repetition
+ * (a prefill of 16 x 64 tokens on one busy core took about 8 s).
+ */
+const WARMUP_PROMPT_TOKENS = 8;
 /** Fewest tokens a low-fidelity trial generates, so one step's noise does not dominate. */
 const MIN_GEN_TOKENS = 8;
 
@@ -285,7 +292,7 @@ export class LlamaWorkload implements Workload {
       for (let rep = 0; rep <= plan.reps || this.wantsMore(reps, fidelity); rep++) {
         this.options.onProgress?.(1 + rep, 2 + Math.max(plan.reps, rep));
         const genTokens = rep === 0 ? Math.min(WARMUP_TOKENS, plan.genTokens) : plan.genTokens;
-        const go: ParentMessage = { type: "go", rep, genTokens };
+        const go: ParentMessage = rep === 0 ? { type: "go", rep, genTokens, promptTokens: Math.min(WARMUP_PROMPT_TOKENS, this.promptTokens) } : { type: "go", rep, genTokens };
         // The barrier: no worker starts a repetition before every one has finished the last.
         // A worker that died cannot take the message; its exit handler fails the trial with the reason.
         await Promise.race([Promise.all(pool.map((w) => w.process.sendMessage(go).catch(() => undefined))), failed]);
