@@ -15,6 +15,22 @@ function trial(config: Config, fidelity: number, value: number | null, rme = 0.0
   };
 }
 
+/** A finished run of a command over w in {1, 2}, baseline w=1, with these trials. */
+function commandRun(trials: TrialRecord[]): ResultInput {
+  return {
+    tuner: "grid",
+    budgetMs: 60_000,
+    elapsedMs: 60_000,
+    ended: "budget",
+    hardware: { fingerprint: "x" } as HardwareProfile,
+    workload: { kind: "command", objective: { metric: "value", direction: "maximize" }, settings: {} },
+    params: [{ name: "w", kind: "ordinal", values: [1, 2] }],
+    trials,
+    infeasible: [],
+    baseline: { w: 1 },
+  };
+}
+
 describe("rankTrials", () => {
   it("ranks each configuration by its highest-fidelity trial, full ones first, failures out", () => {
     const a = { w: 1 };
@@ -132,19 +148,7 @@ describe("buildResult's predictions", () => {
     const best = trial({ w: 2 }, 1, 110);
     best.prediction = { mean: 90, std: 9, source: "roofline calibrated on 5 trials" };
     const finalModel = (c: Config) => ({ mean: c.w === 2 ? 100 : 40, std: 5, source: "final" });
-    const input: ResultInput = {
-      tuner: "grid",
-      budgetMs: 1000,
-      elapsedMs: 1000,
-      ended: "budget",
-      hardware: { fingerprint: "x" } as HardwareProfile,
-      workload: { kind: "command", objective: { metric: "value", direction: "maximize" }, settings: {} },
-      params: [{ name: "w", kind: "ordinal", values: [1, 2] }],
-      trials: [base, best],
-      infeasible: [],
-      baseline: { w: 1 },
-      predict: finalModel,
-    };
+    const input: ResultInput = { ...commandRun([base, best]), predict: finalModel };
     const r = buildResult(input);
     expect(r.best!.predicted).toEqual({ mean: 100, std: 5, source: "final" });
     expect(r.best!.speedupPredicted).toBeCloseTo(2.5, 10);
@@ -162,18 +166,7 @@ describe("buildResult with a final race", () => {
   it("measures a baseline that raced by its race trials, like the other finalists, at the race's fidelity", () => {
     const raced = (config: Config, value: number) => ({ ...trial(config, 0.25, value), phase: "race" as const });
     const trials = [trial({ w: 1 }, 0.25, 60), trial({ w: 1 }, 1, 64), trial({ w: 2 }, 0.25, 160), raced({ w: 1 }, 50), raced({ w: 2 }, 120), raced({ w: 1 }, 46), raced({ w: 2 }, 124)];
-    const r = buildResult({
-      tuner: "bayes",
-      budgetMs: 60_000,
-      elapsedMs: 60_000,
-      ended: "budget",
-      hardware: { fingerprint: "x" } as HardwareProfile,
-      workload: { kind: "command", objective: { metric: "value", direction: "maximize" }, settings: {} },
-      params: [{ name: "w", kind: "ordinal", values: [1, 2] }],
-      trials,
-      infeasible: [],
-      baseline: { w: 1 },
-    });
+    const r = buildResult(commandRun(trials));
     expect(r.race!.fidelity).toBe(0.25);
     expect(r.best!.config).toEqual({ w: 2 });
     expect(r.best!.measured!.mean).toBe(122);
