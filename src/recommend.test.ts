@@ -154,13 +154,13 @@ describe("recommend()", () => {
     if (/runner-up \(95% interval/.test(rec.confidence.reason)) expect(rec.confidence.reason).toMatch(/requestLatencyMs has no margin of error of its own/);
     const report = readFileSync(join(run.outDir, "report.md"), "utf8");
     // When the final race measured the best again, the number is the race's (with its margin when
-    // it measured it several times, and saying so when its trials were short ones); else a
-    // trial's, which has no latency margin.
+    // it measured it several times, or "not measured precisely" past ±100%, and saying so when
+    // its trials were short ones); else a trial's, which has no latency margin.
     const best = JSON.stringify(run.result.best!.config);
     const bestRaced = run.result.race?.finalists.some((f) => f.values.length > 0 && JSON.stringify(f.config) === best);
     expect(report).toMatch(
       bestRaced
-        ? /- requestLatencyMs: [\d.]+ ms( ±[\d.]+%)? \(mean of its final-race trials(, short ones at fidelity [\d.]+)?, 95% margin of error over them\)/
+        ? /- requestLatencyMs: [\d.]+ ms( ±[\d.]+%| \(not measured precisely\))? \(mean of its final-race trials(, short ones at fidelity [\d.]+)?, 95% margin of error over them\)/
         : /- requestLatencyMs: [\d.]+ ms \(one number per trial(, a short trial at fidelity [\d.]+)?: requestLatencyMs has no margin of error here\)/,
     );
 
