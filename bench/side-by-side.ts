@@ -59,11 +59,12 @@ for (const c of gridConfigs(args.grid)) candidates.set(key({ ...rec, ...c }), { 
 const limitMs = settings.maxLatencyMs === undefined ? null : Number(settings.maxLatencyMs);
 const values = new Map<string, number[]>();
 const tpotP95 = new Map<string, number[]>();
+const append = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
 async function measure(config: Config, round: number): Promise<void> {
   const m = await workload.run(config, { level: 1 });
   const v = m.status === "ok" ? m.metrics.decodeTps ?? null : null;
-  if (v !== null) values.set(key(config), [...(values.get(key(config)) ?? []), v]);
-  if (v !== null && m.metrics.tpotP95Ms !== undefined) tpotP95.set(key(config), [...(tpotP95.get(key(config)) ?? []), m.metrics.tpotP95Ms]);
+  if (v !== null) append(values, key(config), v);
+  if (v !== null && m.metrics.tpotP95Ms !== undefined) append(tpotP95, key(config), m.metrics.tpotP95Ms);
   appendFileSync(args.out, `${JSON.stringify({ ...config, round, ok: m.status === "ok" ? 1 : 0, backend: m.backend ?? null, ...m.metrics, rme: m.rme, ...(m.error ? { error: m.error.split("\n")[0] } : {}) })}\n`);
   const wait = m.metrics.tpotP95Ms === undefined ? "" : `, ${m.metrics.tpotP95Ms.toFixed(1)} ms per token p95`;
   process.stdout.write(`round ${round} ${describe(config)}: ${v === null ? `${m.status} ${m.error?.split("\n")[0] ?? ""}` : `${v.toFixed(0)} tok/s ±${(m.rme * 100).toFixed(1)}% on ${m.backend}${wait}`}\n`);

@@ -77,6 +77,7 @@ export function withLatencyLimit(workload: Workload, limitMs: number): Workload 
 export function withinLatencyLimit(p: Prediction, config: Config, limitMs: number): number {
   const neededTps = (Number(config.workers ?? 1) * Number(config.sequences ?? 1) * 1000) / limitMs;
   if (!(p.mean > 0)) return 0;
+  // At least 5%: a prediction that claims no spread still grades the configurations near the limit.
   const sigma = Math.max(0.05, p.std / p.mean);
   const chance = 1 - cumulativeStdNormalProbability((Math.log(neededTps) - Math.log(p.mean)) / sigma);
   return p.mean * chance;

@@ -216,8 +216,8 @@ export interface RaceRunner {
   /** Whether the next race trial of this configuration should start (Ctrl-C, the deadline). */
   mayRun: (config: Config) => boolean;
   /** Runs a race trial at `fidelity`; "stopped" when the deadline or Ctrl-C cut it. */
-  run: (config: Config, fidelity: number) => Promise<"done" | "stopped" | "dropped">;
-  /** The fidelity of the race's trials (FinalRace.fidelityFor). */
+  run: (config: Config) => Promise<"done" | "stopped" | "dropped">;
+  /** The fidelity `run` measures at (FinalRace.fidelityFor), which the outcome reports. */
   fidelity: number;
   /** Called when the race starts and after each of its trials (progress display). */
   onRace?: (entries: RaceEntry[], round: number) => void;
@@ -225,9 +225,9 @@ export interface RaceRunner {
 
 /**
  * The finalists measured again in rounds (A B C, A B C, ...) until the race is decided, the
- * rounds run out, or fewer than two finalists' next trials would end before the deadline. A finalist whose
- * trial no longer fits is passed over, not the race ended: a cheaper one's second trial may
- * still fit, and it is that second trial that lets the race judge the spread.
+ * rounds run out, or fewer than two finalists' next trials would end before the deadline. A
+ * finalist whose trial no longer fits is passed over, not the race ended: a cheaper one's second
+ * trial may still fit, and it is that second trial that lets the race judge the spread.
  */
 export async function runFinalRace(policy: FinalRace, runner: RaceRunner): Promise<RaceOutcome | null> {
   const finalists = policy.pick(runner.trials);
@@ -238,7 +238,7 @@ export async function runFinalRace(policy: FinalRace, runner: RaceRunner): Promi
     for (const entry of entries) {
       if (!runner.mayRun(entry.config)) continue;
       ran++;
-      if ((await runner.run(entry.config, runner.fidelity)) === "stopped") break race;
+      if ((await runner.run(entry.config)) === "stopped") break race;
       const record = runner.trials[runner.trials.length - 1];
       if (record.phase === "race" && configKey(record.config) === configKey(entry.config)) {
         entry.trialIds.push(record.id);

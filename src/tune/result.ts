@@ -5,7 +5,7 @@
 import { configKey } from "../space.js";
 import { highestFidelityOf, highestFidelityTrials } from "../trials.js";
 import type { Config, Prediction, RankedConfig, TrialRecord, TuneResult } from "../types.js";
-import { FinalRace, raceConfidence, raceFromTrials, type RaceOutcome } from "./race.js";
+import { FinalRace, raceConfidence, raceFromTrials, type RaceOutcome, type RaceSummary } from "./race.js";
 import type { GrowthEvent, RangeEnd } from "./space-growth.js";
 import { confidenceOf, marginOf } from "./confidence.js";
 
@@ -78,13 +78,15 @@ export function buildResult(input: ResultInput): TuneResult {
   };
 
   const race = input.race !== undefined ? input.race : raceFromTrials(input.trials);
+  const summaries = race ? new FinalRace().summarize(race.entries) : [];
   // A baseline that raced is measured like the other finalists (its race trials, at the race's
   // fidelity), so that the finalists' speedups compare like with like.
-  const baselineRaced = race ? new FinalRace().summarize(race.entries).find((s) => configKey(s.config) === configKey(input.baseline)) : undefined;
-  const baselineValue = baselineRaced?.mean ?? baselineTrial?.value ?? null;
-  const raced = raceRanking(race, ranked, rank, baselineValue, direction);
+  const isBaseline = (c: Config) => configKey(c) === configKey(input.baseline);
+  const baselineValue = summaries.find((s) => isBaseline(s.config))?.mean ?? baselineTrial?.value ?? null;
+  const raced = raceRanking(race, summaries, ranked, rank, baselineValue, direction);
   const ranking = [...raced.ranking, ...ranked.filter((t) => !raced.keys.has(configKey(t.config))).map(rank)].slice(0, input.rankingSize ?? 20);
-  const baseline: RankedConfig = (baselineRaced && raced.ranking.find((r) => configKey(r.config) === configKey(input.baseline))) ||
+  const baseline: RankedConfig =
+    raced.ranking.find((r) => isBaseline(r.config)) ??
     (baselineTrial
       ? rank(baselineTrial)
       : {
@@ -125,12 +127,12 @@ export function buildResult(input: ResultInput): TuneResult {
  */
 function raceRanking(
   race: RaceOutcome | null | undefined,
+  summaries: RaceSummary[],
   ranked: TrialRecord[],
   rank: (t: TrialRecord) => RankedConfig,
   baselineValue: number | null,
   direction: "maximize" | "minimize",
 ): { ranking: RankedConfig[]; keys: Set<string>; confidence: TuneResult["confidence"] | null } {
-  const summaries = race ? new FinalRace().summarize(race.entries) : [];
   // A race that measured one finalist again compared nothing: the ranking stands as the trials
   // made it (unless the others failed their race trials, which puts them out).
   const beaten = race ? race.entries.every((e) => e.values.length > 0 || e.trialIds.length > 0) : false;

@@ -9,7 +9,7 @@ import { configKey } from "../space.js";
 import type { Fidelity, SearchSpace, Workload } from "../types.js";
 import { Budget } from "./budget.js";
 import { Journal, readJournal } from "./journal.js";
-import { runStudy, trialKey } from "./study.js";
+import { runStudy, type StudyOptions, trialKey } from "./study.js";
 import { FinalRace } from "./race.js";
 
 const program = fileURLToPath(new URL("./test-programs/landscape.mjs", import.meta.url));
@@ -28,6 +28,11 @@ function workload(sleepMs: number, slowdown = 1) {
   return new CommandWorkload({ command: `${node} ${program} {a} {b} {fidelity} ${sleepMs} ${slowdown}`, metric: "score: ([0-9.]+)" });
 }
 
+/** The grid over `space` from the baseline, short trials at 1/3 then full ones (eta 2), in 60 s. */
+function gridStudy(options: Partial<StudyOptions> = {}): StudyOptions {
+  return { space, tuner: createTuner("grid", space), workload: workload(0), budget: new Budget(60_000), baseline, rungs: [1 / 3, 1], eta: 2, ...options };
+}
+
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "paratune-study-"));
@@ -37,16 +42,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe("runStudy", () => {
   it("measures the baseline short and at full fidelity, promotes the best, never runs an infeasible configuration", async () => {
     const journal = new Journal(join(dir, "trials.jsonl"));
-    const out = await runStudy({
-      space,
-      tuner: createTuner("grid", space),
-      workload: workload(0),
-      budget: new Budget(60_000),
-      journal,
-      baseline,
-      rungs: [1 / 3, 1],
-      eta: 2,
-    });
+    const out = await runStudy(gridStudy({ journal }));
     journal.close();
     expect(out.ended).toBe("exhausted");
     expect(out.trials[0]).toMatchObject({ config: baseline, fidelity: 1 / 3, value: 11 });
@@ -219,17 +215,7 @@ describe("runStudy", () => {
   });
   it("ends with a race of the finalists, interleaved, and journals the race trials", async () => {
     const journal = new Journal(join(dir, "trials.jsonl"));
-    const out = await runStudy({
-      space,
-      tuner: createTuner("grid", space),
-      workload: workload(0),
-      budget: new Budget(60_000),
-      journal,
-      baseline,
-      rungs: [1 / 3, 1],
-      eta: 2,
-      race: new FinalRace({ maxRounds: 4 }),
-    });
+    const out = await runStudy(gridStudy({ journal, race: new FinalRace({ maxRounds: 4 }) }));
     journal.close();
     const race = out.race!;
     expect(race.entries.map((e) => e.config)).toEqual([{ a: 4, b: 1 }, { a: 2, b: 2 }, { a: 2, b: 1 }]);
@@ -250,7 +236,7 @@ describe("runStudy", () => {
       return { w, asked };
     };
     const long = watched(workload(0));
-    const out = await runStudy({ space, tuner: createTuner("grid", space), workload: long.w, budget: new Budget(60_000), baseline, rungs: [1 / 3, 1], eta: 2, race: new FinalRace({ maxRounds: 2 }) });
+    const out = await runStudy(gridStudy({ workload: long.w, race: new FinalRace({ maxRounds: 2 }) }));
     const raceCount = out.trials.filter((t) => t.phase === "race").length;
     const fullAsked = long.asked.filter((a) => a.fidelity.level === 1);
     expect(raceCount).toBeGreaterThan(0);
@@ -259,7 +245,7 @@ describe("runStudy", () => {
     expect(fullAsked.slice(0, -raceCount).every((a) => a.fidelity.extendReps !== false)).toBe(true);
     // A 3 s study caps short trials at 1 s; a full trial of about 0.6 s, doubled, does not fit.
     const short = watched(workload(600));
-    await runStudy({ space, tuner: createTuner("grid", space), workload: short.w, budget: new Budget(3_000), baseline, rungs: [1 / 3, 1], eta: 2 });
+    await runStudy(gridStudy({ workload: short.w, budget: new Budget(3_000) }));
     const shortFull = short.asked.filter((a) => a.fidelity.level === 1);
     expect(shortFull.length).toBeGreaterThan(0);
     expect(shortFull.every((a) => a.fidelity.extendReps === false)).toBe(true);
@@ -267,18 +253,15 @@ describe("runStudy", () => {
 
   it("does not promote a configuration whose own short trial says its full one would take a quarter of the study", async () => {
     const slowBest = fileURLToPath(new URL("./test-programs/slow-best.mjs", import.meta.url));
-    const out = await runStudy({
-      space,
-      tuner: createTuner("grid", space),
-      // a = 4 scores best, and its short trial takes 100 x 300 ms x 1/3 = 10 s, its full one 30 s:
-      // more than a quarter of the 100 s study.
-      workload: new CommandWorkload({ command: `${node} ${slowBest} {a} {b} {fidelity} 300 100`, metric: "score: ([0-9.]+)" }),
-      budget: new Budget(100_000),
-      baseline,
-      rungs: [1 / 3, 1],
-      eta: 2,
-      minTrialLimitMs: 20_000,
-    });
+    const out = await runStudy(
+      gridStudy({
+        // a = 4 scores best, and its short trial takes 100 x 300 ms x 1/3 = 10 s, its full one 30 s:
+        // more than a quarter of the 100 s study.
+        workload: new CommandWorkload({ command: `${node} ${slowBest} {a} {b} {fidelity} 300 100`, metric: "score: ([0-9.]+)" }),
+        budget: new Budget(100_000),
+        minTrialLimitMs: 20_000,
+      }),
+    );
     expect(out.trials.some((t) => t.config.a === 4 && t.fidelity < 1 && t.value !== null)).toBe(true);
     expect(out.trials.filter((t) => t.config.a === 4 && t.fidelity === 1)).toHaveLength(0);
     expect(out.trials.some((t) => t.config.a === 2 && t.fidelity === 1)).toBe(true);

@@ -236,8 +236,13 @@ class Study {
     if (!this.opts.race) return 0;
     const finalists = this.opts.race.pick(this.trials);
     if (finalists.length < 2) return 0;
-    const roundMs = finalists.reduce((sum, config) => sum + this.ownEstimateMs(config, 1), 0);
+    const roundMs = this.roundMs(finalists, 1);
     return this.opts.race.reserveMs(this.studyMs, roundMs > 0 ? roundMs : null);
+  }
+
+  /** How long one race round of these finalists at `fidelity` should take, from their own trials. */
+  private roundMs(finalists: Config[], fidelity: number): number {
+    return finalists.reduce((sum, config) => sum + this.ownEstimateMs(config, fidelity), 0);
   }
 
   /**
@@ -286,20 +291,20 @@ class Study {
 
   /**
    * How long a configuration's trial at `fidelity` should take, from its own trials when it has
-   * one (the quickest at that fidelity, else at its highest, scaled up by the fidelity ratio: a full trial that
-   * timed extra repetitions for its margin costs more than one that did not), else from the cost
-   * model scaled by its work: a finalist seen in one short trial of many sequences is not judged
-   * by the typical trial's work ratio, which overestimates it many times.
+   * some: the quickest at that fidelity, else the quickest at its highest, scaled up by the
+   * fidelity ratio (a full trial that timed extra repetitions for its margin costs more than one
+   * that did not). Else from the cost model scaled by its work: a finalist seen in one short trial
+   * of many sequences is not judged by the typical trial's work ratio, which overestimates it many
+   * times.
    */
   ownEstimateMs(config: Config, fidelity: number): number {
     const key = configKey(config);
-    const same = this.trials.filter((t) => t.fidelity === fidelity && configKey(t.config) === key);
-    if (same.length > 0) return Math.min(...same.map((t) => t.measurement.durationMs));
-    const own = highestFidelityOf(this.trials, config);
-    if (own.length > 0) {
-      const quickest = Math.min(...own.map((t) => t.measurement.durationMs));
-      return quickest * Math.max(1, fidelity / own[0].fidelity);
-    }
+    const own = this.trials.filter((t) => configKey(t.config) === key);
+    const quickest = (ts: TrialRecord[]) => Math.min(...ts.map((t) => t.measurement.durationMs));
+    const same = own.filter((t) => t.fidelity === fidelity);
+    if (same.length > 0) return quickest(same);
+    const top = highestFidelityOf(own, config);
+    if (top.length > 0) return quickest(top) * Math.max(1, fidelity / top[0].fidelity);
     return this.cost.estimateFor(fidelity, this.opts.work?.(config) ?? 1) ?? 0;
   }
 
@@ -307,13 +312,12 @@ class Study {
   race(policy: FinalRace): Promise<RaceOutcome | null> {
     const leftMs = () => this.budget.remainingMs() - this.reserveMs;
     const finalists = policy.pick(this.trials);
-    const roundMs = (f: number) => finalists.reduce((sum, config) => sum + this.ownEstimateMs(config, f), 0);
-    const fidelity = policy.fidelityFor(this.schedule.rungs, roundMs, leftMs());
+    const fidelity = policy.fidelityFor(this.schedule.rungs, (f) => this.roundMs(finalists, f), leftMs());
     return runFinalRace(policy, {
       trials: this.trials,
       fidelity,
       mayRun: (config) => !this.interrupted() && this.ownEstimateMs(config, fidelity) <= leftMs(),
-      run: (config, f) => this.runner.run(config, f, undefined, "race"),
+      run: (config) => this.runner.run(config, fidelity, undefined, "race"),
       onRace: this.opts.onRace,
     });
   }

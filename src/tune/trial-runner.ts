@@ -88,9 +88,9 @@ export class TrialRunner {
     const why = capMs !== undefined ? "more than half the time left" : shortCap < slowLimit ? `${SHORT_CAP_WORDS} for one short trial` : undefined;
     const { signal, dispose } = ctx.budget.trialSignal(ctx.signal, ctx.reserveMs, limitMs, why);
     // Extra repetitions for a full trial's margin can double it. In a short study that doubling is
-    // a large share of the time (a 1-minute tune on a busy machine lost its second configuration
-    // to it), so a trial may take them only where doubled it stays within the short-trial cap
-    // (a tenth of the study, at least 20 s). The race's trials never do: it repeats them itself.
+    // a large share of the time, enough to crowd out the next configuration, so a trial may take
+    // them only where doubled it stays within the short-trial cap (a tenth of the study, at least
+    // 20 s). The race's trials never do: the race repeats them itself.
     const extendReps = phase !== "race" && estimate !== null && 2 * estimate <= ctx.shortCapMs;
     const level: Fidelity = extendReps ? { level: fidelity } : { level: fidelity, extendReps: false };
     let measurement = await this.measure(config, level, signal, dispose);

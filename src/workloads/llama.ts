@@ -73,8 +73,8 @@ const WARMUP_TOKENS = 4;
 /**
  * The warm-up's prompt per sequence: a batched prefill of every sequence, as the timed
  * repetitions start with, but short. Nothing of it is timed, and at many sequences on a slow
- * machine a full-length one made the warm-up cost as much as a short trial's timed repetition
- * (a prefill of 16 x 64 tokens on one busy core took about 8 s).
+ * machine a full-length one costs as much as a short trial's timed repetition, where prefill
+ * dominates.
  */
 const WARMUP_PROMPT_TOKENS = 8;
 /** Fewest tokens a low-fidelity trial generates, so one step's noise does not dominate. */
