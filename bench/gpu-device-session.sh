@@ -13,7 +13,7 @@
 # Results go to /tmp/gpu-out and come back as $OUT/gpu-out.tgz (with session.log) at every wait.
 # Stages: probe (stops the session unless node-llama-cpp loads its CUDA backend), tune-tiny,
 # sweep-tiny (synthetic tinyllama-1.1b q4_0,q8_0), tune-8b, sweep-8b (llama-3.1-8b q4_k_m),
-# torchrun (examples/torchrun). TINY_BUDGET / BIG_BUDGET set the tune budgets (default 10m).
+# grid-8b (a few llama-3.1-8b points, for a short lease), torchrun (examples/torchrun). TINY_BUDGET / BIG_BUDGET set the tune budgets (default 10m).
 set -uo pipefail
 APP=/tmp/app
 RES=/tmp/gpu-out
@@ -28,6 +28,21 @@ log() { echo "[$(date +%H:%M:%S)] $*" >>"$RES/session.log"; }
 GRID_TINY="workers=4,8,12,16 sequences=256 threads=1 gpuLayers=23 batch=512 quant=q4_0,q8_0"
 GRID_8B="workers=2,4,8,16 sequences=256 threads=1 gpuLayers=33 batch=512"
 
+# A few whole-GPU configurations of llama-3.1-8b q4_k_m measured with `paratune bench`, one line
+# each in grid-8b.jsonl, most telling first, stopping before GRID_8B_SECONDS so a short lease
+# still brings back what was measured.
+grid_8b() {
+  local t0=$SECONDS model
+  node bin/paratune.js synth --shape llama-3.1-8b --quant q4_k_m --out /tmp/paratune-models --json >"$RES/synth-8b.json" || return 1
+  model=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))[0].path)' "$RES/synth-8b.json")
+  for point in ${GRID_8B_POINTS:-4x256 8x256 1x256 16x256 2x256 4x64}; do
+    [ $((SECONDS - t0)) -lt "${GRID_8B_SECONDS:-120}" ] || { log "grid-8b: out of time before $point"; break; }
+    node bin/paratune.js bench --model "$model" --workers "${point%x*}" --sequences "${point#*x}" --threads 1 \
+      --gpu-layers 33 --batch 512 --reps 2 --json >>"$RES/grid-8b.jsonl" 2>>"$RES/grid-8b.err"
+    log "grid-8b $point: exit $?"
+  done
+}
+
 stage() {
   log "stage $1 (load $(cut -d' ' -f1-3 /proc/loadavg); GPU $(nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader))"
   case $1 in
@@ -38,6 +53,7 @@ stage() {
     sweep-tiny) node dist/bench/side-by-side.js --result "$RES/tune-tiny/result.json" --grid "$GRID_TINY" --out "$RES/sweep-tiny.jsonl" >"$RES/sweep-tiny.txt" 2>&1 ;;
     tune-8b) node bin/paratune.js tune --budget "${BIG_BUDGET:-10m}" --shape llama-3.1-8b --quant q4_k_m --out "$RES/tune-8b" --json >"$RES/tune-8b.json" 2>"$RES/tune-8b.err" ;;
     sweep-8b) node dist/bench/side-by-side.js --result "$RES/tune-8b/result.json" --grid "$GRID_8B" --out "$RES/sweep-8b.jsonl" >"$RES/sweep-8b.txt" 2>&1 ;;
+    grid-8b) grid_8b ;;
     torchrun) OUT=$RES bash examples/torchrun/tune.sh "${TORCH_BUDGET:-4m}" "${TORCH_BATCHES:-16,32,64,128,256}" >"$RES/torchrun.txt" 2>&1 ;;
     *) log "unknown stage $1" ;;
   esac
@@ -48,7 +64,7 @@ case ${1:-} in
   start)
     shift
     # Its own session: the device call that starts it may end before it does.
-    export -f stage log
+    export -f stage log grid_8b
     export RES GRID_TINY GRID_8B
     setsid nohup bash -c 'for s in "$@"; do stage "$s" || break; done; log "ALL DONE"' _ "$@" >/dev/null 2>&1 < /dev/null &
     echo "started: $*"
