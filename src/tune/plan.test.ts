@@ -43,6 +43,12 @@ describe("tune --dry-run", () => {
     expect(plan.feasible).toBeGreaterThan(0);
   });
 
+  it("keeps a batch size the user fixed in the space, so trials and the .env use it", () => {
+    const plan = dryRun("--hardware", profileFile, "--batch", "256");
+    expect(plan.params.find((p: { name: string }) => p.name === "batch")?.values).toEqual([256]);
+    expect(plan.baseline.batch).toBe(256);
+  });
+
   it("rules out what does not fit in VRAM, saying what it needs", async () => {
     const h200 = await H200_PROFILE();
     // The same machine with 1 GiB of VRAM free: each worker's CUDA runtime alone takes 600 MiB.

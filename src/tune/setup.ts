@@ -2,7 +2,7 @@
 // its baseline, the fidelity rungs, the performance model that predicts, and the ranges that may
 // grow. `paratune tune` runs it; `paratune tune --dry-run` only shows it.
 
-import type { GgufInsights } from "node-llama-cpp";
+import type { GgufFileInfo, GgufInsights } from "node-llama-cpp";
 import { RooflineModel } from "../../models/roofline.js";
 import { createPerformanceModel } from "../../models/index.js";
 import { UserInputError } from "../errors.js";
@@ -16,9 +16,9 @@ import type { Budget } from "./budget.js";
 import type { StudyDefinition } from "./definition.js";
 import { resolveModels } from "./model-source.js";
 import { withinLatencyLimit, withLatencyLimit, withRequestLatency } from "./objective.js";
-import { buildLlamaSpace, DEFAULT_BATCH, firstValuesBaseline, llamaBaseline, MAX_SEQUENCES_PER_WORKER, type GpuSpaceOptions } from "./space-builder.js";
+import { buildLlamaSpace, DEFAULT_BATCH, DEFAULT_BATCH_SIZES, firstValuesBaseline, llamaBaseline, MAX_SEQUENCES_PER_WORKER, type GpuSpaceOptions } from "./space-builder.js";
 import { EdgeGrowth, type GrowableRange, type SpaceGrowthPolicy } from "./space-growth.js";
-import { vramEstimator } from "./vram.js";
+import { simulateContexts, vramEstimator } from "./vram.js";
 
 /**
  * A tuning trial at full fidelity times more repetitions (up to twice --reps) while its decode
@@ -102,7 +102,9 @@ export async function llamaSetup(
   const reps = def.reps ?? 3;
   // The worker sizes each sequence's context as prompt + generated + 8 (src/workloads/llama-worker.ts).
   const contextPerSequence = promptTokens + genTokens + 8;
-  const gpu = await gpuSpaceOptions(hardware, models.map((m) => m.info), contextPerSequence, note);
+  const maxSequences = Math.min(MAX_SEQUENCES_PER_WORKER, def.maxSequences ?? MAX_SEQUENCES_PER_WORKER);
+  const contexts = { perSequence: contextPerSequence, sequences: powersOfTwoUpTo(maxSequences), batches: def.batchSizes ?? DEFAULT_BATCH_SIZES };
+  const gpu = await gpuSpaceOptions(hardware, models.map((m) => m.info), contexts, note);
   const space = buildLlamaSpace(hardware, models.map((m) => m.info), {
     oversubscribe: def.oversubscribe,
     maxSequences: def.maxSequences,
@@ -161,7 +163,12 @@ export async function llamaSetup(
  * for a saved profile of another machine, one it did not rule out). The workers share the GPU
  * with the most free VRAM.
  */
-async function gpuSpaceOptions(hardware: HardwareProfile, models: ModelInfo[], contextPerSequence: number, note: (s: string) => void): Promise<GpuSpaceOptions | undefined> {
+async function gpuSpaceOptions(
+  hardware: HardwareProfile,
+  models: ModelInfo[],
+  contexts: { perSequence: number; sequences: number[]; batches: number[] },
+  note: (s: string) => void,
+): Promise<GpuSpaceOptions | undefined> {
   if (hardware.gpus.length === 0) return undefined;
   if (hardware.gpuBackend && hardware.gpuBackend.backend === null) {
     note(`GPU found but not usable by node-llama-cpp here (${hardware.gpuBackend.reason ?? "no GPU backend loaded"}): tuning the CPU only`);
@@ -169,9 +176,24 @@ async function gpuSpaceOptions(hardware: HardwareProfile, models: ModelInfo[], c
   }
   const gpu = [...hardware.gpus].sort((a, b) => b.vramFreeBytes - a.vramFreeBytes)[0];
   const insights = new Map<string, GgufInsights>();
-  for (const m of models) insights.set(m.quant, (await readGgufHeader(m.path)).insights);
+  const headers = new Map<string, GgufFileInfo>();
+  for (const m of models) {
+    const header = await readGgufHeader(m.path);
+    insights.set(m.quant, header.insights);
+    headers.set(m.quant, header.info);
+  }
+  // Sequences may grow up to the ceiling, so every power of two up to it is simulated now: the
+  // VRAM constraint is checked synchronously while the search runs.
+  const simulated = await simulateContexts(headers, contexts.perSequence, contexts.sequences, contexts.batches);
+  if (simulated.size === 0) note("node-llama-cpp's CPU backend did not load to simulate contexts: VRAM is estimated by its heuristic, which errs high");
   const totalLayers = Math.max(...[...insights.values()].map((i) => i.totalLayers));
-  return { totalLayers, freeVramBytes: gpu.vramFreeBytes, vram: vramEstimator(insights, contextPerSequence, DEFAULT_BATCH) };
+  return { totalLayers, freeVramBytes: gpu.vramFreeBytes, vram: vramEstimator(insights, contexts.perSequence, DEFAULT_BATCH, simulated) };
+}
+
+function powersOfTwoUpTo(max: number): number[] {
+  const out: number[] = [];
+  for (let v = 1; v <= max; v *= 2) out.push(v);
+  return out;
 }
 
 /**

@@ -137,7 +137,8 @@ export function buildLlamaSpace(hw: HardwareProfile, models: ModelInfo[], opts: 
   ];
   if (opts.gpu) params.push({ name: "gpuLayers", kind: "ordinal", values: gpuLayerValues(opts.gpu.totalLayers) });
   const batches = [...new Set(opts.batchSizes ?? DEFAULT_BATCH_SIZES)].sort((a, b) => a - b);
-  if (batches.length > 1) params.push({ name: "batch", kind: "ordinal", values: batches });
+  // A batch the user fixed stays in the space as one value: the trials and the .env need it.
+  if (batches.length > 1 || opts.batchSizes) params.push({ name: "batch", kind: "ordinal", values: batches });
   params.push({ name: "quant", kind: "categorical", values: models.map((m) => m.quant) });
 
   const constraints: Constraint[] = [];

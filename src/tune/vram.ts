@@ -2,7 +2,7 @@
 // rather than a formula of ours: every worker process loads its own copy of the offloaded
 // weights, its own KV cache and compute buffers, and its own CUDA context.
 
-import type { GgufInsights } from "node-llama-cpp";
+import type { GgufFileInfo, GgufInsights } from "node-llama-cpp";
 import type { Config } from "../types.js";
 
 /**
@@ -23,11 +23,68 @@ export interface VramEstimator {
 }
 
 /**
+ * One worker's context memory (KV cache + compute buffers), in bytes, by quant and batch, then by
+ * sequences (ascending). From llama.cpp's own allocation run without allocating
+ * (GgufInsights.estimateContextResourceRequirementsV2): on an H200 it matched the VRAM workers
+ * held to within 1% (docs/gpu.md), where the heuristic estimate read up to 3.3x high and ruled
+ * out the 8B model's fastest configuration.
+ */
+export type ContextTable = Map<string, [sequences: number, bytes: number][]>;
+
+const tableKey = (quant: string, batch: number) => `${quant}|${batch}`;
+
+/**
+ * Simulates the context of every (quant, sequences, batch) the search may try, on node-llama-cpp's
+ * CPU backend: it needs no GPU, so a plan for another machine's profile (and CI) reads the same
+ * numbers as the tune on that machine, and it initialises no CUDA context in the tuning process.
+ * With every layer offloaded the whole context sits on the GPU. Returns an empty table when the
+ * CPU backend cannot be loaded; the estimator then uses the heuristic.
+ */
+export async function simulateContexts(
+  headers: Map<string, GgufFileInfo>,
+  contextPerSequence: number,
+  sequences: readonly number[],
+  batches: readonly number[],
+): Promise<ContextTable> {
+  const table: ContextTable = new Map();
+  const { getLlama, GgufInsights, LlamaLogLevel } = await import("node-llama-cpp");
+  let llama;
+  try {
+    llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false });
+  } catch {
+    return table;
+  }
+  try {
+    for (const [quant, info] of headers) {
+      const insights = await GgufInsights.from(info, llama);
+      for (const batch of batches) {
+        const rows: [number, number][] = [];
+        for (const s of [...sequences].sort((a, b) => a - b)) {
+          const r = await insights.estimateContextResourceRequirementsV2({ contextSize: contextPerSequence, modelGpuLayers: insights.totalLayers, batchSize: batch, sequences: s });
+          rows.push([s, r.cpuRam + r.gpuVram]);
+        }
+        table.set(tableKey(quant, batch), rows);
+      }
+    }
+  } finally {
+    await llama.dispose();
+  }
+  return table;
+}
+
+/** The simulated context for `sequences`, or for the next larger number simulated (it only grows). */
+function simulatedContext(table: ContextTable, quant: string, batch: number, sequences: number): number | undefined {
+  return table.get(tableKey(quant, batch))?.find(([s]) => s >= sequences)?.[1];
+}
+
+/**
  * An estimator over the model files of the search space, one GgufInsights per quant.
  * `contextPerSequence` is the cells each sequence gets (prompt + generated + slack); `defaultBatch`
- * the batch of a configuration that does not set one.
+ * the batch of a configuration that does not set one. A context found in `simulated` is used as
+ * is with every layer offloaded, and in the heuristic's GPU share of it with some; one not found
+ * falls back to the heuristic, which errs high.
  */
-export function vramEstimator(insightsByQuant: Map<string, GgufInsights>, contextPerSequence: number, defaultBatch: number): VramEstimator {
+export function vramEstimator(insightsByQuant: Map<string, GgufInsights>, contextPerSequence: number, defaultBatch: number, simulated: ContextTable = new Map()): VramEstimator {
   const cache = new Map<string, { weights: number; context: number; runtime: number }>();
   const perWorker = (config: Config) => {
     const quant = String(config.quant ?? [...insightsByQuant.keys()][0]);
@@ -41,13 +98,10 @@ export function vramEstimator(insightsByQuant: Map<string, GgufInsights>, contex
       if (gpuLayers <= 0) hit = { weights: 0, context: 0, runtime: 0 };
       else {
         const weights = insights.estimateModelResourceRequirements({ gpuLayers, useMmap: true }).gpuVram;
-        const context = insights.estimateContextResourceRequirements({
-          contextSize: contextPerSequence,
-          modelGpuLayers: gpuLayers,
-          batchSize: batch,
-          sequences,
-        }).gpuVram;
-        hit = { weights, context, runtime: GPU_CONTEXT_BYTES };
+        const heuristic = insights.estimateContextResourceRequirements({ contextSize: contextPerSequence, modelGpuLayers: gpuLayers, batchSize: batch, sequences });
+        const whole = simulatedContext(simulated, quant, batch, sequences);
+        const gpuShare = gpuLayers >= insights.totalLayers ? 1 : heuristic.gpuVram / (heuristic.gpuVram + heuristic.cpuRam);
+        hit = { weights, context: whole === undefined ? heuristic.gpuVram : whole * gpuShare, runtime: GPU_CONTEXT_BYTES };
       }
       cache.set(key, hit);
     }
