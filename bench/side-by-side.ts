@@ -40,6 +40,8 @@ const workload = new LlamaWorkload({
   genTokens: Number(settings.genTokens ?? 32),
   reps: Number(settings.reps ?? 3),
   timeoutMs: 120_000,
+  // Workers placed on the tuned machine's GPUs as the tune placed them (gpusPerWorker).
+  gpuIndices: result.hardware.gpus.map((g) => g.index).sort((a, b) => a - b),
 });
 
 const key = (c: Config) => JSON.stringify(Object.keys(c).sort().map((k) => [k, c[k]]));

@@ -25,8 +25,8 @@ describe("the GPU step", () => {
     // ...until their GPU time adds up to more.
     expect(sharedStepSeconds(0, step, 8)).toBeCloseTo(0.08);
     // Weights are read once per step whatever the sequences; host work grows with them.
-    const one = gpuStep({ offload: 1, bytes: 6e8, flops: 2.2e9, layers: 22, sequences: 1, workers: 1, gbps: 4800 });
-    const many = gpuStep({ offload: 1, bytes: 6e8, flops: 256 * 2.2e9, layers: 22, sequences: 256, workers: 1, gbps: 4800 });
+    const one = gpuStep({ offload: 1, bytes: 6e8, flops: 2.2e9, layers: 22, sequences: 1, vocabSize: 32000, workers: 1, gbps: 4800 });
+    const many = gpuStep({ offload: 1, bytes: 6e8, flops: 256 * 2.2e9, layers: 22, sequences: 256, vocabSize: 32000, workers: 1, gbps: 4800 });
     expect(many.hostSeconds).toBeGreaterThan(50 * one.hostSeconds);
     expect(many.gpuSeconds).toBeLessThan(30 * one.gpuSeconds);
   });
@@ -41,6 +41,20 @@ describe("the GPU step", () => {
     const errors = rows.map((r, i) => Math.abs(Math.log(predicted[i] / r.decodeTps!)));
     expect(Math.max(...errors)).toBeLessThan(Math.log(1.45));
     expect(errors.reduce((a, b) => a + b, 0) / errors.length).toBeLessThan(0.25);
+  });
+
+  it("scales a worker's host work with the vocabulary: the 8B model's 128k entries cost four times tinyllama's 32k", () => {
+    const meta8b = JSON.parse(readFileSync(at("../fixtures/landscapes/h200host-llama8b-gpu.meta.json"), "utf8")) as { models: ModelInfo[]; contextTokens: number };
+    const rows8b = readFileSync(at("../fixtures/landscapes/h200host-llama8b-gpu.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Config & { decodeTps: number });
+    const model = new RooflineModel({ hardware, models: meta8b.models, contextTokens: meta8b.contextTokens });
+    // One worker with 256 sequences is host-bound (189 ms a step, most of it sampling): the prior
+    // read it 1.78x high with tinyllama's host cost per sequence.
+    const one = rows8b.find((r) => r.workers === 1)!;
+    expect(model.predict(one).mean / one.decodeTps).toBeGreaterThan(0.8);
+    expect(model.predict(one).mean / one.decodeTps).toBeLessThan(1.2);
+    // More workers hide each other's host time: the prior never ranks fewer above more.
+    const byWorkers = [...rows8b].sort((a, b) => Number(a.workers) - Number(b.workers)).map((r) => model.predict(r).mean);
+    for (let i = 1; i < byWorkers.length; i++) expect(byWorkers[i]).toBeGreaterThanOrEqual(byWorkers[i - 1] * 0.999);
   });
 
   it("calibrates on GPU trials without moving the CPU constants", () => {

@@ -26,6 +26,7 @@ import { UserInputError } from "../src/errors.js";
 import type { Config, HardwareProfile, ModelInfo, Observation, PerformanceModel, Prediction } from "../src/types.js";
 import { deltaVariance, leastSquares } from "./least-squares.js";
 import { gpuStep, sharedStepSeconds } from "./gpu-step.js";
+import { gpusPerWorker, workersPerGroup } from "../src/gpu-placement.js";
 
 export interface RooflineParams {
   /** Share of the probed bandwidth that a decode step streams at (llama.cpp reads are not a STREAM loop). */
@@ -200,6 +201,7 @@ interface Machine {
   bandwidthKnown: boolean;
   gpuGbps: number;
   gpuKnown: boolean;
+  gpuCount: number;
 }
 
 /** Without a bandwidth probe: a core streams ~8 GB/s and the bus saturates around 8 cores. */
@@ -221,7 +223,7 @@ function readMachine(hw: HardwareProfile): Machine {
       : (n: number) => FALLBACK_GBPS_PER_THREAD * Math.min(n, FALLBACK_SATURATION_THREADS);
   const gpu = hw.gpus[0];
   const g = gpu ? gpuBandwidthGbps(gpu.name) : { gbps: 0, known: false };
-  return { usableCpus, physicalCores, bandwidth, bandwidthKnown: curve.length > 0, gpuGbps: g.gbps, gpuKnown: g.known };
+  return { usableCpus, physicalCores, bandwidth, bandwidthKnown: curve.length > 0, gpuGbps: g.gbps, gpuKnown: g.known, gpuCount: hw.gpus.length };
 }
 
 /** Linear between measured points, proportional below the first, flat past the last (saturated). */
@@ -406,6 +408,7 @@ export class RooflineModel implements PerformanceModel {
       : 0;
 
     let gpuSeconds = 0;
+    const sharing = workersPerGroup(config, m.gpuCount) / gpusPerWorker(config, m.gpuCount);
     let stepSeconds = Math.max(memorySeconds, computeSeconds) + syncSeconds + stallSeconds;
     if (offload > 0) {
       // The host work of an offloaded model is the GPU step's (one thread, no barrier to wait at).
@@ -416,15 +419,16 @@ export class RooflineModel implements PerformanceModel {
         flops: s.sequences * flopsPerToken,
         layers: model.layers,
         sequences: s.sequences,
+        vocabSize: Number.isFinite(model.vocabSize) ? model.vocabSize : 0,
         workers: s.workers,
         gbps: m.gpuGbps,
       });
       gpuSeconds = g.gpuSeconds;
-      stepSeconds = sharedStepSeconds(cpuSeconds, g, s.workers) / this.gpuScale;
+      stepSeconds = sharedStepSeconds(cpuSeconds, g, sharing) / this.gpuScale;
     }
     const tokensPerSecond = (s.workers * s.sequences) / stepSeconds;
     // Fully offloaded and not waiting on the GPU: the host's per-step work is the bound.
-    const gpuBound = offload > 0 && s.workers * gpuSeconds >= stepSeconds * this.gpuScale * 0.999;
+    const gpuBound = offload > 0 && sharing * gpuSeconds >= stepSeconds * this.gpuScale * 0.999;
     const bound = oversubscribed ? "oversubscribed" : gpuBound ? "gpu" : offload >= 1 ? "host" : memorySeconds >= computeSeconds ? "memory" : "compute";
     return { tokensPerSecond, stepSeconds, memorySeconds, computeSeconds, syncSeconds, hostSeconds, gpuSeconds, oversubscribed, bound };
   }

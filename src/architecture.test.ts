@@ -20,7 +20,7 @@ export const LAYERS: { name: string; groups: string[] }[] = [
     name: "foundation",
     groups: [
       "src/types.ts", "src/errors.ts", "src/atomic-file.ts", "src/format.ts", "src/random.ts", "src/paths.ts", "src/version.ts",
-      "src/space.ts", "src/statistics.ts", "src/separation.ts", "src/duration.ts", "src/trials.ts", "src/landscape.ts", "src/landscape-context.ts", "src/model-info.ts", "fixtures/gguf/",
+      "src/space.ts", "src/statistics.ts", "src/separation.ts", "src/duration.ts", "src/trials.ts", "src/landscape.ts", "src/landscape-context.ts", "src/model-info.ts", "src/gpu-placement.ts", "fixtures/gguf/",
     ],
   },
   { name: "parts", groups: ["probes/", "src/workloads/", "models/", "tuners/", "src/store.ts", "src/synth.ts", "src/synth-path.ts"] },

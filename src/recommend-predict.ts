@@ -7,7 +7,7 @@ import { UserInputError } from "./errors.js";
 import { configKey, feasibleConfigs, infeasibility } from "./space.js";
 import { buildLlamaSpace, llamaBaseline } from "./tune/space-builder.js";
 import type { Config, HardwareProfile, ModelInfo, Prediction } from "./types.js";
-import { hardwareSummary, metricUnit, speedupOf, type Recommendation, type SettingEffect } from "./outputs/recommendation.js";
+import { recommendationHardware, metricUnit, speedupOf, type Recommendation, type SettingEffect } from "./outputs/recommendation.js";
 import { llamaObjective } from "./tune/objective.js";
 
 export interface PredictOptions {
@@ -83,7 +83,7 @@ export function predictRecommendation(hardware: HardwareProfile, models: ModelIn
       reason: `predicted by the ${model.name} model from the probe and the model file over ${feasible.length} feasible configurations; no trial ran, so nothing here is measured`,
     },
     modelPath: modelFor.path,
-    hardware: { fingerprint: hardware.fingerprint, summary: hardwareSummary({ hardware }) },
+    hardware: recommendationHardware({ hardware }),
     createdAt: new Date().toISOString(),
     note: "Predicted from the performance model alone (budget 0): no trial ran. Give a budget to measure.",
     trials: 0,

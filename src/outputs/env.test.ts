@@ -188,6 +188,25 @@ describe("env styles on a real recommendation (fixtures/results/llama-tiny-2core
     expect(() => envBlock(rec, { map: { vars: { workers: "X", threads: "X" } } })).toThrow(/writes X twice/);
   });
 
+  it("places offloading workers on the GPUs they ran on, one CUDA_VISIBLE_DEVICES each", () => {
+    const onGpus = (config: Record<string, number>, gpuIndices: number[]) =>
+      ({ ...rec, config: { ...rec.config, gpuLayers: 5, ...config }, hardware: { ...rec.hardware, gpuIndices } });
+    const one = envBlock(onGpus({ workers: 3 }, [0]), { style: "llama-server" });
+    expect(envRecord(one)).toMatchObject({ PARATUNE_SERVER_DEVICES: "0 0 0", LLAMA_ARG_N_GPU_LAYERS: "5" });
+    expect(one.entries.find((e) => e.name === "PARATUNE_SERVER_DEVICES")!.comment).toMatch(/all on GPU 0/);
+    expect(envRecord(one).LLAMA_ARG_SPLIT_MODE).toBeUndefined();
+
+    const spread = onGpus({ workers: 4, gpusPerWorker: 1 }, [0, 1]);
+    expect(envRecord(envBlock(spread))).toMatchObject({ GPU_DEVICES: "0 1 0 1", GPUS_PER_WORKER: "1" });
+    const server = envBlock(spread, { style: "llama-server" });
+    expect(envRecord(server).PARATUNE_SERVER_DEVICES).toBe("0 1 0 1");
+    // The devices carry it: not reported as a value this style cannot write.
+    expect(server.header.join("\n")).not.toMatch(/not written by this style: .*gpusPerWorker/);
+
+    const split = envBlock(onGpus({ workers: 2, gpusPerWorker: 2 }, [2, 3]), { style: "llama-server" });
+    expect(envRecord(split)).toMatchObject({ PARATUNE_SERVER_DEVICES: "2,3 2,3", LLAMA_ARG_SPLIT_MODE: "layer" });
+  });
+
   it("comments every value with the measured speedup", () => {
     const text = renderEnv(envBlock(rec));
     // 650x, with its 95% interval: 2-3 significant digits, not 649.62x.

@@ -9,13 +9,14 @@ import { fileSystemError, writeFileAtomically } from "../atomic-file.js";
 import type { ParamValue } from "../types.js";
 import { formatRme, formatSpeedup, formatSpeedupInterval, formatValue, type Recommendation } from "./recommendation.js";
 import { describeConfig } from "../format.js";
+import { GPUS_PER_WORKER, workerDevices } from "../gpu-placement.js";
 import { commandLine, commandLineOnly, conceptOfVariable, variablesOf, variableValue } from "../workloads/command-variables.js";
 
 export const ENV_STYLES = ["generic", "llama-server", "omp"] as const;
 export type EnvStyle = (typeof ENV_STYLES)[number];
 
 /** The concepts a recommendation sets; a style gives each its variable names. */
-type Field = "workers" | "threads" | "sequences" | "batch" | "quant" | "gpuLayers" | "gpuDevices" | "model";
+type Field = "workers" | "threads" | "sequences" | "batch" | "quant" | "gpuLayers" | "gpuDevices" | "splitMode" | "model";
 
 /** Parameter names the study may use for each concept (workloads and command templates differ). */
 const FIELD_ALIASES: Record<Exclude<Field, "model">, string[]> = {
@@ -26,6 +27,7 @@ const FIELD_ALIASES: Record<Exclude<Field, "model">, string[]> = {
   quant: ["quant", "quantization"],
   gpuLayers: ["gpulayers", "ngpulayers", "ngl"],
   gpuDevices: ["gpudevices"],
+  splitMode: ["splitmode"],
 };
 
 const STYLES: Record<EnvStyle, Partial<Record<Field, string[]>>> = {
@@ -50,6 +52,7 @@ const STYLES: Record<EnvStyle, Partial<Record<Field, string[]>>> = {
     model: ["LLAMA_ARG_MODEL"],
     gpuLayers: ["LLAMA_ARG_N_GPU_LAYERS"],
     gpuDevices: ["PARATUNE_SERVER_DEVICES"],
+    splitMode: ["LLAMA_ARG_SPLIT_MODE"],
   },
   // OpenMP and the BLAS libraries each read their own thread count; a process sets them all.
   omp: {
@@ -197,14 +200,11 @@ export function envBlock(rec: Recommendation, options: EnvOptions = {}): EnvBloc
     const names = namesFor(param, options);
     // The quantization is in the model file's name when the style writes the file (llama-server).
     const carriedByModel = fieldOf(param) === "quant" && rec.modelPath !== null && namesFor("model", options).length > 0;
-    if (names.length === 0 && !carriedByModel) unset.push(`${param}=${value}`);
+    const carriedByDevices = param === GPUS_PER_WORKER && namesFor("gpuDevices", options).length > 0;
+    if (names.length === 0 && !carriedByModel && !carriedByDevices) unset.push(`${param}=${value}`);
     for (const n of names) push(n, value, effectComment(rec, param));
   }
-  // Workers that offload share the GPU they were measured on: one CUDA_VISIBLE_DEVICES per worker.
-  if (Number(rec.config.gpuLayers ?? 0) > 0) {
-    const devices = Array.from({ length: Number(rec.config.workers ?? 1) }, () => "0").join(",");
-    for (const n of namesFor("gpuDevices", options)) push(n, devices, "paratune: CUDA_VISIBLE_DEVICES of each worker (instance), in order: all share GPU 0, as measured");
-  }
+  if (Number(rec.config.gpuLayers ?? 0) > 0) gpuEntries(rec, options, push);
   const modelNames = namesFor("model", options);
   if (rec.modelPath) {
     const quant = rec.config.quant != null ? ` (quant=${rec.config.quant})` : "";
@@ -223,6 +223,20 @@ export function envBlock(rec: Recommendation, options: EnvOptions = {}): EnvBloc
   if (unset.length) header.push(`paratune: not written by this style: ${unset.join(" ")}`);
   if (command) header.push(...command.header);
   return { header, entries };
+}
+
+/**
+ * Where the offloading workers ran: each one's CUDA_VISIBLE_DEVICES, in worker order and separated
+ * by spaces (one worker may see several GPUs, "0,1"), and for llama-server the split mode of a
+ * worker spread over several GPUs: llama.cpp's default, the only one the trials could use.
+ */
+function gpuEntries(rec: Recommendation, options: EnvOptions, push: (name: string, value: ParamValue, comment: string) => void): void {
+  const devices = workerDevices(rec.config, rec.hardware.gpuIndices ?? [0]);
+  const shared = new Set(devices).size === 1 ? `: all on GPU ${devices[0]}` : "";
+  for (const n of namesFor("gpuDevices", options)) push(n, devices.join(" "), `paratune: CUDA_VISIBLE_DEVICES of each worker (instance), in order${shared}, as measured`);
+  if (devices.some((d) => d.includes(","))) {
+    for (const n of namesFor("splitMode", options)) push(n, "layer", "paratune: each worker splits its layers over the GPUs it sees, as measured");
+  }
 }
 
 /**

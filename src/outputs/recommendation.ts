@@ -46,7 +46,8 @@ export interface Recommendation {
   modelPath: string | null;
   /** A command workload's template and the variables it set, for the .env to name what the program reads. */
   command?: CommandVariables;
-  hardware: { fingerprint: string; summary: string };
+  /** The machine; `gpuIndices` (nvidia-smi's) are the GPUs the workers were placed on. */
+  hardware: { fingerprint: string; summary: string; gpuIndices?: number[] };
   /** When the numbers behind it were measured or predicted. */
   createdAt: string;
   /** One sentence saying what this answer rests on. */
@@ -127,6 +128,13 @@ export function settingEffects(config: Config, baseline: Config, measured: Map<s
   return out;
 }
 
+/** The machine as a recommendation names it. */
+export function recommendationHardware(result: Pick<TuneResult, "hardware">): Recommendation["hardware"] {
+  const h = result.hardware;
+  const gpuIndices = h.gpus.map((g) => g.index).sort((a, b) => a - b);
+  return { fingerprint: h.fingerprint, summary: hardwareSummary(result), ...(gpuIndices.length ? { gpuIndices } : {}) };
+}
+
 /** One line about the machine, for the .env header and the report. */
 export function hardwareSummary(result: Pick<TuneResult, "hardware">): string {
   const h = result.hardware;
@@ -184,7 +192,7 @@ export function recommendationFromResult(result: TuneResult, source: "store" | "
     confidence: result.confidence,
     modelPath: modelPathFor(result, config),
     ...(result.workload.kind === "command" && result.workload.command ? { command: commandVariables(result.workload.command, result.workload.env) } : {}),
-    hardware: { fingerprint: result.hardware.fingerprint, summary: hardwareSummary(result) },
+    hardware: recommendationHardware(result),
     createdAt: result.createdAt,
     note,
     trials: result.trials.length,

@@ -43,6 +43,23 @@ describe("tune --dry-run", () => {
     expect(plan.feasible).toBeGreaterThan(0);
   });
 
+  it("places workers on two GPUs: GPUs per worker 1 or 2, VRAM checked on the fullest GPU", async () => {
+    const h200 = await H200_PROFILE();
+    const two: HardwareProfile = { ...h200, gpus: [h200.gpus[0], { ...h200.gpus[0], index: 1, vramFreeBytes: 2 * 1024 ** 3 }] };
+    const file = join(paths.root(), "two.json");
+    writeFileSync(file, JSON.stringify(two));
+    const plan = dryRun("--hardware", file);
+    expect(plan.params.find((p: { name: string }) => p.name === "gpusPerWorker").values).toEqual([1, 2]);
+    // One process not told otherwise sees both GPUs.
+    expect(plan.baseline).toMatchObject({ workers: 1, gpusPerWorker: 2 });
+    const byName = Object.fromEntries(plan.constraints.map((c: { name: string }) => [c.name, c]));
+    // Without offload the GPUs a worker sees do not matter: one of the two values is kept.
+    expect(byName.placement.ruledOut).toBeGreaterThan(0);
+    // The second GPU has 2 GiB free: it bounds what fits, as the emptiest GPU.
+    expect(byName.vram.ruledOut).toBeGreaterThan(0);
+    expect(byName.vram.example).toMatch(/of VRAM on its fullest GPU/);
+  });
+
   it("keeps a batch size the user fixed in the space, so trials and the .env use it", () => {
     const plan = dryRun("--hardware", profileFile, "--batch", "256");
     expect(plan.params.find((p: { name: string }) => p.name === "batch")?.values).toEqual([256]);

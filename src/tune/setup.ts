@@ -112,7 +112,7 @@ export async function llamaSetup(
     contextPerSequence,
     gpu,
   });
-  const llama = new LlamaWorkload({ models: Object.fromEntries(models.map((m) => [m.info.quant, m.info.path])), promptTokens, genTokens, reps, targetRme: TUNE_TARGET_RME });
+  const llama = new LlamaWorkload({ models: Object.fromEntries(models.map((m) => [m.info.quant, m.info.path])), promptTokens, genTokens, reps, targetRme: TUNE_TARGET_RME, gpuIndices: gpu?.gpuIndices });
   const objective = def.objective ?? "throughput";
   const workload =
     objective === "latency"
@@ -160,8 +160,8 @@ export async function llamaSetup(
 
 /**
  * GPU offload joins the space when the probe found a GPU that node-llama-cpp can use here (or,
- * for a saved profile of another machine, one it did not rule out). The workers share the GPU
- * with the most free VRAM.
+ * for a saved profile of another machine, one it did not rule out). The workers are placed on
+ * every GPU (src/gpu-placement.ts), so the emptiest one bounds what fits.
  */
 async function gpuSpaceOptions(
   hardware: HardwareProfile,
@@ -174,7 +174,8 @@ async function gpuSpaceOptions(
     note(`GPU found but not usable by node-llama-cpp here (${hardware.gpuBackend.reason ?? "no GPU backend loaded"}): tuning the CPU only`);
     return undefined;
   }
-  const gpu = [...hardware.gpus].sort((a, b) => b.vramFreeBytes - a.vramFreeBytes)[0];
+  const gpuIndices = hardware.gpus.map((g) => g.index).sort((a, b) => a - b);
+  const freeVramBytes = Math.min(...hardware.gpus.map((g) => g.vramFreeBytes));
   const insights = new Map<string, GgufInsights>();
   const headers = new Map<string, GgufFileInfo>();
   for (const m of models) {
@@ -187,7 +188,7 @@ async function gpuSpaceOptions(
   const simulated = await simulateContexts(headers, contexts.perSequence, contexts.sequences, contexts.batches);
   if (simulated.size === 0) note("node-llama-cpp's CPU backend did not load to simulate contexts: VRAM is estimated by its heuristic, which errs high");
   const totalLayers = Math.max(...[...insights.values()].map((i) => i.totalLayers));
-  return { totalLayers, freeVramBytes: gpu.vramFreeBytes, vram: vramEstimator(insights, contexts.perSequence, DEFAULT_BATCH, simulated) };
+  return { totalLayers, gpuIndices, freeVramBytes, vram: vramEstimator(insights, contexts.perSequence, DEFAULT_BATCH, simulated, gpuIndices.length) };
 }
 
 function powersOfTwoUpTo(max: number): number[] {

@@ -4,6 +4,7 @@
 
 import type { Config, Constraint, HardwareProfile, ModelInfo, Param, SearchSpace } from "../types.js";
 import { formatBytes } from "../format.js";
+import { GPUS_PER_WORKER, gpusPerWorker, gpusPerWorkerValues, workersPerGroup } from "../gpu-placement.js";
 import { VRAM_HEADROOM, type VramEstimator } from "./vram.js";
 
 export interface SpaceOptions {
@@ -79,7 +80,9 @@ export function initialSequences(gpu: boolean): number {
 export interface GpuSpaceOptions {
   /** Layers node-llama-cpp counts for offloading (repeating layers + the output layer). */
   totalLayers: number;
-  /** Free VRAM of the GPU the workers share, at tuning time. */
+  /** nvidia-smi indices of the GPUs the workers are placed on (every GPU of the machine). */
+  gpuIndices: number[];
+  /** Free VRAM of the emptiest of those GPUs, at tuning time. */
   freeVramBytes: number;
   vram: VramEstimator;
 }
@@ -136,6 +139,7 @@ export function buildLlamaSpace(hw: HardwareProfile, models: ModelInfo[], opts: 
     { name: "sequences", kind: "int", min: 1, max: startSequences, log: true },
   ];
   if (opts.gpu) params.push({ name: "gpuLayers", kind: "ordinal", values: gpuLayerValues(opts.gpu.totalLayers) });
+  if (opts.gpu && opts.gpu.gpuIndices.length > 1) params.push({ name: GPUS_PER_WORKER, kind: "ordinal", values: gpusPerWorkerValues(opts.gpu.gpuIndices.length) });
   const batches = [...new Set(opts.batchSizes ?? DEFAULT_BATCH_SIZES)].sort((a, b) => a - b);
   // A batch the user fixed stays in the space as one value: the trials and the .env need it.
   if (batches.length > 1 || opts.batchSizes) params.push({ name: "batch", kind: "ordinal", values: batches });
@@ -166,7 +170,20 @@ export function buildLlamaSpace(hw: HardwareProfile, models: ModelInfo[], opts: 
     },
   });
   if (opts.gpu) constraints.push(vramConstraint(opts.gpu));
+  if (opts.gpu && opts.gpu.gpuIndices.length > 1) constraints.push(cpuOnlyPlacement());
   return { params, constraints };
+}
+
+/** Without offload the GPUs a worker sees make no difference: one value of them is enough. */
+function cpuOnlyPlacement(): Constraint {
+  return {
+    name: "placement",
+    check(c) {
+      return Number(c.gpuLayers ?? 0) === 0 && Number(c[GPUS_PER_WORKER]) !== 1
+        ? `gpuLayers=0 runs on the CPU, so ${GPUS_PER_WORKER}=${c[GPUS_PER_WORKER]} is the same configuration as ${GPUS_PER_WORKER}=1`
+        : null;
+    },
+  };
 }
 
 function vramConstraint(gpu: GpuSpaceOptions): Constraint {
@@ -177,7 +194,11 @@ function vramConstraint(gpu: GpuSpaceOptions): Constraint {
       const need = gpu.vram.need(c);
       if (need <= usable) return null;
       const w = gpu.vram.perWorker(c);
-      return `needs ${formatBytes(need)} of VRAM (${c.workers} workers x (weights ${formatBytes(w.weights)} + KV cache and buffers ${formatBytes(w.context)} + runtime ${formatBytes(w.runtime)})) but ${formatBytes(usable)} is free to use`;
+      const n = gpu.gpuIndices.length;
+      const g = gpusPerWorker(c, n);
+      const split = g > 1 ? `, weights and context split over ${g} GPUs` : "";
+      const where = n > 1 ? " on its fullest GPU" : "";
+      return `needs ${formatBytes(need)} of VRAM${where} (${workersPerGroup(c, n)} workers x (weights ${formatBytes(w.weights)} + KV cache and buffers ${formatBytes(w.context)} + runtime ${formatBytes(w.runtime)})${split}) but ${formatBytes(usable)} is free to use`;
     },
   };
 }
@@ -193,6 +214,8 @@ export function llamaBaseline(space: SearchSpace, hw: HardwareProfile): Config {
     if (p.name === "workers" || p.name === "sequences") config[p.name] = 1;
     // With a GPU, node-llama-cpp offloads every layer that fits by default.
     else if (p.name === "gpuLayers" && p.kind === "ordinal") config[p.name] = Math.max(...p.values);
+    // and a process that is not told otherwise sees every GPU.
+    else if (p.name === GPUS_PER_WORKER && p.kind === "ordinal") config[p.name] = Math.max(...p.values);
     else if (p.name === "threads") config[p.name] = usableCores(hw);
     else if (p.kind === "categorical") config[p.name] = p.values[0];
     else if (p.kind === "ordinal") config[p.name] = p.name === "batch" ? Math.max(...p.values) : p.values[0];

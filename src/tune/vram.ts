@@ -3,6 +3,7 @@
 // weights, its own KV cache and compute buffers, and its own CUDA context.
 
 import type { GgufFileInfo, GgufInsights } from "node-llama-cpp";
+import { gpusPerWorker, workersPerGroup } from "../gpu-placement.js";
 import type { Config } from "../types.js";
 
 /**
@@ -16,7 +17,10 @@ export const GPU_CONTEXT_BYTES = 600 * 1024 * 1024;
 export const VRAM_HEADROOM = 0.9;
 
 export interface VramEstimator {
-  /** Total bytes of VRAM the configuration needs on one GPU (all its workers). */
+  /**
+   * Bytes of VRAM the configuration needs on its fullest GPU: the workers of the busiest group of
+   * GPUs, each with its weights and context split over the group's GPUs and a CUDA runtime on each.
+   */
   need(config: Config): number;
   /** Bytes one worker needs, itemised for the constraint's message. */
   perWorker(config: Config): { weights: number; context: number; runtime: number };
@@ -84,7 +88,13 @@ function simulatedContext(table: ContextTable, quant: string, batch: number, seq
  * is with every layer offloaded, and in the heuristic's GPU share of it with some; one not found
  * falls back to the heuristic, which errs high.
  */
-export function vramEstimator(insightsByQuant: Map<string, GgufInsights>, contextPerSequence: number, defaultBatch: number, simulated: ContextTable = new Map()): VramEstimator {
+export function vramEstimator(
+  insightsByQuant: Map<string, GgufInsights>,
+  contextPerSequence: number,
+  defaultBatch: number,
+  simulated: ContextTable = new Map(),
+  gpuCount = 1,
+): VramEstimator {
   const cache = new Map<string, { weights: number; context: number; runtime: number }>();
   const perWorker = (config: Config) => {
     const quant = String(config.quant ?? [...insightsByQuant.keys()][0]);
@@ -111,7 +121,7 @@ export function vramEstimator(insightsByQuant: Map<string, GgufInsights>, contex
     perWorker,
     need(config) {
       const w = perWorker(config);
-      return Number(config.workers ?? 1) * (w.weights + w.context + w.runtime);
+      return workersPerGroup(config, gpuCount) * ((w.weights + w.context) / gpusPerWorker(config, gpuCount) + w.runtime);
     },
   };
 }

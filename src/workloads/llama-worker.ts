@@ -47,7 +47,8 @@ async function main(): Promise<void> {
     // node-llama-cpp falls back to its CPU binary, without an error, when the GPU binary fails its
     // load test; a GPU trial measured on the CPU would be a wrong number, so it fails instead.
     if (settings.gpuLayers > 0 && llama.gpu === false) {
-      throw new Error("no GPU backend loaded (node-llama-cpp fell back to the CPU; see docs/gpu.md)");
+      const seen = process.env.CUDA_VISIBLE_DEVICES === undefined ? "" : `, CUDA_VISIBLE_DEVICES=${process.env.CUDA_VISIBLE_DEVICES}`;
+      throw new Error(`no GPU backend loaded (node-llama-cpp fell back to the CPU${seen}; see docs/gpu.md)`);
     }
     model = await llama.loadModel({ modelPath: settings.modelPath, gpuLayers: settings.gpuLayers, useMmap: true });
   } catch (err) {

@@ -11,6 +11,7 @@ import type { ParentMessage, RepResult, WorkerMemory, WorkerMessage, WorkerSetti
 import { percentile, summarize, unmeasured } from "../statistics.js";
 import { killTree, oomKillCount, processTree } from "./processes.js";
 import { outputTail } from "./command.js";
+import { workerDevices } from "../gpu-placement.js";
 
 export interface LlamaWorkloadOptions {
   /** The model file, or one per quantization (the `quant` parameter picks among them). */
@@ -47,6 +48,12 @@ export interface LlamaWorkloadOptions {
    * in paratune's own environment is replaced, not inherited.
    */
   threadPoolSize?: number;
+  /**
+   * nvidia-smi indices of the GPUs to place offloading workers on: each worker then sees only its
+   * group's GPUs (the `gpusPerWorker` parameter, src/gpu-placement.ts). Without it a worker sees
+   * whatever GPUs paratune's own environment shows.
+   */
+  gpuIndices?: number[];
   /** Called as the trial moves on: step 0 is loading, 1 the warm-up, 2.. the timed repetitions. */
   onProgress?: (step: number, steps: number) => void;
 }
@@ -281,8 +288,9 @@ export class LlamaWorkload implements Workload {
     try {
       if (signal?.aborted) throw new TrialError("aborted");
       const script = workerScriptPath();
+      const devices = this.options.gpuIndices?.length && settings.gpuLayers > 0 ? workerDevices(config, this.options.gpuIndices) : [];
       for (let index = 0; index < workers; index++) {
-        pool.push(this.spawnWorker(index, script, settings, { failTrial, stopping: () => stopping, oomBefore }));
+        pool.push(this.spawnWorker(index, script, settings, { failTrial, stopping: () => stopping, oomBefore }, devices[index]));
       }
 
       this.options.onProgress?.(0, 2 + plan.reps);
@@ -340,9 +348,15 @@ export class LlamaWorkload implements Workload {
     return { workers, settings };
   }
 
-  /** Starts one worker process; its exit, unless the trial is stopping, fails the trial with the reason. */
-  private spawnWorker(index: number, script: string, settings: WorkerSettings, trial: TrialHooks): Worker {
-    const options: WorkerProcessOptions = { ipc: true, serialization: "json", all: true, reject: false, stdin: "ignore", env: { ...process.env, UV_THREADPOOL_SIZE: String(this.threadPoolSize) } };
+  /**
+   * Starts one worker process, seeing only the GPUs in `devices` when given; its exit, unless the
+   * trial is stopping, fails the trial with the reason.
+   */
+  private spawnWorker(index: number, script: string, settings: WorkerSettings, trial: TrialHooks, devices?: string): Worker {
+    const env: Record<string, string | undefined> = { ...process.env, UV_THREADPOOL_SIZE: String(this.threadPoolSize) };
+    // nvidia-smi numbers GPUs in PCI bus order; CUDA's own default order is fastest first.
+    if (devices !== undefined) Object.assign(env, { CUDA_VISIBLE_DEVICES: devices, CUDA_DEVICE_ORDER: "PCI_BUS_ID" });
+    const options: WorkerProcessOptions = { ipc: true, serialization: "json", all: true, reject: false, stdin: "ignore", env };
     const nodeArgs = this.options.nodeArgs ?? (process.env.PARATUNE_WORKER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
     const child = execa(process.execPath, [...nodeArgs, script, JSON.stringify(settings)], options);
     const w: Worker = { index, process: child, pid: child.pid ?? -1, inbox: [], wake: null, output: "", exited: false };

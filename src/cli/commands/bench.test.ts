@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,6 +53,30 @@ describe("paratune bench", () => {
     expect(m.status).toBe("failed");
     expect(m.error).toBe("command exited with code 4\nbroken");
   });
+
+  it("deals workers to GPUs with --gpus-per-worker: each worker starts seeing only its own", async () => {
+    const { path } = await synthesize({ shape: "tiny", quant: "q4_0", outDir: dir });
+    // nvidia-smi listing two GPUs, as on the two-H200 host; this machine has no CUDA backend, so
+    // each worker fails saying which GPUs it was given.
+    const smi = join(dir, "nvidia-smi");
+    await writeFile(smi, "#!/bin/sh\nprintf '0, NVIDIA H200, GPU-a, 143771, 143156, 9.0, 580.159.04, 5, 16, 5, 16\\n1, NVIDIA H200, GPU-b, 143771, 143156, 9.0, 580.159.04, 5, 16, 5, 16\\n'\n");
+    await chmod(smi, 0o755);
+    const run = (more: string[]) =>
+      execa(process.execPath, [bin, "bench", "--model", path, "--threads", "1", "--gpu-layers", "5", "--prompt-tokens", "8", "--gen-tokens", "4", "--reps", "1", "--json", ...more], { reject: false, env: { PARATUNE_NVIDIA_SMI: smi } });
+    const spread = await run(["--workers", "2", "--gpus-per-worker", "1"]);
+    expect(spread.exitCode, spread.stderr).toBe(1);
+    const m = JSON.parse(spread.stdout);
+    expect(m.config).toMatchObject({ workers: 2, gpuLayers: 5, gpusPerWorker: 1 });
+    expect(m.measurement.error).toMatch(/no GPU backend loaded \(.*CUDA_VISIBLE_DEVICES=[01]\b/);
+    const split = await run(["--gpus-per-worker", "2"]);
+    expect(JSON.parse(split.stdout).measurement.error).toMatch(/CUDA_VISIBLE_DEVICES=0,1\b/);
+    const tooMany = await run(["--gpus-per-worker", "4"]);
+    expect(tooMany.exitCode).toBe(2);
+    expect(tooMany.stderr).toMatch(/^paratune: --gpus-per-worker 4: nvidia-smi lists 2 GPUs here/);
+    const cpu = await run(["--gpu-layers", "0", "--gpus-per-worker", "1"]);
+    expect(cpu.exitCode).toBe(2);
+    expect(cpu.stderr).toMatch(/^paratune: --gpus-per-worker places offloaded layers/);
+  }, 60_000);
 
   it("answers user mistakes with one line and exit code 2", async () => {
     for (const args of [
