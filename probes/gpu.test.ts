@@ -107,6 +107,16 @@ describe("readGpus runs nvidia-smi as a child process", () => {
     expect(r.gpus.map((g) => g.name)).toEqual(["NVIDIA H200", "NVIDIA H200"]);
     expect(r.gpus[1]).toMatchObject({ index: 1, computeCapability: "9.0", pcieGen: 5 });
     expect(r.links).toEqual([{ a: 0, b: 1, kind: "NV18", nvlink: true }]);
+    // CUDA_VISIBLE_DEVICES keeps GPUs from paratune's workers as from any CUDA program.
+    const second = await readGpus(smi, 20_000, "1");
+    expect(second.gpus.map((g) => g.index)).toEqual([1]);
+    expect(second.links).toEqual([]);
+    expect(second.warnings).toEqual(["CUDA_VISIBLE_DEVICES=1 leaves 1 of 2 GPUs: 1"]);
+    expect((await readGpus(smi, 20_000, "GPU-e16f4db8")).gpus.map((g) => g.index)).toEqual([0]);
+    // CUDA reads up to the first entry it cannot match.
+    expect((await readGpus(smi, 20_000, "1,7,0")).gpus.map((g) => g.index)).toEqual([1]);
+    expect((await readGpus(smi, 20_000, "")).gpus).toEqual([]);
+    expect((await readGpus(smi, 20_000, "1,0")).gpus.map((g) => g.index)).toEqual([0, 1]);
   });
   it("falls back to -q -x when the driver rejects a query field", async () => {
     const smi = script("old-smi", `case "$1" in -q) cat '${path("h200x2-32core/nvidia-smi-q.xml")}';; topo) exit 3;; *) echo 'Field "compute_cap" is not a valid field to query.'; exit 2;; esac`);

@@ -169,8 +169,37 @@ function run(command: string, args: string[], timeoutMs: number): Promise<RunRes
   });
 }
 
-/** Runs nvidia-smi (`command` may point elsewhere, for tests and odd installs). */
-export async function readGpus(command = "nvidia-smi", timeoutMs = 20_000): Promise<GpuProbe> {
+/**
+ * The GPUs a CUDA_VISIBLE_DEVICES setting leaves to paratune's processes: nvidia-smi lists every
+ * GPU whatever it says, and the workers, placed by nvidia-smi index, would otherwise use GPUs the
+ * user kept from them. Entries are indices or UUIDs (a prefix is enough, as for CUDA); CUDA reads
+ * them up to the first it cannot match, and so do we. Unset: every GPU.
+ */
+export function visibleGpus(gpus: GpuInfo[], setting: string | undefined): GpuInfo[] {
+  if (setting === undefined) return gpus;
+  const kept: GpuInfo[] = [];
+  for (const entry of setting.split(",").map((e) => e.trim())) {
+    const gpu = /^\d+$/.test(entry) ? gpus.find((g) => g.index === Number(entry)) : entry.startsWith("GPU-") ? gpus.find((g) => g.uuid.startsWith(entry)) : undefined;
+    if (!gpu || kept.includes(gpu)) break;
+    kept.push(gpu);
+  }
+  return kept.sort((a, b) => a.index - b.index);
+}
+
+/**
+ * Runs nvidia-smi (`command` may point elsewhere, for tests and odd installs) and keeps the GPUs
+ * `visible` allows (CUDA_VISIBLE_DEVICES by default).
+ */
+export async function readGpus(command = "nvidia-smi", timeoutMs = 20_000, visible = process.env.CUDA_VISIBLE_DEVICES): Promise<GpuProbe> {
+  const all = await readAllGpus(command, timeoutMs);
+  const gpus = visibleGpus(all.gpus, visible);
+  if (gpus.length === all.gpus.length) return all;
+  const kept = new Set(gpus.map((g) => g.index));
+  const warnings = [...all.warnings, `CUDA_VISIBLE_DEVICES=${visible} leaves ${gpus.length} of ${all.gpus.length} GPUs: ${gpus.map((g) => g.index).join(", ") || "none"}`];
+  return { gpus, links: all.links.filter((l) => kept.has(l.a) && kept.has(l.b)), warnings };
+}
+
+async function readAllGpus(command: string, timeoutMs: number): Promise<GpuProbe> {
   const warnings: string[] = [];
   const first = await run(command, [`--query-gpu=${GPU_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits"], timeoutMs);
   if (first.missing) return { gpus: [], links: [], warnings };
