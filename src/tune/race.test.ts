@@ -25,7 +25,7 @@ describe("FinalRace", () => {
     expect(race.pick(trials).map((c) => c.a)).toEqual([3, 1, 2]);
   });
 
-  it("calls a leader separated only when its lead clears Welch's bound on the race trials", () => {
+  it("calls a leader separated only when the 95% interval of its lead on the race trials clears 1", () => {
     // 20% ahead with ~1% scatter: separated after two rounds.
     expect(race.decide([entry(1, [120, 121]), entry(2, [100, 101]), entry(3, [90, 91])]).separated).toBe(true);
     // 5% ahead with 10% scatter: not separated, and the reason gives both numbers.
@@ -42,6 +42,9 @@ describe("FinalRace", () => {
     expect(race.decide([entry(1, [120]), { config: { a: 2 }, values: [], trialIds: [7] }]).separated).toBe(true);
     // One trial each: no spread to judge by.
     expect(race.decide([entry(1, [200]), entry(2, [100])]).separated).toBe(false);
+    // A minimised metric arrives negated: the smaller latency leads.
+    const latency = race.decide([entry(1, [-120, -121]), entry(2, [-100, -101])]);
+    expect(latency).toEqual({ separated: true, why: expect.stringMatching(/^the leader is 20% ahead/) });
   });
 
   it("summarises each finalist with a t-based margin of error, best first", () => {

@@ -8,10 +8,10 @@
 // configurations race, how much time to keep for them, and when the race is decided.
 // runFinalRace plays the rounds; the study's trial runner runs each trial, through a callback.
 
-import { sampleStandardDeviation } from "simple-statistics";
 import { configKey } from "../space.js";
 import { leadingTrials } from "../trials.js";
 import { tCritical95 } from "../statistics.js";
+import { separation, summaryOf } from "../separation.js";
 import type { Config, TrialRecord } from "../types.js";
 
 export interface RaceEntry {
@@ -102,9 +102,10 @@ export class FinalRace {
   }
 
   /**
-   * Whether the race is decided: the leader (highest mean log value) ahead of every other finalist
-   * by more than Welch's 95% bound on the difference of their mean log values. Logs, because
-   * noise on throughput is multiplicative. A finalist whose every race trial failed is out.
+   * Whether the race is decided: the leader ahead of every other finalist beyond the 95% interval
+   * of their ratio (src/separation.ts, on the log scale, where noise on throughput is
+   * multiplicative). The trials are interleaved, so the machine's drift hits all alike and is not
+   * counted again. A finalist whose every race trial failed is out.
    */
   decide(entries: RaceEntry[]): { separated: boolean; why: string } {
     const alive = entries.filter((e) => e.values.length > 0);
@@ -112,24 +113,24 @@ export class FinalRace {
     const unmeasured = entries.filter((e) => e.trialIds.length === 0).length;
     if (alive.length <= 1 && unmeasured > 0) return { separated: false, why: "the time ran out before every finalist was measured again" };
     if (alive.length <= 1) return { separated: alive.length === 1, why: alive.length === 1 ? "every other finalist failed its race trials" : "no finalist measured" };
-    const stats = alive.map((e) => logStats(e.values)).map((s, i) => ({ ...s, entry: alive[i] }));
-    stats.sort((a, b) => b.mean - a.mean);
-    const [lead, ...rest] = stats;
+    // Values are larger-is-better; a minimised metric arrives negated, so compare magnitudes with
+    // the direction saying which way is better.
+    const direction = alive[0].values[0] < 0 ? "minimize" : "maximize";
+    const ranked = alive.map((e) => summaryOf(e.values.map(Math.abs))).sort((a, b) => (direction === "minimize" ? a.mean - b.mean : b.mean - a.mean));
+    const [lead, ...rest] = ranked;
     if (lead.n < 2) return { separated: false, why: "one race trial each: no spread to judge by yet" };
     for (const other of rest) {
       if (other.n < 2) return { separated: false, why: "a finalist has one race trial only" };
-      const se2 = lead.variance / lead.n + other.variance / other.n;
-      const df = welchDf(lead.variance, lead.n, other.variance, other.n);
-      const bound = tCritical95(Math.floor(df)) * Math.sqrt(se2);
-      const gap = lead.mean - other.mean;
-      if (gap <= bound) {
+      const sep = separation(lead, other, { direction, driftSd: 0 })!;
+      if (!sep.separated) {
+        const bound = Math.log(sep.ratio / sep.interval[0]);
         // Past a factor of 10 the bound says only that the trials scatter too widely to tell.
         const within = bound > Math.LN10 ? `within the scatter of its ${lead.n} and ${other.n} race trials, too wide to tell them apart` : `within the ±${pct(Math.exp(bound) - 1)} its ${lead.n} and ${other.n} race trials can tell apart`;
-        return { separated: false, why: `the leader is ${pct(Math.exp(gap) - 1)} ahead of the next finalist, ${within}` };
+        return { separated: false, why: `the leader is ${pct(sep.ratio - 1)} ahead of the next finalist, ${within}` };
       }
     }
-    const second = rest[0];
-    return { separated: true, why: `the leader is ${pct(Math.exp(lead.mean - second.mean) - 1)} ahead of the next finalist, beyond the noise of ${lead.n} and ${second.n} race trials` };
+    const ahead = separation(lead, rest[0], { direction, driftSd: 0 })!.ratio;
+    return { separated: true, why: `the leader is ${pct(ahead - 1)} ahead of the next finalist, beyond the noise of ${lead.n} and ${rest[0].n} race trials` };
   }
 
   /** Each finalist's race numbers, best first. */
@@ -137,30 +138,11 @@ export class FinalRace {
     return entries
       .filter((e) => e.values.length > 0)
       .map((e) => {
-        const n = e.values.length;
-        const mean = e.values.reduce((a, b) => a + b, 0) / n;
-        const rme = n < 2 ? Number.POSITIVE_INFINITY : (tCritical95(n - 1) * sampleStandardDeviation(e.values)) / Math.sqrt(n) / Math.abs(mean);
-        return { config: e.config, mean, rme, n };
+        const { mean, se, n } = summaryOf(e.values);
+        return { config: e.config, mean, rme: n < 2 ? Number.POSITIVE_INFINITY : (tCritical95(n - 1) * se) / Math.abs(mean), n };
       })
       .sort((a, b) => b.mean - a.mean);
   }
-}
-
-function logStats(values: number[]): { mean: number; variance: number; n: number } {
-  // Values are larger-is-better; a minimised metric arrives negated, so compare magnitudes' logs
-  // with the sign kept in the order (a smaller latency is a larger value).
-  const logs = values.map((v) => (v > 0 ? Math.log(v) : -Math.log(-v)));
-  const n = logs.length;
-  const mean = logs.reduce((a, b) => a + b, 0) / n;
-  const variance = n < 2 ? 0 : sampleStandardDeviation(logs) ** 2;
-  return { mean, variance, n };
-}
-
-function welchDf(v1: number, n1: number, v2: number, n2: number): number {
-  const a = v1 / n1;
-  const b = v2 / n2;
-  if (a + b === 0) return n1 + n2 - 2;
-  return (a + b) ** 2 / ((a * a) / Math.max(1, n1 - 1) + (b * b) / Math.max(1, n2 - 1));
 }
 
 function pct(x: number): string {
