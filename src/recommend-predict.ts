@@ -6,6 +6,7 @@ import { predictionInterval } from "../models/interval.js";
 import { UserInputError } from "./errors.js";
 import { configKey, feasibleConfigs, infeasibility } from "./space.js";
 import { buildLlamaSpace, llamaBaseline } from "./tune/space-builder.js";
+import { gpuSpaceOptions } from "./tune/gpu-space.js";
 import type { Config, HardwareProfile, ModelInfo, Prediction } from "./types.js";
 import { recommendationHardware, metricUnit, speedupOf, type Recommendation, type SettingEffect } from "./outputs/recommendation.js";
 import { llamaObjective } from "./tune/objective.js";
@@ -25,16 +26,18 @@ export interface PredictOptions {
  * treated as equal and the one using the fewest workers and threads wins, because the roofline
  * saturates (once memory-bound, more threads predict the same) and spare cores are worth keeping.
  */
-export function predictRecommendation(hardware: HardwareProfile, models: ModelInfo[], options: PredictOptions): Recommendation {
+export async function predictRecommendation(hardware: HardwareProfile, models: ModelInfo[], options: PredictOptions): Promise<Recommendation> {
   if (options.objective === "latency") {
     throw new UserInputError("with --budget 0 only throughput can be predicted: the models have no latency prediction", "give a budget (e.g. --budget 2m) to measure latency");
   }
   const objective = llamaObjective(options.objective);
+  const contextPerSequence = options.promptTokens + options.genTokens + 8;
   const space = buildLlamaSpace(hardware, models, {
-    contextPerSequence: options.promptTokens + options.genTokens + 8,
+    contextPerSequence,
     maxSequences: options.maxSequences,
     batchSizes: options.batchSizes,
     oversubscribe: options.oversubscribe,
+    gpu: await gpuSpaceOptions(hardware, models, { perSequence: contextPerSequence, maxSequences: options.maxSequences, batchSizes: options.batchSizes }, () => {}),
   });
   const model = new RooflineModel({ hardware, models, contextTokens: options.promptTokens + options.genTokens / 2 });
   const predicted = new Map<string, { config: Config; p: Prediction }>();

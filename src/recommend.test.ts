@@ -5,6 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { recommend } from "./recommend.js";
+import { predictRecommendation } from "./recommend-predict.js";
+import { readModelInfo } from "./model-info.js";
+import { synthesize } from "./synth.js";
+import { H200_PROFILE } from "./testing/h200-profile.js";
 import { saveToStore, storeHistory, storeKeyOf } from "./store.js";
 import { feasibleConfigs } from "./space.js";
 import type { TuneResult } from "./types.js";
@@ -44,6 +48,16 @@ describe("recommend()", () => {
     expect(answer.envText).toMatch(/source predicted/);
     expect(answer.env.PARALLEL_WORKERS).toBe(String(rec.config.workers));
     expect(answer.env.MODEL_PATH).toMatch(/tiny-q4_0.*\.gguf$/);
+  });
+
+  it("with budget 0 on a GPU machine predicts offload: every layer on the GPU, workers sharing it", async () => {
+    const { path } = await synthesize({ shape: "tiny", quant: "q4_0", outDir: root });
+    const rec = await predictRecommendation(await H200_PROFILE(), [await readModelInfo(path)], { promptTokens: 64, genTokens: 32, objective: undefined });
+    // The tiny model has 4 layers and the output layer.
+    expect(rec.config).toMatchObject({ gpuLayers: 5 });
+    expect(Number(rec.config.workers)).toBeGreaterThan(1);
+    expect(Number(rec.config.sequences)).toBeGreaterThan(1);
+    expect(rec.baseline).toMatchObject({ workers: 1, sequences: 1, gpuLayers: 5 });
   });
 
   it("lets one of two processes asking at once tune; the other waits and answers from the store", async () => {

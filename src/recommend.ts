@@ -162,7 +162,7 @@ export async function recommend(asked: RecommendOptions = {}): Promise<Recommend
     // answer on a machine pays for measuring it (a few seconds, no trial).
     const withBandwidth = q.hardware.bandwidth ? q.hardware : await probe({ bandwidth: true });
     const { predictRecommendation } = await import("./recommend-predict.js");
-    return answer(predictRecommendation(withBandwidth, q.infos, { ...options, promptTokens: q.promptTokens, genTokens: q.genTokens, objective: options.objective }), null);
+    return answer(await predictRecommendation(withBandwidth, q.infos, { ...options, promptTokens: q.promptTokens, genTokens: q.genTokens, objective: options.objective }), null);
   }
 
   // One tuning of this question at a time on this machine: a second caller waits for the first

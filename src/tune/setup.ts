@@ -2,13 +2,11 @@
 // its baseline, the fidelity rungs, the performance model that predicts, and the ranges that may
 // grow. `paratune tune` runs it; `paratune tune --dry-run` only shows it.
 
-import type { GgufFileInfo, GgufInsights } from "node-llama-cpp";
 import { RooflineModel } from "../../models/roofline.js";
 import { createPerformanceModel } from "../../models/index.js";
 import { UserInputError } from "../errors.js";
-import { readGgufHeader } from "../model-info.js";
 import { parseParamSpec } from "../space.js";
-import type { Config, HardwareProfile, ModelInfo, Param, PerformanceModel, Prediction, SearchSpace, TrialRecord, Workload, WorkloadDescription } from "../types.js";
+import type { Config, HardwareProfile, Param, PerformanceModel, Prediction, SearchSpace, TrialRecord, Workload, WorkloadDescription } from "../types.js";
 import { CommandWorkload } from "../workloads/command.js";
 import { scalingDimensions } from "../workloads/command-variables.js";
 import { LlamaWorkload, trialPlan } from "../workloads/llama.js";
@@ -16,9 +14,9 @@ import type { Budget } from "./budget.js";
 import type { StudyDefinition } from "./definition.js";
 import { resolveModels } from "./model-source.js";
 import { withinLatencyLimit, withLatencyLimit, withRequestLatency } from "./objective.js";
-import { buildLlamaSpace, DEFAULT_BATCH, DEFAULT_BATCH_SIZES, firstValuesBaseline, llamaBaseline, MAX_SEQUENCES_PER_WORKER, type GpuSpaceOptions } from "./space-builder.js";
+import { buildLlamaSpace, firstValuesBaseline, llamaBaseline, MAX_SEQUENCES_PER_WORKER } from "./space-builder.js";
 import { EdgeGrowth, type GrowableRange, type SpaceGrowthPolicy } from "./space-growth.js";
-import { simulateContexts, vramEstimator } from "./vram.js";
+import { gpuSpaceOptions } from "./gpu-space.js";
 
 /**
  * A tuning trial at full fidelity times more repetitions (up to twice --reps) while its decode
@@ -102,9 +100,7 @@ export async function llamaSetup(
   const reps = def.reps ?? 3;
   // The worker sizes each sequence's context as prompt + generated + 8 (src/workloads/llama-worker.ts).
   const contextPerSequence = promptTokens + genTokens + 8;
-  const maxSequences = Math.min(MAX_SEQUENCES_PER_WORKER, def.maxSequences ?? MAX_SEQUENCES_PER_WORKER);
-  const contexts = { perSequence: contextPerSequence, sequences: powersOfTwoUpTo(maxSequences), batches: def.batchSizes ?? DEFAULT_BATCH_SIZES };
-  const gpu = await gpuSpaceOptions(hardware, models.map((m) => m.info), contexts, note);
+  const gpu = await gpuSpaceOptions(hardware, models.map((m) => m.info), { perSequence: contextPerSequence, maxSequences: def.maxSequences, batchSizes: def.batchSizes }, note);
   const space = buildLlamaSpace(hardware, models.map((m) => m.info), {
     oversubscribe: def.oversubscribe,
     maxSequences: def.maxSequences,
@@ -156,45 +152,6 @@ export async function llamaSetup(
     learnWith(setup, createPerformanceModel({ hardware, models: infos, space, contextTokens }));
   }
   return setup;
-}
-
-/**
- * GPU offload joins the space when the probe found a GPU that node-llama-cpp can use here (or,
- * for a saved profile of another machine, one it did not rule out). The workers are placed on
- * every GPU (src/gpu-placement.ts), so the emptiest one bounds what fits.
- */
-async function gpuSpaceOptions(
-  hardware: HardwareProfile,
-  models: ModelInfo[],
-  contexts: { perSequence: number; sequences: number[]; batches: number[] },
-  note: (s: string) => void,
-): Promise<GpuSpaceOptions | undefined> {
-  if (hardware.gpus.length === 0) return undefined;
-  if (hardware.gpuBackend && hardware.gpuBackend.backend === null) {
-    note(`GPU found but not usable by node-llama-cpp here (${hardware.gpuBackend.reason ?? "no GPU backend loaded"}): tuning the CPU only`);
-    return undefined;
-  }
-  const gpuIndices = hardware.gpus.map((g) => g.index).sort((a, b) => a - b);
-  const freeVramBytes = Math.min(...hardware.gpus.map((g) => g.vramFreeBytes));
-  const insights = new Map<string, GgufInsights>();
-  const headers = new Map<string, GgufFileInfo>();
-  for (const m of models) {
-    const header = await readGgufHeader(m.path);
-    insights.set(m.quant, header.insights);
-    headers.set(m.quant, header.info);
-  }
-  // Sequences may grow up to the ceiling, so every power of two up to it is simulated now: the
-  // VRAM constraint is checked synchronously while the search runs.
-  const simulated = await simulateContexts(headers, contexts.perSequence, contexts.sequences, contexts.batches);
-  if (simulated.size === 0) note("node-llama-cpp's CPU backend did not load to simulate contexts: VRAM is estimated by its heuristic, which errs high");
-  const totalLayers = Math.max(...[...insights.values()].map((i) => i.totalLayers));
-  return { totalLayers, gpuIndices, freeVramBytes, vram: vramEstimator(insights, contexts.perSequence, DEFAULT_BATCH, simulated, gpuIndices.length) };
-}
-
-function powersOfTwoUpTo(max: number): number[] {
-  const out: number[] = [];
-  for (let v = 1; v <= max; v *= 2) out.push(v);
-  return out;
 }
 
 /**
