@@ -11,7 +11,7 @@ import type { ParentMessage, RepResult, WorkerMemory, WorkerMessage, WorkerSetti
 import { percentile, summarize, unmeasured } from "../statistics.js";
 import { killTree, oomKillCount, processTree } from "./processes.js";
 import { outputTail } from "./command.js";
-import { workerDevices } from "../gpu-placement.js";
+import { GPUS_PER_WORKER, workerDevices } from "../gpu-placement.js";
 
 export interface LlamaWorkloadOptions {
   /** The model file, or one per quantization (the `quant` parameter picks among them). */
@@ -49,9 +49,9 @@ export interface LlamaWorkloadOptions {
    */
   threadPoolSize?: number;
   /**
-   * nvidia-smi indices of the GPUs to place offloading workers on: each worker then sees only its
-   * group's GPUs (the `gpusPerWorker` parameter, src/gpu-placement.ts). Without it a worker sees
-   * whatever GPUs paratune's own environment shows.
+   * nvidia-smi indices of the GPUs to place offloading workers on: with a `gpusPerWorker` in the
+   * configuration each worker then sees only its group's GPUs (src/gpu-placement.ts). Otherwise a
+   * worker sees whatever GPUs paratune's own environment shows.
    */
   gpuIndices?: number[];
   /** Called as the trial moves on: step 0 is loading, 1 the warm-up, 2.. the timed repetitions. */
@@ -288,7 +288,10 @@ export class LlamaWorkload implements Workload {
     try {
       if (signal?.aborted) throw new TrialError("aborted");
       const script = workerScriptPath();
-      const devices = this.options.gpuIndices?.length && settings.gpuLayers > 0 ? workerDevices(config, this.options.gpuIndices) : [];
+      // Only a configuration that places its workers changes what they see: with one GPU, or
+      // without the parameter, the environment stays the user's.
+      const placed = this.options.gpuIndices?.length && settings.gpuLayers > 0 && config[GPUS_PER_WORKER] !== undefined;
+      const devices = placed ? workerDevices(config, this.options.gpuIndices!) : [];
       for (let index = 0; index < workers; index++) {
         pool.push(this.spawnWorker(index, script, settings, { failTrial, stopping: () => stopping, oomBefore }, devices[index]));
       }
