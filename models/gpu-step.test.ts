@@ -47,8 +47,9 @@ describe("the GPU step", () => {
     const meta8b = JSON.parse(readFileSync(at("../fixtures/landscapes/h200host-llama8b-gpu.meta.json"), "utf8")) as { models: ModelInfo[]; contextTokens: number };
     const rows8b = readFileSync(at("../fixtures/landscapes/h200host-llama8b-gpu.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Config & { decodeTps: number });
     const model = new RooflineModel({ hardware, models: meta8b.models, contextTokens: meta8b.contextTokens });
-    // One worker with 256 sequences is host-bound (189 ms a step, most of it sampling): the prior
-    // read it 1.78x high with tinyllama's host cost per sequence.
+    // One worker with 256 sequences is host-bound (189 ms a step, most of it sampling the 128k
+    // logits of each sequence): with a host cost per sequence that ignored the vocabulary, the
+    // prior would read it 1.78x high.
     const one = rows8b.find((r) => r.workers === 1)!;
     expect(model.predict(one).mean / one.decodeTps).toBeGreaterThan(0.8);
     expect(model.predict(one).mean / one.decodeTps).toBeLessThan(1.2);

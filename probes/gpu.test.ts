@@ -90,7 +90,7 @@ describe("readGpus runs nvidia-smi as a child process", () => {
   };
 
   it("no nvidia-smi on the PATH is no GPU and no warning", async () => {
-    expect(await readGpus(join(dir, "absent-nvidia-smi"))).toEqual({ gpus: [], links: [], warnings: [] });
+    expect(await readGpus(join(dir, "absent-nvidia-smi"), 20_000, null)).toEqual({ gpus: [], links: [], warnings: [] });
   });
   it("parses the query and the topology from a working nvidia-smi", async () => {
     const [, ...rows] = text("h200x2-32core/nvidia-smi-query.csv").trim().split("\n");
@@ -102,7 +102,7 @@ describe("readGpus runs nvidia-smi as a child process", () => {
     });
     writeFileSync(join(dir, "query.csv"), `${csv.join("\n")}\n`);
     const smi = script("ok-smi", `case "$1" in topo) cat '${path("h200x2-32core/nvidia-smi-topo.txt")}';; *) cat '${join(dir, "query.csv")}';; esac`);
-    const r = await readGpus(smi);
+    const r = await readGpus(smi, 20_000, null);
     expect(r.warnings).toEqual([]);
     expect(r.gpus.map((g) => g.name)).toEqual(["NVIDIA H200", "NVIDIA H200"]);
     expect(r.gpus[1]).toMatchObject({ index: 1, computeCapability: "9.0", pcieGen: 5 });
@@ -120,19 +120,19 @@ describe("readGpus runs nvidia-smi as a child process", () => {
   });
   it("falls back to -q -x when the driver rejects a query field", async () => {
     const smi = script("old-smi", `case "$1" in -q) cat '${path("h200x2-32core/nvidia-smi-q.xml")}';; topo) exit 3;; *) echo 'Field "compute_cap" is not a valid field to query.'; exit 2;; esac`);
-    const r = await readGpus(smi);
+    const r = await readGpus(smi, 20_000, null);
     expect(r.gpus).toHaveLength(2);
     expect(r.gpus[0].computeCapability).toBeNull();
     expect(r.warnings).toEqual([expect.stringMatching(/^nvidia-smi topo -m failed \(exit 3\)/)]);
   });
   it("a broken driver is a warning, not a crash", async () => {
     const smi = script("broken-smi", "echo \"NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\"; exit 9");
-    const r = await readGpus(smi);
+    const r = await readGpus(smi, 20_000, null);
     expect(r.gpus).toEqual([]);
     expect(r.warnings).toEqual([expect.stringContaining("couldn't communicate with the NVIDIA driver")]);
   });
   it("'No devices were found' is simply no GPU", async () => {
-    const r = await readGpus(script("nodev-smi", "echo 'No devices were found'; exit 6"));
+    const r = await readGpus(script("nodev-smi", "echo 'No devices were found'; exit 6"), 20_000, null);
     expect(r).toEqual({ gpus: [], links: [], warnings: [] });
   });
   it("a hung nvidia-smi times out into a warning", async () => {

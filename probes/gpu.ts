@@ -173,10 +173,10 @@ function run(command: string, args: string[], timeoutMs: number): Promise<RunRes
  * The GPUs a CUDA_VISIBLE_DEVICES setting leaves to paratune's processes: nvidia-smi lists every
  * GPU whatever it says, and the workers, placed by nvidia-smi index, would otherwise use GPUs the
  * user kept from them. Entries are indices or UUIDs (a prefix is enough, as for CUDA); CUDA reads
- * them up to the first it cannot match, and so do we. Unset: every GPU.
+ * them up to the first it cannot match, and so do we. Unset (null): every GPU.
  */
-export function visibleGpus(gpus: GpuInfo[], setting: string | undefined): GpuInfo[] {
-  if (setting === undefined) return gpus;
+export function visibleGpus(gpus: GpuInfo[], setting: string | null): GpuInfo[] {
+  if (setting === null) return gpus;
   const kept: GpuInfo[] = [];
   for (const entry of setting.split(",").map((e) => e.trim())) {
     const gpu = /^\d+$/.test(entry) ? gpus.find((g) => g.index === Number(entry)) : entry.startsWith("GPU-") ? gpus.find((g) => g.uuid.startsWith(entry)) : undefined;
@@ -190,7 +190,7 @@ export function visibleGpus(gpus: GpuInfo[], setting: string | undefined): GpuIn
  * Runs nvidia-smi (`command` may point elsewhere, for tests and odd installs) and keeps the GPUs
  * `visible` allows (CUDA_VISIBLE_DEVICES by default).
  */
-export async function readGpus(command = "nvidia-smi", timeoutMs = 20_000, visible = process.env.CUDA_VISIBLE_DEVICES): Promise<GpuProbe> {
+export async function readGpus(command = "nvidia-smi", timeoutMs = 20_000, visible: string | null = process.env.CUDA_VISIBLE_DEVICES ?? null): Promise<GpuProbe> {
   const all = await readAllGpus(command, timeoutMs);
   const gpus = visibleGpus(all.gpus, visible);
   if (gpus.length === all.gpus.length) return all;

@@ -18,6 +18,7 @@ export interface PredictOptions {
   maxSequences?: number;
   batchSizes?: number[];
   oversubscribe?: boolean;
+  onNote?: (note: string) => void;
 }
 
 /**
@@ -37,7 +38,7 @@ export async function predictRecommendation(hardware: HardwareProfile, models: M
     maxSequences: options.maxSequences,
     batchSizes: options.batchSizes,
     oversubscribe: options.oversubscribe,
-    gpu: await gpuSpaceOptions(hardware, models, { perSequence: contextPerSequence, maxSequences: options.maxSequences, batchSizes: options.batchSizes }, () => {}),
+    gpu: await gpuSpaceOptions(hardware, models, { perSequence: contextPerSequence, maxSequences: options.maxSequences, batchSizes: options.batchSizes }, options.onNote ?? (() => {})),
   });
   const model = new RooflineModel({ hardware, models, contextTokens: options.promptTokens + options.genTokens / 2 });
   const predicted = new Map<string, { config: Config; p: Prediction }>();

@@ -195,9 +195,10 @@ describe("env styles on a real recommendation (fixtures/results/llama-tiny-2core
     expect(envRecord(one)).toMatchObject({ PARATUNE_SERVER_DEVICES: "0 0 0", LLAMA_ARG_N_GPU_LAYERS: "5" });
     expect(one.entries.find((e) => e.name === "PARATUNE_SERVER_DEVICES")!.comment).toMatch(/all on GPU 0/);
     expect(envRecord(one).LLAMA_ARG_SPLIT_MODE).toBeUndefined();
+    expect(envRecord(one).CUDA_DEVICE_ORDER).toBeUndefined();
 
     const spread = onGpus({ workers: 4, gpusPerWorker: 1 }, [0, 1]);
-    expect(envRecord(envBlock(spread))).toMatchObject({ GPU_DEVICES: "0 1 0 1", GPUS_PER_WORKER: "1" });
+    expect(envRecord(envBlock(spread))).toMatchObject({ GPU_DEVICES: "0 1 0 1", GPUS_PER_WORKER: "1", CUDA_DEVICE_ORDER: "PCI_BUS_ID" });
     const server = envBlock(spread, { style: "llama-server" });
     expect(envRecord(server).PARATUNE_SERVER_DEVICES).toBe("0 1 0 1");
     // The devices carry it: not reported as a value this style cannot write.

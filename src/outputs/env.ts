@@ -233,7 +233,10 @@ export function envBlock(rec: Recommendation, options: EnvOptions = {}): EnvBloc
 function gpuEntries(rec: Recommendation, options: EnvOptions, push: (name: string, value: ParamValue, comment: string) => void): void {
   const devices = workerDevices(rec.config, rec.hardware.gpuIndices ?? [0]);
   const shared = new Set(devices).size === 1 ? `: all on GPU ${devices[0]}` : "";
-  for (const n of namesFor("gpuDevices", options)) push(n, devices.join(" "), `paratune: CUDA_VISIBLE_DEVICES of each worker (instance), in order${shared}, as measured`);
+  const names = namesFor("gpuDevices", options);
+  for (const n of names) push(n, devices.join(" "), `paratune: CUDA_VISIBLE_DEVICES of each worker (instance), in order${shared}, as measured`);
+  // The numbers are nvidia-smi's, the PCI bus order; CUDA's own default is fastest first.
+  if (names.length > 0 && (rec.hardware.gpuIndices?.length ?? 0) > 1) push("CUDA_DEVICE_ORDER", "PCI_BUS_ID", "paratune: so that CUDA numbers the GPUs as the device lists do (nvidia-smi's order)");
   if (devices.some((d) => d.includes(","))) {
     for (const n of namesFor("splitMode", options)) push(n, "layer", "paratune: each worker splits its layers over the GPUs it sees, as measured");
   }

@@ -35,10 +35,11 @@ export async function gpuSpaceOptions(hardware: HardwareProfile, models: ModelIn
     insights.set(m.quant, header.insights);
     headers.set(m.quant, header.info);
   }
-  // Sequences may grow up to the ceiling, so every power of two up to it is simulated now: the
-  // VRAM constraint is checked synchronously while the search runs.
+  // Sequences may grow up to the ceiling, so every power of two up to it and the ceiling itself are
+  // simulated now (others are interpolated): the VRAM constraint is checked synchronously while
+  // the search runs.
   const ceiling = Math.min(MAX_SEQUENCES_PER_WORKER, contexts.maxSequences ?? MAX_SEQUENCES_PER_WORKER);
-  const simulated = await simulateContexts(headers, contexts.perSequence, powersOfTwoUpTo(ceiling), contexts.batchSizes ?? DEFAULT_BATCH_SIZES);
+  const simulated = await simulateContexts(headers, contexts.perSequence, [...powersOfTwoUpTo(ceiling), ceiling], contexts.batchSizes ?? DEFAULT_BATCH_SIZES);
   if (simulated.size === 0) note("node-llama-cpp's CPU backend did not load to simulate contexts: VRAM is estimated by its heuristic, which errs high");
   const totalLayers = Math.max(...[...insights.values()].map((i) => i.totalLayers));
   return { totalLayers, gpuIndices, freeVramBytes, vram: vramEstimator(insights, contexts.perSequence, DEFAULT_BATCH, simulated, gpuIndices.length) };

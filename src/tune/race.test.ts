@@ -45,6 +45,8 @@ describe("FinalRace", () => {
     // A minimised metric arrives negated: the smaller latency leads.
     const latency = race.decide([entry(1, [-120, -121]), entry(2, [-100, -101])]);
     expect(latency).toEqual({ separated: true, why: expect.stringMatching(/^the leader is 20% ahead/) });
+    // A finalist that read zero twice gives no ratio: nothing is decided, nothing throws.
+    expect(race.decide([entry(1, [120, 121]), entry(2, [0, 0])]).separated).toBe(false);
   });
 
   it("summarises each finalist with a t-based margin of error, best first", () => {

@@ -119,9 +119,12 @@ export class FinalRace {
     const ranked = alive.map((e) => summaryOf(e.values.map(Math.abs))).sort((a, b) => (direction === "minimize" ? a.mean - b.mean : b.mean - a.mean));
     const [lead, ...rest] = ranked;
     if (lead.n < 2) return { separated: false, why: "one race trial each: no spread to judge by yet" };
+    const seps = [];
     for (const other of rest) {
       if (other.n < 2) return { separated: false, why: "a finalist has one race trial only" };
-      const sep = separation(lead, other, { direction, driftSd: 0 })!;
+      const sep = separation(lead, other, { direction, driftSd: 0 });
+      if (!sep) return { separated: false, why: "a finalist's race trials read zero: no ratio to judge by" };
+      seps.push(sep);
       if (!sep.separated) {
         const bound = Math.log(sep.ratio / sep.interval[0]);
         // Past a factor of 10 the bound says only that the trials scatter too widely to tell.
@@ -129,8 +132,7 @@ export class FinalRace {
         return { separated: false, why: `the leader is ${pct(sep.ratio - 1)} ahead of the next finalist, ${within}` };
       }
     }
-    const ahead = separation(lead, rest[0], { direction, driftSd: 0 })!.ratio;
-    return { separated: true, why: `the leader is ${pct(ahead - 1)} ahead of the next finalist, beyond the noise of ${lead.n} and ${rest[0].n} race trials` };
+    return { separated: true, why: `the leader is ${pct(seps[0].ratio - 1)} ahead of the next finalist, beyond the noise of ${lead.n} and ${rest[0].n} race trials` };
   }
 
   /** Each finalist's race numbers, best first. */

@@ -179,7 +179,7 @@ function cpuOnlyPlacement(): Constraint {
   return {
     name: "placement",
     check(c) {
-      return Number(c.gpuLayers ?? 0) === 0 && Number(c[GPUS_PER_WORKER]) !== 1
+      return Number(c.gpuLayers ?? 0) === 0 && c[GPUS_PER_WORKER] !== undefined && Number(c[GPUS_PER_WORKER]) !== 1
         ? `gpuLayers=0 runs on the CPU, so ${GPUS_PER_WORKER}=${c[GPUS_PER_WORKER]} is the same configuration as ${GPUS_PER_WORKER}=1`
         : null;
     },

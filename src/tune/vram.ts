@@ -19,7 +19,10 @@ export const VRAM_HEADROOM = 0.9;
 export interface VramEstimator {
   /**
    * Bytes of VRAM the configuration needs on its fullest GPU: the workers of the busiest group of
-   * GPUs, each with its weights and context split over the group's GPUs and a CUDA runtime on each.
+   * GPUs, each with its weights split over the group's GPUs and a CUDA runtime on each. The
+   * context counts whole on every GPU of a group: the KV cache splits with the layers, but each
+   * GPU gets compute buffers of its own (more than one copy when llama.cpp pipelines across
+   * GPUs), which the CPU simulation does not show and no trial has measured yet.
    */
   need(config: Config): number;
   /** Bytes one worker needs, itemised for the constraint's message. */
@@ -29,9 +32,9 @@ export interface VramEstimator {
 /**
  * One worker's context memory (KV cache + compute buffers), in bytes, by quant and batch, then by
  * sequences (ascending). From llama.cpp's own allocation run without allocating
- * (GgufInsights.estimateContextResourceRequirementsV2): on an H200 it matched the VRAM workers
- * held to within 1% (docs/gpu.md), where the heuristic estimate read up to 3.3x high and ruled
- * out the 8B model's fastest configuration.
+ * (GgufInsights.estimateContextResourceRequirementsV2), which matches the VRAM workers hold on an
+ * H200 to within 1% (docs/gpu.md); node-llama-cpp's heuristic estimate reads up to 3.3x high,
+ * enough to rule out configurations that fit.
  */
 export type ContextTable = Map<string, [sequences: number, bytes: number][]>;
 
@@ -63,11 +66,12 @@ export async function simulateContexts(
       const insights = await GgufInsights.from(info, llama);
       for (const batch of batches) {
         const rows: [number, number][] = [];
-        for (const s of [...sequences].sort((a, b) => a - b)) {
-          const r = await insights.estimateContextResourceRequirementsV2({ contextSize: contextPerSequence, modelGpuLayers: insights.totalLayers, batchSize: batch, sequences: s });
-          rows.push([s, r.cpuRam + r.gpuVram]);
+        for (const s of [...new Set(sequences)].sort((a, b) => a - b)) {
+          // An architecture the simulation cannot take leaves its entries to the heuristic.
+          const r = await insights.estimateContextResourceRequirementsV2({ contextSize: contextPerSequence, modelGpuLayers: insights.totalLayers, batchSize: batch, sequences: s }).catch(() => null);
+          if (r) rows.push([s, r.cpuRam + r.gpuVram]);
         }
-        table.set(tableKey(quant, batch), rows);
+        if (rows.length > 0) table.set(tableKey(quant, batch), rows);
       }
     }
   } finally {
@@ -76,9 +80,19 @@ export async function simulateContexts(
   return table;
 }
 
-/** The simulated context for `sequences`, or for the next larger number simulated (it only grows). */
+/**
+ * The simulated context for `sequences`, in a straight line between the two simulated numbers
+ * around it: KV cache and compute buffers grow in proportion to the cells (the 8B model's read
+ * 2.26, 4.26 and 6.26 GiB at 64, 128 and 192 sequences). None past the largest simulated.
+ */
 function simulatedContext(table: ContextTable, quant: string, batch: number, sequences: number): number | undefined {
-  return table.get(tableKey(quant, batch))?.find(([s]) => s >= sequences)?.[1];
+  const rows = table.get(tableKey(quant, batch)) ?? [];
+  const above = rows.findIndex(([s]) => s >= sequences);
+  if (above < 0) return undefined;
+  const [s1, b1] = rows[above];
+  if (s1 === sequences || above === 0) return b1;
+  const [s0, b0] = rows[above - 1];
+  return b0 + ((b1 - b0) * (sequences - s0)) / (s1 - s0);
 }
 
 /**
@@ -121,7 +135,7 @@ export function vramEstimator(
     perWorker,
     need(config) {
       const w = perWorker(config);
-      return workersPerGroup(config, gpuCount) * ((w.weights + w.context) / gpusPerWorker(config, gpuCount) + w.runtime);
+      return workersPerGroup(config, gpuCount) * (w.weights / gpusPerWorker(config, gpuCount) + w.context + w.runtime);
     },
   };
 }

@@ -147,8 +147,10 @@ async function gpuIndicesFor(flags: BenchFlags): Promise<number[] | undefined> {
   if (flags.gpusPerWorker === undefined) return undefined;
   const g = positive("--gpus-per-worker", flags.gpusPerWorker);
   if (nonNegative("--gpu-layers", flags.gpuLayers) === 0) throw new UserInputError("--gpus-per-worker places offloaded layers", "give --gpu-layers too");
-  const { gpus } = await readGpus(process.env.PARATUNE_NVIDIA_SMI || "nvidia-smi");
-  if (g > gpus.length) throw new UserInputError(`--gpus-per-worker ${g}: nvidia-smi lists ${gpus.length} GPU${gpus.length === 1 ? "" : "s"} here`, `give at most ${Math.max(1, gpus.length)}`);
+  const smi = process.env.PARATUNE_NVIDIA_SMI ?? "nvidia-smi";
+  const { gpus } = smi === "" ? { gpus: [] } : await readGpus(smi);
+  if (gpus.length === 0) throw new UserInputError("--gpus-per-worker: no GPU found here (nvidia-smi lists none)", "leave it out, or run where nvidia-smi sees the GPUs");
+  if (g > gpus.length) throw new UserInputError(`--gpus-per-worker ${g}: nvidia-smi lists ${gpus.length} GPU${gpus.length === 1 ? "" : "s"} here`, `give at most ${gpus.length}`);
   return gpus.map((x) => x.index).sort((a, b) => a - b);
 }
 

@@ -50,7 +50,7 @@ describe("paratune probe", () => {
     const smi = join(cache, "nvidia-smi");
     writeFileSync(smi, `#!/bin/sh\ncase "$1" in topo) cat '${hw("nvidia-smi-topo.txt")}';; *) cat '${join(cache, "query.csv")}';; esac\n`);
     chmodSync(smi, 0o755);
-    const r = await execa("node", [bin, "probe", "--no-bandwidth"], { env: { ...env, PARATUNE_NVIDIA_SMI: smi } });
+    const r = await execa("node", [bin, "probe", "--no-bandwidth"], { env: { ...env, PARATUNE_NVIDIA_SMI: smi, CUDA_VISIBLE_DEVICES: undefined } });
     expect(r.stdout).toMatch(/^gpu0\s+NVIDIA H200, 140 GiB \(140 GiB free\), cc 9\.0, PCIe 5 x16, driver 580\.159\.04$/m);
     expect(r.stdout).toMatch(/^gpu1\s+NVIDIA H200/m);
     expect(r.stdout).toMatch(/^gpu links\s+0-1 NV18$/m);
