@@ -13,7 +13,9 @@
 # Results go to /tmp/gpu-out and come back as $OUT/gpu-out.tgz (with session.log) at every wait.
 # Stages: probe (stops the session unless node-llama-cpp loads its CUDA backend), tune-tiny,
 # sweep-tiny (synthetic tinyllama-1.1b q4_0,q8_0), tune-8b, sweep-8b (llama-3.1-8b q4_k_m),
-# grid-8b (a few llama-3.1-8b points, for a short lease), torchrun (examples/torchrun). TINY_BUDGET / BIG_BUDGET set the tune budgets (default 10m).
+# grid-8b (a few llama-3.1-8b points, for a short lease), tune-multi and sweep-multi (several GPUs:
+# the tune places workers with gpusPerWorker; the sweep sets spread against split), torchrun
+# (examples/torchrun). TINY_BUDGET / BIG_BUDGET set the tune budgets (default 10m).
 set -uo pipefail
 APP=/tmp/app
 RES=/tmp/gpu-out
@@ -26,7 +28,10 @@ if [ "${1:-}" = start ] && [ -d dist ] && [ "$(pwd)" != "$APP" ]; then cp -r dis
 cd "$APP"
 log() { echo "[$(date +%H:%M:%S)] $*" >>"$RES/session.log"; }
 GRID_TINY="workers=4,8,12,16 sequences=256 threads=1 gpuLayers=23 batch=512 quant=q4_0,q8_0"
-GRID_8B="workers=2,4,8,16 sequences=256 threads=1 gpuLayers=33 batch=512"
+# 13.1 GiB per worker at 256 sequences: 9 workers fill an H200.
+GRID_8B="workers=4,6,8 sequences=128,256 threads=1 gpuLayers=33 batch=512"
+# On a machine with several GPUs: spread (one GPU per worker) against split (every worker on all).
+GRID_MULTI="workers=2,4,8,16 sequences=256 threads=1 gpuLayers=23 batch=512 quant=q8_0 gpusPerWorker=1,$(nvidia-smi -L 2>/dev/null | wc -l)"
 
 # A few whole-GPU configurations of llama-3.1-8b q4_k_m measured with `paratune bench`, one line
 # each in grid-8b.jsonl, most telling first, stopping before GRID_8B_SECONDS so a short lease
@@ -54,6 +59,8 @@ stage() {
     tune-8b) node bin/paratune.js tune --budget "${BIG_BUDGET:-10m}" --shape llama-3.1-8b --quant q4_k_m --out "$RES/tune-8b" --json >"$RES/tune-8b.json" 2>"$RES/tune-8b.err" ;;
     sweep-8b) node dist/bench/side-by-side.js --result "$RES/tune-8b/result.json" --grid "$GRID_8B" --out "$RES/sweep-8b.jsonl" >"$RES/sweep-8b.txt" 2>&1 ;;
     grid-8b) grid_8b ;;
+    tune-multi) node bin/paratune.js tune --budget "${TINY_BUDGET:-10m}" --shape tinyllama-1.1b --quant q8_0 --out "$RES/tune-multi" --json >"$RES/tune-multi.json" 2>"$RES/tune-multi.err" ;;
+    sweep-multi) node dist/bench/side-by-side.js --result "$RES/tune-multi/result.json" --grid "$GRID_MULTI" --out "$RES/sweep-multi.jsonl" >"$RES/sweep-multi.txt" 2>&1 ;;
     torchrun) OUT=$RES bash examples/torchrun/tune.sh "${TORCH_BUDGET:-4m}" "${TORCH_BATCHES:-16,32,64,128,256}" >"$RES/torchrun.txt" 2>&1 ;;
     *) log "unknown stage $1" ;;
   esac
@@ -65,7 +72,7 @@ case ${1:-} in
     shift
     # Its own session: the device call that starts it may end before it does.
     export -f stage log grid_8b
-    export RES GRID_TINY GRID_8B
+    export RES GRID_TINY GRID_8B GRID_MULTI
     setsid nohup bash -c 'for s in "$@"; do stage "$s" || break; done; log "ALL DONE"' _ "$@" >/dev/null 2>&1 < /dev/null &
     echo "started: $*"
     ;;
