@@ -196,6 +196,19 @@ function messagesOf(pool: Worker[], failed: Promise<never>) {
  * of prefill to the last worker's last token. Summing per-worker rates would count overlap that
  * did not happen.
  */
+/**
+ * Sends a message to a worker that may have died since the last look. execa throws synchronously
+ * when the channel is already closed and rejects when it closes mid-send; either way the worker's
+ * exit handler is what reports the failure, so here both are ignored.
+ */
+async function sendIfConnected(w: Worker, message: ParentMessage): Promise<void> {
+  try {
+    await w.process.sendMessage(message);
+  } catch {
+    // the exit handler has the reason
+  }
+}
+
 function decodeRate(results: RepResult[]): number {
   const decodeTokens = results.reduce((s, r) => s + r.decodeTokens, 0);
   const decodeMs = Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.prefillEndAt));
@@ -306,7 +319,7 @@ export class LlamaWorkload implements Workload {
         const go: ParentMessage = rep === 0 ? { type: "go", rep, genTokens, promptTokens: Math.min(WARMUP_PROMPT_TOKENS, this.promptTokens) } : { type: "go", rep, genTokens };
         // The barrier: no worker starts a repetition before every one has finished the last.
         // A worker that died cannot take the message; its exit handler fails the trial with the reason.
-        await Promise.race([Promise.all(pool.map((w) => w.process.sendMessage(go).catch(() => undefined))), failed]);
+        await Promise.race([Promise.all(pool.map((w) => sendIfConnected(w, go))), failed]);
         const results = (await everyWorker("result")).map((m) => m.result);
         memory.add(results.map((r) => r.memory));
         for (const r of results) {
@@ -413,7 +426,7 @@ export class LlamaWorkload implements Workload {
     await Promise.all(
       pool.map(async (w) => {
         if (!w.exited) {
-          await w.process.sendMessage({ type: "exit" } satisfies ParentMessage).catch(() => {});
+          await sendIfConnected(w, { type: "exit" });
           await Promise.race([w.process, new Promise((r) => setTimeout(r, graceMs))]);
         }
         if (!w.exited || processTree(w.pid).length > 0) await killTree(w.pid, 1000, false);
