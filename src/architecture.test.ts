@@ -25,7 +25,7 @@ export const LAYERS: { name: string; groups: string[] }[] = [
   },
   { name: "parts", groups: ["probes/", "src/workloads/", "models/", "tuners/", "src/store.ts", "src/synth.ts", "src/synth-path.ts"] },
   { name: "study", groups: ["src/tune/", "src/replay.ts"] },
-  { name: "outputs", groups: ["src/outputs/", "src/tuning.ts", "src/recommend.ts", "src/recommend-command.ts", "src/recommend-predict.ts"] },
+  { name: "outputs", groups: ["src/outputs/", "src/tuning.ts", "src/recommend.ts", "src/recommend-command.ts", "src/recommend-predict.ts", "src/recommend-flow.ts"] },
   { name: "entry", groups: ["src/cli/", "src/index.ts"] },
 ];
 

@@ -185,6 +185,25 @@ describe("recommend()", () => {
     expect(JSON.parse(cli.stdout).source).toBe("store");
   });
 
+  it("answers a question with a latency limit only from a tuning under the same limit", async () => {
+    const { tuneRun } = await import("./tuning.js");
+    const { probe } = await import("../probes/index.js");
+    const real = await probe({ bandwidth: false });
+    const hardware = { ...real, limits: { ...real.limits, cpus: 1, allowedCpus: real.limits.allowedCpus.slice(0, 1), cpuSource: "test: one CPU" } };
+    const limited = { ...model, genTokens: 24, maxLatencyMs: 10_000 };
+    const run = await tuneRun({ ...limited, budgetMs: 20_000, outDir: join(root, "limited-run"), hardware });
+    expect(run.result.best).not.toBeNull();
+
+    const same = await recommend({ ...limited, budgetMs: 0 });
+    expect(same.recommendation.source).toBe("store");
+    expect(same.recommendation.config).toEqual(run.result.best!.config);
+    // Without the limit it is another question: the tuning under it does not answer.
+    expect((await recommend({ ...model, genTokens: 24, budgetMs: 0 })).recommendation.source).toBe("predicted");
+    // Nor does it answer another limit, which the models alone cannot check.
+    await expect(recommend({ ...limited, maxLatencyMs: 20_000, budgetMs: 0 })).rejects.toThrow(/latency limit cannot be checked/);
+    await expect(recommend({ ...limited, objective: "latency", budgetMs: 0 })).rejects.toThrow(/--max-latency goes with the throughput objective/);
+  });
+
   it("only recommends configurations of the feasible space", async () => {
     const { buildLlamaSpace } = await import("./tune/space-builder.js");
     const { probe } = await import("../probes/index.js");

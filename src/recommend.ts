@@ -10,75 +10,23 @@ import { dirname, resolve } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { probe } from "../probes/index.js";
 import { UserInputError } from "./errors.js";
-import { lookupStore, reportingProblems, saveToStore, storeKey, takeTurn, type StoreEntry, type StoreKey, type StoreOptions } from "./store.js";
+import { storeKey, type StoreEntry, type StoreKey } from "./store.js";
 import { cacheDir } from "./paths.js";
 import { llamaObjective } from "./tune/objective.js";
+import { pickDefinition } from "./tune/definition.js";
 import { DEFAULT_QUANTS, DEFAULT_SHAPE, syntheticModelPath } from "./synth-path.js";
 import type { TuneOptions } from "./tune/index.js";
 import type { HardwareProfile, ModelInfo, TuneResult, WorkloadDescription } from "./types.js";
-import { envBlock, envRecord, renderEnv, writeEnvFile, type EnvMap, type EnvStyle } from "./outputs/env.js";
-import { isAnswer, recommendationFromResult, type Recommendation } from "./outputs/recommendation.js";
+import { recommendationFromResult, type Recommendation } from "./outputs/recommendation.js";
+import { answer, askingFor, DEFAULT_RECOMMEND_BUDGET_MS, storedAnswer, tunedAnswer, type RecommendAnswer, type RecommendOptions } from "./recommend-flow.js";
+import { recommendCommand } from "./recommend-command.js";
 
-import { DEFAULT_RECOMMEND_BUDGET_MS, recommendCommand } from "./recommend-command.js";
+export { DEFAULT_RECOMMEND_BUDGET_MS } from "./recommend-flow.js";
+export type { RecommendAnswer, RecommendOptions };
 
-export { DEFAULT_RECOMMEND_BUDGET_MS } from "./recommend-command.js";
 /** The trial shape of tune()'s llama workload; part of the store key, so fixed here. */
 export const DEFAULT_PROMPT_TOKENS = 64;
 export const DEFAULT_GEN_TOKENS = 32;
-
-export interface RecommendOptions {
-  /** GGUF files, one per quantization variant of one model. */
-  models?: string[];
-  /** A synthetic model of this preset shape instead (the default, like tune()). */
-  shape?: string;
-  quants?: string[];
-  /** A command instead of a model (as `tune --cmd`): its template, placeholder values, variables and metric. */
-  command?: string;
-  params?: Record<string, string>;
-  env?: Record<string, string>;
-  metric?: string;
-  direction?: "maximize" | "minimize";
-  /** Time to spend tuning when the store has no answer; 0 answers from the models alone. */
-  budgetMs?: number;
-  objective?: "throughput" | "latency";
-  promptTokens?: number;
-  genTokens?: number;
-  /** Passed to tune() when it runs. */
-  tuner?: string;
-  seed?: number;
-  reps?: number;
-  maxSequences?: number;
-  batchSizes?: number[];
-  oversubscribe?: boolean;
-  /** Names of the variables in the answer's .env. */
-  envStyle?: EnvStyle;
-  envMap?: EnvMap;
-  /** Also merge the answer into this .env file, keeping its other keys. */
-  envFile?: string;
-  /** Where a tuning run writes its folder (default ./paratune-out/<timestamp>). */
-  outDir?: string;
-  /** Ignore the store and tune (or predict) again. */
-  fresh?: boolean;
-  /** A profile to use instead of probing. */
-  hardware?: HardwareProfile;
-  store?: StoreOptions;
-  signal?: AbortSignal;
-  progress?: boolean;
-  onNote?: (note: string) => void;
-}
-
-export interface RecommendAnswer {
-  recommendation: Recommendation;
-  /** The .env values, by variable name. */
-  env: Record<string, string>;
-  /** The .env as text, comments included (what `paratune recommend` prints). */
-  envText: string;
-  storeKey: StoreKey;
-  /** The tuning run's folder when this answer was tuned now. */
-  outDir: string | null;
-  /** How long answering took. */
-  elapsedMs: number;
-}
 
 /**
  * ModelInfo by file path, size and modification time. Reading a GGUF header goes through
@@ -139,57 +87,33 @@ function objectiveOf(options: RecommendOptions): WorkloadDescription["objective"
   return llamaObjective(options.objective);
 }
 
-export async function recommend(asked: RecommendOptions = {}): Promise<RecommendAnswer> {
-  if (asked.command !== undefined) return recommendCommand(asked);
+export async function recommend(options: RecommendOptions = {}): Promise<RecommendAnswer> {
+  if (options.command !== undefined) return recommendCommand(options);
   const started = performance.now();
-  const note = asked.onNote ?? (() => {});
-  // A damaged store file is said, naming it; the answer is then measured or predicted.
-  const options = { ...asked, store: reportingProblems(asked.store, note) };
+  const note = options.onNote ?? (() => {});
   const q = await llamaQuestion(options, note);
-  const answer = async (recommendation: Recommendation, outDir: string | null): Promise<RecommendAnswer> => {
-    const block = envBlock(recommendation, { style: options.envStyle, map: options.envMap });
-    if (options.envFile && isAnswer(recommendation)) await writeEnvFile(options.envFile, block);
-    else if (options.envFile) note(`no trial succeeded, so ${options.envFile} was left as it was`);
-    return { recommendation, env: envRecord(block), envText: renderEnv(block), storeKey: q.key, outDir, elapsedMs: performance.now() - started };
-  };
-
-  if (!options.fresh) {
-    const hit = reusable(lookupStore(q.key, options.store), note);
-    if (hit) return answer(storeAnswer(hit.result, q.infos), null);
-  }
+  const asking = askingFor(options, q.key, started, (entry) => (reusable(entry, note) ? storeAnswer(entry.result, q.infos) : null));
+  const stored = await storedAnswer(asking);
+  if (stored) return stored;
   if (q.budgetMs === 0) {
+    if (options.maxLatencyMs !== undefined) {
+      throw new UserInputError("with --budget 0 a latency limit cannot be checked: the models predict throughput, not time per output token", "give a budget (e.g. --budget 2m) to measure it, or leave out --max-latency");
+    }
     // The roofline needs the bandwidth curve; probe() reuses a cached one, so only the first
     // answer on a machine pays for measuring it (a few seconds, no trial).
     const withBandwidth = q.hardware.bandwidth ? q.hardware : await probe({ bandwidth: true });
     const { predictRecommendation } = await import("./recommend-predict.js");
-    return answer(await predictRecommendation(withBandwidth, q.infos, { ...options, promptTokens: q.promptTokens, genTokens: q.genTokens, objective: options.objective }), null);
+    return answer(asking, await predictRecommendation(withBandwidth, q.infos, { ...options, promptTokens: q.promptTokens, genTokens: q.genTokens, objective: options.objective }), null);
   }
-
-  // One tuning of this question at a time on this machine: a second caller waits for the first
-  // one's answer instead of measuring while it measures.
-  const turn = await takeTurn(q.key, {
-    ...options.store,
-    waitMs: q.budgetMs + 5 * 60_000,
-    fresh: options.fresh,
-    onWait: () => note("another paratune is tuning this machine for this model; waiting for its answer"),
+  return tunedAnswer(asking, {
+    budgetMs: q.budgetMs,
+    waitingNote: "another paratune is tuning this machine for this model; waiting for its answer",
+    run: async () => {
+      // Loaded only when a tuning runs: the study pulls in node-llama-cpp, the models and vega.
+      const { tuneRun } = await import("./tuning.js");
+      return tuneRun({ ...tuneOptionsOf(options, q, note), envStyle: options.envStyle, envMap: options.envMap });
+    },
   });
-  if ("entry" in turn) return answer(storeAnswer(turn.entry.result, q.infos), null);
-  try {
-    // An answer may have been saved between our look-up and taking the turn.
-    const late = options.fresh ? null : reusable(lookupStore(q.key, options.store), note);
-    if (late) return answer(storeAnswer(late.result, q.infos), null);
-    const tunedAt = new Date().toISOString();
-    // Loaded only when a tuning runs: the study pulls in node-llama-cpp, the models and vega.
-    const { tuneRun } = await import("./tuning.js");
-    const run = await tuneRun({ ...tuneOptionsOf(options, q, note), envStyle: options.envStyle, envMap: options.envMap });
-    // tune() saves a result with a measured best to the store under the same key; save it here
-    // only when it did not (a run where every trial failed is for the user to read, not to reuse).
-    const saved = lookupStore(q.key, options.store);
-    if (run.result.best && !(saved && saved.savedAt >= tunedAt)) await saveToStore(run.result, q.key, options.store);
-    return await answer(recommendationFromResult(run.result, "tuned"), run.outDir);
-  } finally {
-    await turn.release();
-  }
 }
 
 /** What a llama recommendation answers: the machine, the model files, the trial shape, and the store key they make. */
@@ -205,7 +129,9 @@ interface LlamaQuestion {
 async function llamaQuestion(options: RecommendOptions, note: (s: string) => void): Promise<LlamaQuestion> {
   const budgetMs = options.budgetMs ?? DEFAULT_RECOMMEND_BUDGET_MS;
   if (!(budgetMs >= 0) || !Number.isFinite(budgetMs)) throw new UserInputError(`budget must be 0 or a duration, got ${budgetMs} ms`, "e.g. --budget 0 (predict only) or --budget 2m");
-  if (options.models?.length && options.shape) throw new UserInputError("--model and --shape both say which model to use", "give one of them");
+  // The flags' contradictions (--model with --shape, a latency limit with --objective latency)
+  // are refused as tune() would refuse them, before the store is asked.
+  pickDefinition(options);
   const promptTokens = options.promptTokens ?? DEFAULT_PROMPT_TOKENS;
   const genTokens = options.genTokens ?? DEFAULT_GEN_TOKENS;
   // Identify the question first: machine fingerprint (no bandwidth measurement needed), model
@@ -214,7 +140,8 @@ async function llamaQuestion(options: RecommendOptions, note: (s: string) => voi
   // take seconds (systeminformation, node-llama-cpp).
   const hardware = options.hardware ?? (await probe({ bandwidth: false, cacheSizes: false, llamaGpu: false }));
   const infos = await modelInfos(options, note);
-  const description: WorkloadDescription = { kind: "llama", objective: objectiveOf(options), models: infos, settings: { promptTokens, genTokens } };
+  const settings = { promptTokens, genTokens, ...(options.maxLatencyMs !== undefined ? { maxLatencyMs: options.maxLatencyMs } : {}) };
+  const description: WorkloadDescription = { kind: "llama", objective: objectiveOf(options), models: infos, settings };
   return { budgetMs, promptTokens, genTokens, hardware, infos, key: storeKey(hardware.fingerprint, description) };
 }
 
@@ -229,16 +156,14 @@ function storeAnswer(result: TuneResult, infos: ModelInfo[]): Recommendation {
 }
 
 /**
- * A stored entry that may answer. A llama tuning from before the workers ran one libuv pool
+ * Whether a stored entry may answer. A llama tuning from before the workers ran one libuv pool
  * thread measured threads = cores configurations up to a fifth low (docs/workloads.md): it is
  * measured again instead.
  */
-function reusable(entry: StoreEntry | null, note: (s: string) => void): StoreEntry | null {
-  if (entry && predatesOnePoolThread(entry.result)) {
-    note(`the stored tuning of ${entry.savedAt} was measured by an older paratune (workers on libuv's pool of 4 threads); not reusing it`);
-    return null;
-  }
-  return entry;
+function reusable(entry: StoreEntry, note: (s: string) => void): boolean {
+  if (!predatesOnePoolThread(entry.result)) return true;
+  note(`the stored tuning of ${entry.savedAt} was measured by an older paratune (workers on libuv's pool of 4 threads); not reusing it`);
+  return false;
 }
 
 function tuneOptionsOf(options: RecommendOptions, q: LlamaQuestion, note: (s: string) => void): TuneOptions {
@@ -253,6 +178,7 @@ function tuneOptionsOf(options: RecommendOptions, q: LlamaQuestion, note: (s: st
     tuner: options.tuner,
     seed: options.seed,
     reps: options.reps,
+    maxLatencyMs: options.maxLatencyMs,
     maxSequences: options.maxSequences,
     batchSizes: options.batchSizes,
     oversubscribe: options.oversubscribe,

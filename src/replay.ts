@@ -159,8 +159,8 @@ export function quartiles(values: number[]): Quartiles {
 }
 
 export function replay(landscape: Landscape, options: ReplayOptions): ReplayResult {
-  if (!Number.isInteger(options.trials) || options.trials < 1) throw new UserInputError("--trials must be a positive integer");
-  if (!Number.isInteger(options.seeds) || options.seeds < 1) throw new UserInputError("--seeds must be a positive integer");
+  if (!Number.isInteger(options.trials) || options.trials < 1) throw new UserInputError("--trials must be a positive whole number");
+  if (!Number.isInteger(options.seeds) || options.seeds < 1) throw new UserInputError("--seeds must be a positive whole number");
   const first = options.firstSeed ?? 0;
   const total = options.tuners.length * options.seeds;
   let done = 0;

@@ -36,6 +36,26 @@ describe("store", () => {
     expect(key({ reps: 3, promptTokens: 64, genTokens: 128 }).workload).not.toBe(a.workload);
   });
 
+  it("keys a tuning under a latency limit apart from plain throughput, and by the limit", () => {
+    const key = (settings: Record<string, number>) => storeKeyOf({ ...recorded, workload: { ...recorded.workload, kind: "llama", settings } });
+    const plain = key({ promptTokens: 64, genTokens: 32 });
+    const limited = key({ promptTokens: 64, genTokens: 32, maxLatencyMs: 50 });
+    expect(limited.workload).not.toBe(plain.workload);
+    expect(key({ promptTokens: 64, genTokens: 32, maxLatencyMs: 100 }).workload).not.toBe(limited.workload);
+    expect(key({ maxLatencyMs: 50, genTokens: 32, promptTokens: 64 })).toEqual(limited);
+  });
+
+  it("answers a key only with entries of its own workload, whatever file they were filed in", async () => {
+    const withSettings = (settings: Record<string, number>): TuneResult => ({ ...recorded, workload: { ...recorded.workload, kind: "llama", settings } });
+    const plainResult = withSettings({ promptTokens: 7, genTokens: 5 });
+    const plain = storeKeyOf(plainResult);
+    // A tuning under a latency limit saved under plain throughput's key.
+    await saveToStore(withSettings({ promptTokens: 7, genTokens: 5, maxLatencyMs: 50 }), plain);
+    expect(lookupStore(plain)).toBeNull();
+    await saveToStore(plainResult, plain);
+    expect(lookupStore(plain)?.result.workload.settings).toEqual({ promptTokens: 7, genTokens: 5 });
+  });
+
   it("keeps every entry when several processes save to the same key at once", async () => {
     expect(existsSync(distStore), "run `npx tsc -p .` first: the writers run the compiled store.js").toBe(true);
     const dir = mkdtempSync(join(tmpdir(), "paratune-store-race-"));

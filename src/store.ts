@@ -67,10 +67,11 @@ export function modelIdentity(workload: WorkloadDescription, params: Param[] = [
 
 /**
  * Workload settings that change which configuration is fastest: the length of prompts and of
- * generations. Repetitions and derived sizes only change how sure a result is, so a run with
+ * generations, and a latency limit (the best under 50 ms per token is not the best without one).
+ * Repetitions and derived sizes only change how sure a result is, so a run with
  * --reps 5 answers a later question asked with the default.
  */
-export const KEY_SETTINGS = ["promptTokens", "genTokens"] as const;
+export const KEY_SETTINGS = ["promptTokens", "genTokens", "maxLatencyMs"] as const;
 
 /** The workload's kind and its key settings in a fixed order. */
 export function workloadIdentity(workload: WorkloadDescription): string {
@@ -247,7 +248,10 @@ export async function saveToStore(result: TuneResult, key: StoreKey = storeKeyOf
 /** The newest result stored under a key, or null. Reads without the lock: writes are atomic renames. */
 export function lookupStore(key: StoreKey, options: StoreOptions = {}): StoreEntry | null {
   const file = readStoreFile(storeFile(key, options), options);
-  return file?.entries[file.entries.length - 1] ?? null;
+  // A file may hold entries of another workload (older versions filed a tuning under a latency
+  // limit with plain throughput's); each entry's own workload says which question it answers.
+  const answers = file?.entries.filter((e) => workloadIdentity(e.result.workload) === key.workload) ?? [];
+  return answers[answers.length - 1] ?? null;
 }
 
 /** Every entry under a key, oldest first. */
@@ -321,7 +325,7 @@ export async function takeTurn(key: StoreKey, options: TurnOptions): Promise<Tur
       if (entry && entry.savedAt >= since) return { entry };
     }
     if (Date.now() > until) {
-      throw new Error(`another paratune process has been tuning this machine for this model for over ${Math.round(options.waitMs / 1000)} s`);
+      throw new Error(`another paratune process has been tuning the same question on this machine for over ${Math.round(options.waitMs / 1000)} s`);
     }
     await new Promise((r) => setTimeout(r, 500));
   }

@@ -12,7 +12,7 @@ import { CommandWorkload } from "../../workloads/command.js";
 import { parseDuration } from "../../duration.js";
 import { describeConfig, formatBytes, formatDuration, table } from "../../format.js";
 import { printJson } from "../format.js";
-import { collect } from "../command-flags.js";
+import { collect, positiveIntFlag } from "../command-flags.js";
 import { readGpus } from "../../../probes/gpu.js";
 import { GPUS_PER_WORKER } from "../../gpu-placement.js";
 
@@ -39,12 +39,6 @@ interface BenchFlags {
   minimize?: boolean;
   timeout: string;
   json?: boolean;
-}
-
-function positive(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UserInputError(`${flag} must be a positive whole number, got "${text}"`);
-  return n;
 }
 
 function nonNegative(flag: string, text: string): number {
@@ -145,7 +139,7 @@ function trialProgress(show: boolean): { onProgress: OnProgress; stop: () => voi
 /** The GPUs `--gpus-per-worker` deals the workers to: every GPU nvidia-smi lists, by index. */
 async function gpuIndicesFor(flags: BenchFlags): Promise<number[] | undefined> {
   if (flags.gpusPerWorker === undefined) return undefined;
-  const g = positive("--gpus-per-worker", flags.gpusPerWorker);
+  const g = positiveIntFlag("--gpus-per-worker", flags.gpusPerWorker);
   if (nonNegative("--gpu-layers", flags.gpuLayers) === 0) throw new UserInputError("--gpus-per-worker places offloaded layers", "give --gpu-layers too");
   const smi = process.env.PARATUNE_NVIDIA_SMI ?? "nvidia-smi";
   const { gpus } = smi === "" ? { gpus: [] } : await readGpus(smi);
@@ -156,21 +150,21 @@ async function gpuIndicesFor(flags: BenchFlags): Promise<number[] | undefined> {
 
 function llamaTrial(flags: BenchFlags, timeoutMs: number, onProgress: OnProgress, gpuIndices?: number[]): { workload: Workload; config: Config } {
   const config: Config = {
-    workers: positive("--workers", flags.workers),
-    threads: positive("--threads", flags.threads ?? String(availableParallelism())),
-    sequences: positive("--sequences", flags.sequences),
+    workers: positiveIntFlag("--workers", flags.workers),
+    threads: positiveIntFlag("--threads", flags.threads ?? String(availableParallelism())),
+    sequences: positiveIntFlag("--sequences", flags.sequences),
   };
   checkThreadCount(config.workers as number, config.threads as number, availableParallelism());
-  if (flags.batch) config.batch = positive("--batch", flags.batch);
+  if (flags.batch) config.batch = positiveIntFlag("--batch", flags.batch);
   const gpuLayers = nonNegative("--gpu-layers", flags.gpuLayers);
   if (gpuLayers > 0) config.gpuLayers = gpuLayers;
-  if (gpuIndices) config[GPUS_PER_WORKER] = positive("--gpus-per-worker", flags.gpusPerWorker!);
+  if (gpuIndices) config[GPUS_PER_WORKER] = positiveIntFlag("--gpus-per-worker", flags.gpusPerWorker!);
   const workload = new LlamaWorkload({
     gpuIndices,
     model: flags.model!,
-    promptTokens: positive("--prompt-tokens", flags.promptTokens),
-    genTokens: positive("--gen-tokens", flags.genTokens),
-    reps: positive("--reps", flags.reps ?? "3"),
+    promptTokens: positiveIntFlag("--prompt-tokens", flags.promptTokens),
+    genTokens: positiveIntFlag("--gen-tokens", flags.genTokens),
+    reps: positiveIntFlag("--reps", flags.reps ?? "3"),
     timeoutMs,
     dispatch: flags.dispatch,
     ...(flags.flashAttention ? { flashAttention: flags.flashAttention === "on" } : {}),
@@ -187,7 +181,7 @@ function commandTrial(flags: BenchFlags, timeoutMs: number, onProgress: OnProgre
     metric: flags.metric ?? "wall",
     direction: flags.maximize ? "maximize" : flags.minimize ? "minimize" : undefined,
     timeoutMs,
-    reps: positive("--reps", flags.reps ?? "1"),
+    reps: positiveIntFlag("--reps", flags.reps ?? "1"),
     warmup: nonNegative("--warmup", flags.warmup),
     onProgress,
   });

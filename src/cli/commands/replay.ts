@@ -8,6 +8,7 @@ import { loadLandscape } from "../../landscape.js";
 import { landscapePrior, replay, type Quartiles, type ReplayResult } from "../../replay.js";
 import { table } from "../../format.js";
 import { printJson } from "../format.js";
+import { positiveIntFlag } from "../command-flags.js";
 import { predictOnLandscape, renderLandscapeEvaluation } from "../../../models/evaluate.js";
 
 interface ReplayFlags {
@@ -23,12 +24,6 @@ interface ReplayFlags {
   /** false with --no-prior. */
   prior: boolean;
   json?: boolean;
-}
-
-function positiveInt(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UserInputError(`${flag} must be a positive integer, got "${text}"`);
-  return n;
 }
 
 function formatQuartiles(q: Quartiles, digits = 0): string {
@@ -76,8 +71,8 @@ export function registerReplay(program: Command): void {
     .action((flags: ReplayFlags) => {
       const params = flags.params.split(",").map((s) => s.trim()).filter(Boolean);
       const tuners = flags.tuner.split(",").map((s) => s.trim()).filter(Boolean);
-      const trials = positiveInt("--trials", flags.trials);
-      const seeds = positiveInt("--seeds", flags.seeds);
+      const trials = positiveIntFlag("--trials", flags.trials);
+      const seeds = positiveIntFlag("--seeds", flags.seeds);
       const firstSeed = Number(flags.seed);
       if (!Number.isInteger(firstSeed)) throw new UserInputError(`--seed must be an integer, got "${flags.seed}"`);
       const landscape = loadLandscape(flags.landscape, {

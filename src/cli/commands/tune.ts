@@ -1,5 +1,5 @@
 // `paratune tune`: measure configurations within a time budget and recommend the fastest.
-import { Command, Option } from "commander";
+import type { Command } from "commander";
 import { failureLine, UserInputError } from "../../errors.js";
 import { configKey } from "../../space.js";
 import type { RankedConfig, TuneResult } from "../../types.js";
@@ -10,66 +10,34 @@ import { planTuning } from "../../tune/plan.js";
 import { describePlan, readProfile } from "../plan-view.js";
 import { describeConfig, formatDuration, table } from "../../format.js";
 import { printJson } from "../format.js";
-import { collect, parseEnvFlags, parseParamFlags, parseSeed } from "../command-flags.js";
+import { addWorkloadOptions, listFlag, positiveIntFlag, workloadOptions, type WorkloadFlags } from "../command-flags.js";
 import { formatRme, formatSpeedup } from "../../outputs/recommendation.js";
 
-interface TuneFlags {
-  model?: string[];
-  shape?: string;
-  quant?: string;
-  cmd?: string;
-  param?: string[];
-  env?: string[];
-  metric?: string;
-  minimize?: boolean;
-  maximize?: boolean;
-  reps?: string;
+interface TuneFlags extends WorkloadFlags {
   budget: string;
-  tuner?: string;
-  objective?: "throughput" | "latency";
-  seed?: string;
   oversubscribe?: boolean;
   maxSequences?: string;
   batch?: string;
-  promptTokens?: string;
-  genTokens?: string;
   out?: string;
   resume?: string;
   dryRun?: boolean;
-  maxLatency?: string;
   hardware?: string;
   json?: boolean;
 }
 
-
 export function registerTune(program: Command): void {
-  program
+  const command = program
     .command("tune")
     .description(
       `Measure parallel configurations within a time budget and recommend the fastest. With no model, tunes a synthetic ${DEFAULT_SHAPE} model.`,
-    )
-    .option("--model <gguf...>", "GGUF model files, one per quantization of one model")
-    .option("--shape <preset>", "synthesise a model of this shape instead (see `paratune synth --list`)")
-    .option("--quant <list>", "quantizations to synthesise, comma-separated (with --shape or no model)")
-    .option("--cmd <command>", "tune a command instead: a shell command with {name} placeholders")
-    .option("--param <name=values>", "values of a placeholder, e.g. threads=1,2,4,8 or workers=1..16:log (repeatable)", collect)
-    .option("--env <NAME=template>", "with --cmd: an environment variable the command runs with, may use placeholders, e.g. OMP_NUM_THREADS={t} (repeatable)", collect)
-    .option("--metric <regex|wall>", "with --cmd: regex with one group that finds the metric in the output, or wall for run time", undefined)
-    .option("--minimize", "with --cmd: smaller metric is better (default for wall)")
-    .option("--maximize", "with --cmd: larger metric is better (default for a regex)")
-    .option("--reps <n>", "timed repetitions per full trial (default 3)")
+    );
+  addWorkloadOptions(command)
     .option("--budget <duration>", "wall-clock budget including probing and model synthesis, e.g. 90s, 10m, 1h", "1m")
-    .addOption(new Option("--tuner <name>", "search strategy (default bayes)").choices(["bayes", "random", "grid"]))
-    .addOption(new Option("--objective <name>", "what to optimise for a model (default throughput)").choices(["throughput", "latency"]))
-    .option("--seed <n>", "seed of the tuner's random choices (default 1)")
     .option("--oversubscribe", "also try workers x threads above the usable cores")
     .option("--max-sequences <n>", "largest number of parallel sequences per worker the space may grow to (default 256, llama.cpp's limit)")
     .option("--batch <list>", "batch sizes to try, comma-separated (default 128,512; one value fixes it)")
-    .option("--prompt-tokens <n>", "prompt tokens per request (default 64)")
-    .option("--gen-tokens <n>", "tokens generated per request in a full trial (default 32)")
     .option("--out <dir>", "output folder (default ./paratune-out/<timestamp>)")
     .option("--resume <dir>", "continue the tuning run in this folder without rerunning its trials")
-    .option("--max-latency <duration>", "serving: the best throughput whose time per output token (p95) stays under this, e.g. 50ms")
     .option("--dry-run", "print the search space, constraints and baseline the run would use, and run no trial")
     .option("--hardware <profile.json>", "with --dry-run: plan for the machine of a saved `paratune probe --json` instead of this one")
     .option("--json", "print the result as JSON")
@@ -130,39 +98,12 @@ async function runTune(flags: TuneFlags): Promise<void> {
 
 
 function toOptions(flags: TuneFlags): Parameters<typeof tuneRun>[0] {
-  const int = (name: string, v: string | undefined): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UserInputError(`--${name} must be a positive integer, got "${v}"`);
-    return n;
-  };
-  const list = (v: string | undefined) => (v === undefined ? undefined : v.split(",").map((s) => s.trim()).filter(Boolean));
-  if (flags.minimize && flags.maximize) throw new UserInputError("--minimize and --maximize contradict each other", "give one of them");
-  const params = parseParamFlags(flags.param);
-  const env = parseEnvFlags(flags.env);
-  if (!flags.cmd && env) throw new UserInputError("--env needs --cmd", 'e.g. --cmd "mpirun -np {np} ./prog" --env OMP_NUM_THREADS={t}');
-  if (!flags.cmd && Object.keys(params).length > 0) throw new UserInputError("--param needs --cmd", 'e.g. --cmd "./bench -t {threads}" --param threads=1,2,4');
-  const batch = list(flags.batch)?.map((b) => int("batch", b)!);
   return {
-    models: flags.model,
-    shape: flags.shape,
-    quants: list(flags.quant),
-    command: flags.cmd,
-    params: flags.cmd ? params : undefined,
-    env,
-    metric: flags.metric,
-    direction: flags.minimize ? "minimize" : flags.maximize ? "maximize" : undefined,
-    reps: int("reps", flags.reps),
+    ...workloadOptions(flags),
     budgetMs: parseDuration(flags.budget, "budget"),
-    maxLatencyMs: flags.maxLatency === undefined ? undefined : parseDuration(flags.maxLatency, "--max-latency"),
-    tuner: flags.tuner,
-    objective: flags.objective,
-    seed: parseSeed(flags.seed),
     oversubscribe: flags.oversubscribe,
-    maxSequences: int("max-sequences", flags.maxSequences),
-    batchSizes: batch,
-    promptTokens: int("prompt-tokens", flags.promptTokens),
-    genTokens: int("gen-tokens", flags.genTokens),
+    maxSequences: positiveIntFlag("--max-sequences", flags.maxSequences),
+    batchSizes: listFlag(flags.batch)?.map((b) => positiveIntFlag("--batch", b)),
     outDir: flags.out,
     resume: flags.resume,
   };
