@@ -174,7 +174,7 @@ describe("recommend()", () => {
     const bestRaced = run.result.race?.finalists.some((f) => f.values.length > 0 && JSON.stringify(f.config) === best);
     expect(report).toMatch(
       bestRaced
-        ? /- requestLatencyMs: [\d.]+ ms( ±[\d.]+%| \(not measured precisely\))? \(mean of its final-race trials(, short ones at fidelity [\d.]+)?, 95% margin of error over them\)/
+        ? /- requestLatencyMs: [\d.]+ ms(( ±[\d.]+%| \(not measured precisely\))? \(mean of its final-race trials(, short ones at fidelity [\d.]+)?, 95% margin of error over them\)| \(its one final-race trial(, a short one at fidelity [\d.]+)?: no margin of error\))/
         : /- requestLatencyMs: [\d.]+ ms \(one number per trial(, a short trial at fidelity [\d.]+)?: requestLatencyMs has no margin of error here\)/,
     );
 

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { UserInputError } from "../errors.js";
 import { describeConfig, formatBytes, table } from "../format.js";
 import type { TuningPlan } from "../tune/plan.js";
+import { CLEARLY_BEATEN } from "../tune/race.js";
 import type { HardwareProfile } from "../types.js";
 
 /** A profile saved with `paratune probe --json` (the whole output, or its "hardware" field). */
@@ -35,6 +36,6 @@ export function describePlan(plan: TuningPlan): string {
   for (const c of plan.constraints) lines.push(`  ${c.name}: rules out ${c.ruledOut}${c.example ? `, e.g. ${c.example}` : ""}`);
   for (const g of plan.growth) lines.push(`  ${g.param} starts at most ${g.from} and may grow to ${g.ceiling} (${g.why}) while the best sit on the edge`);
   lines.push(`baseline: ${describeConfig(plan.baseline)}`);
-  lines.push(`final race: the ${plan.race.finalists} best measured again in turn, in up to ${Math.round(plan.race.maxShare * 100)}% of the time`);
+  lines.push(`final race: the ${plan.race.finalists} best (less any the best beats over ${CLEARLY_BEATEN}x) measured again in turn, in up to ${Math.round(plan.race.maxShare * 100)}% of the time`);
   return `${lines.join("\n")}\n`;
 }

@@ -162,8 +162,9 @@ export function renderReport(result: TuneResult, rec: Recommendation, options: R
 /** Where the recommendation's number comes from, in words: its race trials, its repetitions, or one number. */
 function valueSource(result: TuneResult, metric: string, hasMargin: boolean): string {
   const best = result.best!;
-  const raced = result.race?.finalists.some((f) => f.values.length > 0 && describeConfig(f.config) === describeConfig(best.config));
+  const raced = result.race?.finalists.find((f) => f.values.length > 0 && describeConfig(f.config) === describeConfig(best.config));
   const fidelity = best.fidelity ?? 1;
+  if (raced?.values.length === 1) return `(its one final-race trial${fidelity < 1 ? `, a short one at fidelity ${fidelity}` : ""}: no margin of error)`;
   if (raced) return fidelity < 1 ? `(mean of its final-race trials, short ones at fidelity ${fidelity}, 95% margin of error over them)` : "(mean of its final-race trials, 95% margin of error over them)";
   const short = fidelity < 1 ? `, a short trial at fidelity ${fidelity}` : "";
   return hasMargin ? `(mean of the timed repetitions${short}, 95% margin of error)` : `(one number per trial${short}: ${metric} has no margin of error here)`;

@@ -25,6 +25,15 @@ describe("FinalRace", () => {
     expect(race.pick(trials).map((c) => c.a)).toEqual([3, 1, 2]);
   });
 
+  it("leaves out of the race a configuration the best value beats more than twice over", () => {
+    // A 1-minute tune: the baseline's full trial, then short ones of faster configurations.
+    const trials = [record(0, 1, 40, 1), record(1, 2, 229, 0.25), record(2, 3, 144, 0.25), record(3, 4, 104, 0.25)];
+    expect(race.pick(trials).map((c) => c.a)).toEqual([2, 3]);
+    // A minimised metric arrives negated: 10 ms leads, 25 ms is 2.5x behind it, 15 ms is raced.
+    const latency = [record(0, 1, -25, 1), record(1, 2, -10, 0.25), record(2, 3, -15, 0.25)];
+    expect(race.pick(latency).map((c) => c.a)).toEqual([2, 3]);
+  });
+
   it("calls a leader separated only when the 95% interval of its lead on the race trials clears 1", () => {
     // 20% ahead with ~1% scatter: separated after two rounds.
     expect(race.decide([entry(1, [120, 121]), entry(2, [100, 101]), entry(3, [90, 91])]).separated).toBe(true);

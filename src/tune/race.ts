@@ -92,11 +92,16 @@ export class FinalRace {
 
   /**
    * The finalists: the best configurations at the highest fidelity measured, then the best of the
-   * next fidelity down, and so on, until `finalists` are found. Race trials of an earlier run
-   * (resume) count like any trial.
+   * next fidelity down, and so on, until `finalists` are found, leaving out any that the best
+   * value measured beats CLEARLY_BEATEN times over: the race separates close candidates, and its
+   * time is better spent measuring them again. Race trials of an earlier run (resume) count like
+   * any trial.
    */
   pick(trials: TrialRecord[]): Config[] {
-    return leadingTrials(trials)
+    const leading = leadingTrials(trials);
+    const best = leading.reduce<number | null>((b, t) => (b === null || t.value! > b ? t.value! : b), null);
+    return leading
+      .filter((t) => !((timesBetter(best!, t.value!) ?? 1) > CLEARLY_BEATEN))
       .slice(0, this.finalists)
       .map((t) => t.config);
   }
@@ -147,6 +152,20 @@ export class FinalRace {
   }
 }
 
+/**
+ * How far behind the best value a configuration may read and still be raced. Single trials on a
+ * shared machine have read one configuration 77 and 147 tok/s minutes apart, so a gap under 2x
+ * from one trial each is not yet a verdict; one beyond it is not worth the race's time.
+ */
+export const CLEARLY_BEATEN = 2;
+
+/** How many times better `a` is than `b` (larger is better; a minimised metric arrives negated); null when their signs differ. */
+function timesBetter(a: number, b: number): number | null {
+  if (a > 0 && b > 0) return a / b;
+  if (a < 0 && b < 0) return b / a;
+  return null;
+}
+
 function pct(x: number): string {
   return `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
 }
@@ -189,7 +208,7 @@ export function raceConfidence(outcome: RaceOutcome, leader: RaceSummary): { lev
   const level = outcome.separated && precise ? "high" : outcome.separated || precise ? "medium" : "low";
   const lead = outcome.separated
     ? `the final race separated the answer from the other finalists: ${outcome.why}`
-    : `the final race did not separate the finalists (${outcome.why}); any of them is about as good`;
+    : `the final race did not separate the finalists (${outcome.why}): the answer leads, but not beyond noise, so another finalist may be as good`;
   return { level, reason: `${lead}; ${value}` };
 }
 
