@@ -36,6 +36,6 @@ export function describePlan(plan: TuningPlan): string {
   for (const c of plan.constraints) lines.push(`  ${c.name}: rules out ${c.ruledOut}${c.example ? `, e.g. ${c.example}` : ""}`);
   for (const g of plan.growth) lines.push(`  ${g.param} starts at most ${g.from} and may grow to ${g.ceiling} (${g.why}) while the best sit on the edge`);
   lines.push(`baseline: ${describeConfig(plan.baseline)}`);
-  lines.push(`final race: the ${plan.race.finalists} best (less any the best beats over ${CLEARLY_BEATEN}x) measured again in turn, in up to ${Math.round(plan.race.maxShare * 100)}% of the time`);
+  lines.push(`final race: up to ${plan.race.finalists} of the best (the two best always, others unless the best beats them over ${CLEARLY_BEATEN}x) measured again in turn, in up to ${Math.round(plan.race.maxShare * 100)}% of the time`);
   return `${lines.join("\n")}\n`;
 }

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -127,13 +127,13 @@ describe("writeOutputs and paratune report", () => {
   it("says an answer resting on one race trial has no margin, and claims no tie the race did not show", async () => {
     // The README's 1-minute tune on 2 cores: one round of short race trials (fixtures/results/README.md).
     const run = mkdtempSync(join(tmpdir(), "paratune-one-race-"));
+    onTestFinished(() => rmSync(run, { recursive: true, force: true }));
     cpSync(fileURLToPath(new URL("../../fixtures/results/qwen05b-1m-2core", import.meta.url)), run, { recursive: true });
     await rebuildReport(run);
     const report = readFileSync(join(run, "report.md"), "utf8");
     expect(report).toMatch(/- decodeTps: 229 tok\/s \(its one final-race trial, a short one at fidelity 0\.25: no margin of error\)/);
     expect(report).toMatch(/one race trial each: no spread to judge by yet\): the answer leads, but not beyond noise, so another finalist may be as good/);
     expect(report).not.toMatch(/about as good|95% margin of error over them/);
-    rmSync(run, { recursive: true, force: true });
   });
 
   it("rewrites the run folder's .env whole when rebuilt in another style: no stale names", async () => {

@@ -162,7 +162,11 @@ export function renderReport(result: TuneResult, rec: Recommendation, options: R
 /** Where the recommendation's number comes from, in words: its race trials, its repetitions, or one number. */
 function valueSource(result: TuneResult, metric: string, hasMargin: boolean): string {
   const best = result.best!;
-  const raced = result.race?.finalists.find((f) => f.values.length > 0 && describeConfig(f.config) === describeConfig(best.config));
+  // The answer's number is the race's only when the race ranked the finalists: its samples are
+  // then the race trials' values (a race that measured one finalist again leaves the trials' numbers).
+  const entry = result.race?.finalists.find((f) => describeConfig(f.config) === describeConfig(best.config));
+  const samples = best.measured?.samples ?? [];
+  const raced = entry && entry.values.length > 0 && entry.values.length === samples.length && entry.values.every((v, i) => v === samples[i]) ? entry : undefined;
   const fidelity = best.fidelity ?? 1;
   if (raced?.values.length === 1) return `(its one final-race trial${fidelity < 1 ? `, a short one at fidelity ${fidelity}` : ""}: no margin of error)`;
   if (raced) return fidelity < 1 ? `(mean of its final-race trials, short ones at fidelity ${fidelity}, 95% margin of error over them)` : "(mean of its final-race trials, 95% margin of error over them)";

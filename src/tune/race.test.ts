@@ -25,12 +25,16 @@ describe("FinalRace", () => {
     expect(race.pick(trials).map((c) => c.a)).toEqual([3, 1, 2]);
   });
 
-  it("leaves out of the race a configuration the best value beats more than twice over", () => {
+  it("leaves out of the race a configuration the best value beats more than twice over, but always races the two best", () => {
     // A 1-minute tune: the baseline's full trial, then short ones of faster configurations.
-    const trials = [record(0, 1, 40, 1), record(1, 2, 229, 0.25), record(2, 3, 144, 0.25), record(3, 4, 104, 0.25)];
+    const trials = [record(0, 1, 78, 1), record(1, 2, 229, 0.25), record(2, 3, 144, 0.25), record(3, 4, 104, 0.25)];
     expect(race.pick(trials).map((c) => c.a)).toEqual([2, 3]);
+    // A lone leader still meets its nearest rival, however far behind: one high reading is what the race checks.
+    expect(race.pick([record(0, 1, 40, 1), record(1, 2, 229, 0.25), record(2, 3, 30, 0.25)]).map((c) => c.a)).toEqual([1, 2]);
+    // A value of zero is beaten by anything above it.
+    expect(race.pick([record(0, 1, 100, 1), record(1, 2, 90, 1), record(2, 3, 0, 1)]).map((c) => c.a)).toEqual([1, 2]);
     // A minimised metric arrives negated: 10 ms leads, 25 ms is 2.5x behind it, 15 ms is raced.
-    const latency = [record(0, 1, -25, 1), record(1, 2, -10, 0.25), record(2, 3, -15, 0.25)];
+    const latency = [record(0, 1, -25, 1), record(1, 2, -10, 0.25), record(2, 3, -15, 0.25), record(3, 4, -30, 0.25)];
     expect(race.pick(latency).map((c) => c.a)).toEqual([2, 3]);
   });
 

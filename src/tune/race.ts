@@ -94,14 +94,16 @@ export class FinalRace {
    * The finalists: the best configurations at the highest fidelity measured, then the best of the
    * next fidelity down, and so on, until `finalists` are found, leaving out any that the best
    * value measured beats CLEARLY_BEATEN times over: the race separates close candidates, and its
-   * time is better spent measuring them again. Race trials of an earlier run (resume) count like
-   * any trial.
+   * time is better spent measuring them again. The two best values are always raced, so that a
+   * single trial that read high is measured again against the nearest rival. Race trials of an
+   * earlier run (resume) count like any trial.
    */
   pick(trials: TrialRecord[]): Config[] {
     const leading = leadingTrials(trials);
-    const best = leading.reduce<number | null>((b, t) => (b === null || t.value! > b ? t.value! : b), null);
+    const byValue = [...leading].sort((a, b) => b.value! - a.value!);
+    const contenders = new Set(byValue.slice(0, 2));
     return leading
-      .filter((t) => !((timesBetter(best!, t.value!) ?? 1) > CLEARLY_BEATEN))
+      .filter((t) => contenders.has(t) || !clearlyBeaten(byValue[0].value!, t.value!))
       .slice(0, this.finalists)
       .map((t) => t.config);
   }
@@ -159,11 +161,14 @@ export class FinalRace {
  */
 export const CLEARLY_BEATEN = 2;
 
-/** How many times better `a` is than `b` (larger is better; a minimised metric arrives negated); null when their signs differ. */
-function timesBetter(a: number, b: number): number | null {
-  if (a > 0 && b > 0) return a / b;
-  if (a < 0 && b < 0) return b / a;
-  return null;
+/**
+ * Whether `best` beats `value` more than CLEARLY_BEATEN times over (larger is better; a minimised
+ * metric arrives negated, so -10 ms beats -25 ms 2.5 times). Nothing measured beats a value at or
+ * below zero when the best is above it.
+ */
+function clearlyBeaten(best: number, value: number): boolean {
+  if (best > 0) return value <= 0 || best / value > CLEARLY_BEATEN;
+  return best < 0 && value < 0 && value / best > CLEARLY_BEATEN;
 }
 
 function pct(x: number): string {
