@@ -9,6 +9,7 @@ import { UserInputError } from "./errors.js";
 import { recommendationFromResult } from "./outputs/recommendation.js";
 import { askingFor, DEFAULT_RECOMMEND_BUDGET_MS, storedAnswer, tunedAnswer, type RecommendAnswer, type RecommendOptions } from "./recommend-flow.js";
 import { parseParamSpec } from "./space.js";
+import { pickDefinition } from "./tune/definition.js";
 import { storeKey } from "./store.js";
 import type { Param, WorkloadDescription } from "./types.js";
 import { commandObjective } from "./workloads/command-objective.js";
@@ -21,7 +22,8 @@ export function commandQuestion(options: RecommendOptions): { description: Workl
   if (options.models?.length || options.shape || options.quants?.length) {
     throw new UserInputError("--cmd asks about a command; --model, --shape and --quant about a llama model", "give one or the other");
   }
-  if (options.maxLatencyMs !== undefined) throw new UserInputError("--max-latency bounds a model's time per output token", "use it without --cmd");
+  // The rest of the flags' contradictions (a latency limit, which bounds a model's decoding) as tune() refuses them.
+  pickDefinition(options);
   const params = Object.entries(options.params ?? {}).map(([name, spec]) => parseParamSpec(name, spec));
   const used = new Set([command, ...Object.values(options.env ?? {})].flatMap(placeholders).filter((n) => n !== "fidelity"));
   const missing = [...used].filter((n) => !params.some((p) => p.name === n));

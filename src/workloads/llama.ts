@@ -192,11 +192,6 @@ function messagesOf(pool: Worker[], failed: Promise<never>) {
 }
 
 /**
- * Decode tok/s of one repetition over all workers on one wall clock: from the first worker's end
- * of prefill to the last worker's last token. Summing per-worker rates would count overlap that
- * did not happen.
- */
-/**
  * Sends a message to a worker that may have died since the last look. execa throws synchronously
  * when the channel is already closed and rejects when it closes mid-send; either way the worker's
  * exit handler is what reports the failure, so here both are ignored.
@@ -209,6 +204,11 @@ async function sendIfConnected(w: Worker, message: ParentMessage): Promise<void>
   }
 }
 
+/**
+ * Decode tok/s of one repetition over all workers on one wall clock: from the first worker's end
+ * of prefill to the last worker's last token. Summing per-worker rates would count overlap that
+ * did not happen.
+ */
 function decodeRate(results: RepResult[]): number {
   const decodeTokens = results.reduce((s, r) => s + r.decodeTokens, 0);
   const decodeMs = Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.prefillEndAt));
